@@ -1,0 +1,64 @@
+"""The chat interface every layer shares: what a negotiation asks of a model and what comes back.
+
+The game calls a `ChatFn`; the LLM layer (and the sim) provide one. Neither side knows the other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+Message = Mapping[str, str]
+"""One chat message: ``{"role": "system" | "user" | "assistant", "content": str}``."""
+
+
+@dataclass(frozen=True)
+class ChatParams:
+    """Sampling parameters of one call; part of the cache key together with the messages."""
+
+    temperature: float = 0.7
+    max_tokens: int = 256
+    seed: int | None = None
+    replicate: int = 0
+    """Which independent sample this is: repeated samples at temperature > 0 are not collapsed."""
+    response_format: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class ChatReply:
+    """A model's answer with its usage; ``provider``/``model`` say who actually served it."""
+
+    text: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    latency_s: float = 0.0
+    cache_hit: bool = False
+    attempts: int = 1
+    provider: str = ""
+    model: str = ""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+class ChatFn(Protocol):
+    """Any async callable ``(messages, params) -> ChatReply``."""
+
+    def __call__(self, messages: Sequence[Message], params: ChatParams) -> Awaitable[ChatReply]: ...
+
+
+class ChatFailure(Exception):
+    """A call that failed for infrastructure reasons after every retry.
+
+    A negotiation that meets one is recorded with outcome ``error`` -- never scored. Any other
+    exception (a bad key, a bug) propagates and stops the work.
+    """
+
+
+def estimate_tokens(text: str) -> int:
+    """A fixed 4-characters-per-token rule, for models that report no usage."""
+    return max(1, (len(text) + 3) // 4) if text else 0
+
+
+def messages_tokens(messages: Sequence[Message]) -> int:
+    """Estimated prompt tokens of a chat (content plus a small per-message overhead)."""
+    return sum(estimate_tokens(m.get("content", "")) + 4 for m in messages)

@@ -1,0 +1,30 @@
+"""The `negoray` console script."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="negoray",
+        description="Evolve LLM negotiation agents (Deal-or-No-Deal) at scale.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    from negoray.commands import scenarios, play
+
+    for module in (scenarios, play):
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    return int(args.func(args, parser) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

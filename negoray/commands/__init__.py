@@ -1,0 +1,1 @@
+"""One module per `negoray` subcommand; each exposes `register(subparsers)`."""

@@ -1,0 +1,202 @@
+"""Playing one negotiation: alternate turns through any `ChatFn`, parse, score, record everything."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from negoray.chat import ChatFailure, ChatFn, ChatParams
+from negoray.game.moves import Action, Move, MoveFormat
+from negoray.game.outcome import OutcomeKind, OutcomeMetrics, TimeoutPolicy, evaluate, rest
+from negoray.game.parsing import parse_move
+from negoray.game.protocol import Seen, response_format, system_prompt, turn_prompt
+from negoray.game.scenario import Counts, Scenario
+
+AGENT, OPPONENT = "agent", "opponent"
+
+
+@dataclass(frozen=True)
+class NegotiationConfig:
+    """How negotiations are played; the V7 defaults."""
+
+    max_rounds: int = 5
+    move_format: MoveFormat = MoveFormat.TEXT
+    timeout_policy: TimeoutPolicy = TimeoutPolicy.NO_DEAL
+    temperature: float = 0.7
+    max_tokens: int = 200
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.max_rounds < 1:
+            raise ValueError(f"max_rounds must be at least 1, got {self.max_rounds}")
+        object.__setattr__(self, "move_format", MoveFormat(self.move_format))
+        object.__setattr__(self, "timeout_policy", TimeoutPolicy(self.timeout_policy))
+
+
+@dataclass(frozen=True)
+class CallUsage:
+    """What one LLM call cost and who served it."""
+
+    side: str
+    round: int
+    prompt_tokens: int
+    completion_tokens: int
+    latency_s: float
+    cache_hit: bool
+    attempts: int
+    provider: str
+    model: str
+    ok: bool = True
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One message: the raw reply and the move it was read as."""
+
+    round: int
+    side: str
+    text: str
+    move: Move
+    usage: CallUsage
+
+
+@dataclass(frozen=True)
+class NegotiationRecord:
+    """Everything about one negotiation: transcript, parsed moves, outcome and per-call usage."""
+
+    scenario_id: str
+    replicate: int
+    outcome: OutcomeKind
+    metrics: OutcomeMetrics
+    turns: tuple[Turn, ...]
+    calls: tuple[CallUsage, ...]
+    error: str | None = None
+    config: NegotiationConfig = field(default_factory=NegotiationConfig)
+
+    def _count(self, side: str, *, parsed: bool | None) -> int:
+        return sum(
+            1 for t in self.turns
+            if t.side == side and not t.move.ok and (parsed is None or t.move.parsed == parsed)
+        )
+
+    @property
+    def n_turns(self) -> int:
+        return len(self.turns)
+
+    @property
+    def agent_invalid(self) -> int:
+        """Agent moves that cost the turn: unparseable or invalid."""
+        return self._count(AGENT, parsed=None)
+
+    @property
+    def opponent_invalid(self) -> int:
+        return self._count(OPPONENT, parsed=None)
+
+    @property
+    def agent_unparseable(self) -> int:
+        return self._count(AGENT, parsed=False)
+
+    @property
+    def opponent_unparseable(self) -> int:
+        return self._count(OPPONENT, parsed=False)
+
+    @property
+    def prompt_tokens(self) -> int:
+        return sum(c.prompt_tokens for c in self.calls)
+
+    @property
+    def completion_tokens(self) -> int:
+        return sum(c.completion_tokens for c in self.calls)
+
+    @property
+    def latency_s(self) -> float:
+        return sum(c.latency_s for c in self.calls)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready form (the transcript column of the results)."""
+        return {
+            "scenario_id": self.scenario_id,
+            "replicate": self.replicate,
+            "outcome": self.outcome.value,
+            "metrics": {k: (v.value if isinstance(v, OutcomeKind) else v) for k, v in dataclasses.asdict(self.metrics).items()},
+            "turns": [
+                {"round": t.round, "side": t.side, "text": t.text, "move": t.move.to_dict()} for t in self.turns
+            ],
+            "calls": [dataclasses.asdict(c) for c in self.calls],
+            "error": self.error,
+        }
+
+
+def _usage(side: str, round_: int, reply: Any | None) -> CallUsage:
+    if reply is None:
+        return CallUsage(side, round_, 0, 0, 0.0, False, 0, "", "", ok=False)
+    return CallUsage(
+        side, round_, reply.prompt_tokens, reply.completion_tokens, reply.latency_s,
+        reply.cache_hit, reply.attempts, reply.provider, reply.model,
+    )
+
+
+async def run_negotiation(
+    agent_prompt: str,
+    opponent_prompt: str,
+    scenario: Scenario,
+    chat: ChatFn,
+    *,
+    config: NegotiationConfig = NegotiationConfig(),
+    opponent_chat: ChatFn | None = None,
+    replicate: int = 0,
+) -> NegotiationRecord:
+    """Play ``scenario`` between two strategies; the agent moves first in every round.
+
+    Unparseable or invalid moves cost the turn. A `ChatFailure` (infrastructure) ends the
+    negotiation with outcome ``error`` and no score; other exceptions propagate.
+    """
+    counts = scenario.counts
+    sides = {
+        AGENT: (system_prompt(agent_prompt, config.max_rounds, config.move_format), scenario.agent_values, chat),
+        OPPONENT: (system_prompt(opponent_prompt, config.max_rounds, config.move_format), scenario.opponent_values, opponent_chat or chat),
+    }
+    params = ChatParams(
+        temperature=config.temperature, max_tokens=config.max_tokens, seed=config.seed,
+        replicate=replicate, response_format=response_format(config.move_format),
+    )
+    turns: list[Turn] = []
+    calls: list[CallUsage] = []
+    standing: tuple[str, Counts] | None = None  # (proposer, the proposer's own share)
+    agreed: Counts | None = None
+
+    def finish(kind: OutcomeKind, share: Counts | None, error: str | None = None) -> NegotiationRecord:
+        return NegotiationRecord(
+            scenario.id, replicate, kind, evaluate(scenario, kind, share), tuple(turns), tuple(calls), error, config
+        )
+
+    for round_ in range(1, config.max_rounds + 1):
+        for side in (AGENT, OPPONENT):
+            system, values, side_chat = sides[side]
+            history = [Seen(t.round, t.side == side, t.move) for t in turns]
+            offered = rest(counts, standing[1]) if standing and standing[0] != side else None
+            user = turn_prompt(counts, values, history, round_, config.max_rounds, side == AGENT, offered)
+            messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+            try:
+                reply = await side_chat(messages, params)
+            except ChatFailure as e:
+                calls.append(_usage(side, round_, None))
+                return finish(OutcomeKind.ERROR, None, f"{side} call in round {round_} failed: {e}")
+            calls.append(_usage(side, round_, reply))
+            move = parse_move(reply.text, counts)
+            if move.action is Action.ACCEPT:
+                if offered is None:
+                    move = dataclasses.replace(move, problem="ACCEPT with no standing proposal from the other side")
+                else:
+                    agreed = offered if side == AGENT else rest(counts, offered)
+            elif move.ok:
+                standing = (side, move.share)  # type: ignore[assignment]
+            turns.append(Turn(round_, side, reply.text, move, calls[-1]))
+            if agreed is not None:
+                return finish(OutcomeKind.AGREED, agreed)
+
+    if config.timeout_policy is TimeoutPolicy.LAST_PROPOSAL and standing is not None:
+        proposer, share = standing
+        return finish(OutcomeKind.TIMEOUT, share if proposer == AGENT else rest(counts, share))
+    return finish(OutcomeKind.TIMEOUT, None)
