@@ -8,15 +8,15 @@ structured JSON form, whichever the reply contains.
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from typing import Any
 
 from negoray.game.moves import Action, Move
-from negoray.game.outcome import rest
 from negoray.game.scenario import ITEMS, Counts
 
-ALL = -1
+ALL = "all"
 """Stands for "all of them" until the pool is known."""
 
 _NUMBER_WORDS = {
@@ -26,7 +26,7 @@ _NUMBER_WORDS = {
 }
 _ITEM = r"(?P<item>book|hat|ball)(?:e?s)?\b"
 _NUM = r"(?P<num>-?\d+|zero|no|none|one|an?|single|two|both|three|four|five|six|seven|eight|nine|ten|all(?:\s+(?:of\s+)?the)?|the)"
-_COUNT_THEN_ITEM = re.compile(rf"\b{_NUM}\s*(?:x\s*|×\s*)?(?:(?:the|of|of\s+the|extra|more)\s+)?{_ITEM}", re.I)
+_COUNT_THEN_ITEM = re.compile(rf"(?<![\w-]){_NUM}\s*(?:x\s*|×\s*)?(?:(?:the|of|of\s+the|extra|more)\s+)?{_ITEM}", re.I)
 _ITEM_THEN_COUNT = re.compile(rf"\b{_ITEM}[\"']?\s*(?:[:=]|\bx|×)\s*(?P<num2>-?\d+)", re.I)
 _TRIPLE = re.compile(r"[\[(]\s*(-?\d+)\s*,\s*(-?\d+)\s*,\s*(-?\d+)\s*[\])]")
 _UNKNOWN_ITEM = re.compile(r"\b(\d+)\s+([a-z]{3,})\b", re.I)
@@ -40,15 +40,24 @@ _THE_REST = re.compile(r"\b(the\s+rest|everything\s+else|(?:all\s+)?the\s+remain
 _VERB = r"(?:get|gets|take|takes|keep|keeps|receive|receives|have|has|claim|claims|want|wants|walk\s+away\s+with|end\s+up\s+with)"
 _MODAL = r"(?:'ll|'d|\s+will|\s+would|\s+shall|\s+should|\s+can|\s+could|\s+want\s+to|\s+would\s+like\s+to|\s+'d\s+like\s+to)?"
 _SELF = re.compile(
-    rf"\b(?:I{_MODAL}\s+{_VERB}|I(?:'d|\s+would)\s+like\b|give\s+me|for\s+me|my\s+(?:share|part|portion|side)(?:\s+(?:is|would\s+be))?|me\s*[:=\-]|mine\s*[:=\-]|agent\s*[:=])",
+    rf"\b(?:I{_MODAL}\s+{_VERB}|I(?:'d|\s+would)\s+like\b|give\s+me|my\s+(?:share|part|portion|side)(?:\s+(?:is|would\s+be))?|me\s*[:=\-]|mine\s*[:=\-]|agent\s*[:=])",
     re.I,
 )
 _OTHER = re.compile(
-    rf"\b(?:you{_MODAL}\s+{_VERB}|for\s+you|your\s+(?:share|part|portion|side)(?:\s+(?:is|would\s+be))?|you\s*[:=\-]|yours\s*[:=\-]|they{_MODAL}\s+{_VERB}|opponent\s*[:=]|(?:leaving|leave|give)\s+you(?:\s+with)?|and\s+you\s+(?:with|the))",
+    rf"\b(?:you{_MODAL}\s+{_VERB}|your\s+(?:share|part|portion|side)(?:\s+(?:is|would\s+be))?|you\s*[:=\-]|yours\s*[:=\-]|they{_MODAL}\s+{_VERB}|opponent\s*[:=]|(?:leaving|leave|give)\s+you(?:\s+with)?|and\s+you\s+(?:with|the))",
     re.I,
 )
 
-_NEGATION = re.compile(r"(?:\bnot|n't|\bnever|\bcannot|\bunable\s+to|\brefuse\s+to|\bno\s+way\s+(?:I|to))\s*(?:\w+\s+){0,2}$", re.I)
+_FOR = re.compile(r"\bfor\s+(?P<who>me|you)\b(?!\s*[:=\-])", re.I)
+"""Marks a share written before it ("2 books for me") or, failing that, after it."""
+_PLACEHOLDER = re.compile(r"\b[B-HJ-Z]\s+(?:book|hat|ball)")
+"""The answer template echoed back: "I get [X books, Y hats, Z balls]"."""
+
+_NEGATION = re.compile(
+    r"(?:\bnot\b|n't\b|\bnever\b|\bcannot\b|\bunable\s+to\b|\brefuse\s+to\b|\bno\s+way\s+(?:I|to)\b)[^\S\n]*(?:\w+[^\S\n]+){0,2}\Z",
+    re.I,
+)
+"""Ends the text before a keyword that it negates ("I will not ACCEPT"), on the same line."""
 _REASONING_LABEL = re.compile(r"\b(?:reasoning|reason|rationale|thoughts?|thinking|analysis|explanation)\s*:", re.I)
 _DECISION_LABELLED = re.compile(
     r"(?:\b(?:decision|action|move|answer|response|final\s+answer|my\s+move)\s*[:\-]\s*)(?P<kw>accept|reject|propose|counter)",
@@ -74,7 +83,7 @@ _PROSE_REJECT = re.compile(
     r"|\b(?:not\s+acceptable|unacceptable)\b",
     re.I,
 )
-_OWNED = re.compile(r"\b(?:your|their)\s+(?:\w+\s+)?$", re.I)
+_OWNED = re.compile(r"\b(?:your|their)[^\S\n]+(?:\w+[^\S\n]+)?\Z", re.I)
 """Before a keyword, marks the other side's proposal being talked about, not the speaker's move."""
 
 
@@ -105,30 +114,45 @@ def _normalise(text: str) -> str:
 # ---- JSON form -------------------------------------------------------------------------------
 
 def _find_json(text: str) -> dict[str, Any] | None:
-    start = text.find("{")
-    while start != -1:
-        depth = 0
-        for i in range(start, len(text)):
-            if text[i] == "{":
-                depth += 1
-            elif text[i] == "}":
-                depth -= 1
-                if depth == 0:
-                    try:
-                        obj = json.loads(text[start : i + 1])
-                    except ValueError:
-                        break
-                    if isinstance(obj, dict) and any(
-                        k.lower() in ("action", "decision", "move") for k in obj if isinstance(k, str)
-                    ):
-                        return obj
-                    break
-        start = text.find("{", start + 1)
+    """The first object in the text with an action: JSON, or failing that a Python dict."""
+    decoder = json.JSONDecoder()
+    for start in (i for i, ch in enumerate(text) if ch == "{"):
+        try:
+            obj = decoder.raw_decode(text, start)[0]
+        except (ValueError, RecursionError):
+            continue
+        if _has_action(obj):
+            return obj
+    return _find_python_dict(text) if "'" in text else None
+
+
+def _find_python_dict(text: str) -> dict[str, Any] | None:
+    """Small models sometimes answer with a Python dict: ``{'action': 'accept'}``."""
+    open_at: list[int] = []
+    spans: list[tuple[int, int]] = []
+    for i, ch in enumerate(text):
+        if ch == "{":
+            open_at.append(i)
+        elif ch == "}" and open_at:
+            spans.append((open_at.pop(), i + 1))
+    for start, end in sorted(spans):
+        if end - start > 5000:
+            continue
+        try:
+            obj = ast.literal_eval(text[start:end])
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            continue
+        if _has_action(obj):
+            return obj
     return None
 
 
+def _has_action(obj: Any) -> bool:
+    return isinstance(obj, dict) and any(isinstance(k, str) and k.lower() in ("action", "decision", "move") for k in obj)
+
+
 def _json_share(value: Any) -> dict[str, int] | None:
-    if isinstance(value, list) and len(value) == len(ITEMS) and all(isinstance(x, int) for x in value):
+    if isinstance(value, list) and len(value) == len(ITEMS) and all(type(x) is int for x in value):
         return dict(zip(ITEMS, value))
     if isinstance(value, dict):
         out: dict[str, int] = {}
@@ -156,34 +180,52 @@ def _from_json(obj: dict[str, Any], counts: Counts | None) -> Move | None:
         return Move(action, reasoning=reasoning)
     mine = next((_json_share(lowered[k]) for k in ("i_get", "my_share", "me", "mine", "self") if k in lowered), None)
     theirs = next((_json_share(lowered[k]) for k in ("you_get", "your_share", "you", "them", "opponent") if k in lowered), None)
+    if action is Action.REJECT and mine is None and theirs is None:
+        return Move(action, reasoning=reasoning, problem="REJECT needs a counter-proposal")
     return _resolve(action, mine, theirs, counts, reasoning, whole=None)
 
 
 # ---- text form -------------------------------------------------------------------------------
 
-def _decision(text: str) -> tuple[str, int] | None:
-    """The first non-negated decision keyword and where it ends."""
-    found: list[tuple[int, int, str]] = []
+def _keyword(text: str) -> tuple[int, int, str] | None:
+    """The decision keyword that states the speaker's move, as (start, end, keyword).
+
+    Negated keywords ("I cannot ACCEPT") and the other side's proposal ("your offer:") do not
+    count. A keyword that opens a line or a sentence wins over one inside a sentence ("they
+    would likely ACCEPT this"); failing that, the first keyword counts.
+    """
+    found: list[tuple[bool, int, int, str]] = []
     for pattern in (_DECISION_LABELLED, _DECISION_LINE, _DECISION_CAPS, _PROPOSAL_COLON):
         for m in pattern.finditer(text):
-            if _NEGATION.search(text[max(0, m.start() - 40) : m.start()]):
+            before = text[max(0, m.start() - 40) : m.start()]
+            if _NEGATION.search(before) or _OWNED.search(before):
                 continue
-            found.append((m.start("kw"), m.end(), m.group("kw").lower()))
+            opens = text[: m.start()].rstrip(" \t")[-1:] in ("", "\n", ".", "!", "?", ":", ";")
+            found.append((not opens, m.start(), m.end(), m.group("kw").lower()))
     if not found:
         return None
-    _, end, kw = min(found)
-    kind = "accept" if kw.startswith("accept") else "reject" if kw.startswith("reject") or kw.startswith("counter") else "propose"
+    _, start, end, kw = min(found)
+    return start, end, kw
+
+
+def _decision(text: str) -> tuple[str, int] | None:
+    """The speaker's decision keyword, as accept/reject/propose, and where it ends."""
+    found = _keyword(text)
+    if found is None:
+        return None
+    _, end, kw = found
+    kind = "accept" if "accept" in kw else "reject" if kw.startswith("reject") or kw.startswith("counter") else "propose"
     return kind, end
 
 
 def _split_reasoning(text: str) -> tuple[str, str]:
-    """(reasoning, the rest): the reasoning runs from its label to the next decision keyword."""
+    """(reasoning, the rest): the reasoning runs from its label to the decision keyword."""
     m = _REASONING_LABEL.search(text)
     if not m:
         return "", text
     after = text[m.end() :]
-    stops = [s.start() for p in (_DECISION_LABELLED, _DECISION_LINE, _DECISION_CAPS, _PROPOSAL_COLON) if (s := p.search(after))]
-    cut = min(stops) if stops else len(after)
+    found = _keyword(after)
+    cut = found[0] if found else len(after)
     reasoning = after[:cut].strip()
     return " ".join(reasoning.split()), text[: m.start()] + "\n" + after[cut:]
 
@@ -193,14 +235,13 @@ def _from_text(raw: str, counts: Counts | None) -> Move:
     reasoning, body = _split_reasoning(text)
     decision = _decision(body)
     if decision is None:
-        mine, theirs, whole = _parse_split(body)
-        if mine is not None or theirs is not None:
-            kind = "reject" if _PROSE_REJECT.search(body) else "propose"
-            decision = (kind, 0)
-        elif _PROSE_ACCEPT.search(body) and not _NEGATION.search(body[: _PROSE_ACCEPT.search(body).start()][-40:]):  # type: ignore[union-attr]
-            decision = ("accept", 0)
-        else:
+        if _prose_accept(body):
+            return Move(Action.ACCEPT, reasoning=reasoning)
+        mine, theirs, _ = _parse_split(body)
+        refused = _PROSE_REJECT.search(body) is not None
+        if mine is None and theirs is None and not refused:
             return Move(None, reasoning=reasoning, problem="no ACCEPT, REJECT or PROPOSE found")
+        decision = ("reject" if refused else "propose", 0)
     kind, end = decision
     if kind == "accept":
         return Move(Action.ACCEPT, reasoning=reasoning)
@@ -217,13 +258,26 @@ def _from_text(raw: str, counts: Counts | None) -> Move:
     return _resolve(action, mine, theirs, counts, reasoning, whole)
 
 
+def _prose_accept(text: str) -> bool:
+    """An acceptance in plain words ("I accept", "Deal!"), neither negated nor conditional."""
+    for m in _PROSE_ACCEPT.finditer(text):
+        negated = _NEGATION.search(text[max(0, m.start() - 40) : m.start()])
+        if not negated and not _CONDITIONAL.match(text[m.end() : m.end() + 200]):
+            return True
+    return False
+
+
 def _unknown_items(text: str) -> list[str]:
     return sorted({m.group(2).lower() for m in _UNKNOWN_ITEM.finditer(text)
                    if m.group(2).lower() not in _GENERIC_NOUNS and not re.match(r"(book|hat|ball)", m.group(2), re.I)})
 
 
 def _segment_counts(seg: str) -> dict[str, int] | str | None:
-    """Counts named in one side's segment; "rest" or "all" for those words; None if nothing."""
+    """Counts named in one side's segment; "rest" or "all" for those words; None if nothing
+    (or if the share is the template's placeholders, or a bracketed share names an item the game
+    does not have)."""
+    if _PLACEHOLDER.search(seg) or any(_unknown_items(b) for b in re.findall(r"\[[^\]]*\]", seg)):
+        return None
     found: dict[str, int] = {}
     for m in _COUNT_THEN_ITEM.finditer(seg):
         item = m.group("item").lower() + "s"
@@ -249,16 +303,33 @@ def _segment_counts(seg: str) -> dict[str, int] | str | None:
 def _parse_split(text: str) -> tuple[Any, Any, Any]:
     """(mine, theirs, whole-text counts) as found in ``text``; each may be None."""
     markers = sorted(
-        [(m.start(), m.end(), "self") for m in _SELF.finditer(text)]
-        + [(m.start(), m.end(), "other") for m in _OTHER.finditer(text)]
+        [(m.start(), m.end(), "self", False) for m in _SELF.finditer(text)]
+        + [(m.start(), m.end(), "other", False) for m in _OTHER.finditer(text)]
+        + [(m.start(), m.end(), "self" if m.group("who").lower() == "me" else "other", True) for m in _FOR.finditer(text)]
     )
+    # Each marker's segment, as (side, where its words begin, segment start, segment end or None
+    # for "up to the next marker's words"): after the marker ("I get 2 books"), or before it
+    # ("2 books for me", back to the previous marker or the start of the clause).
+    segments: list[tuple[str, int, int, int | None]] = []
+    prev_end, prev_forward = 0, False
+    for start, end, side, may_look_back in markers:
+        if may_look_back:
+            before = text[prev_end:start]
+            clause = max(before.rfind(c) for c in ".;:!?\n")
+            back = prev_end + clause + 1 if clause >= 0 else start if prev_forward else prev_end
+            if _segment_counts(text[back:start]) is not None:
+                segments.append((side, back, back, start))
+                prev_end, prev_forward = end, False
+                continue
+        segments.append((side, start, end, None))
+        prev_end, prev_forward = end, True
     mine = theirs = None
-    for i, (_, end, side) in enumerate(markers):
-        stop = markers[i + 1][0] if i + 1 < len(markers) else len(text)
-        seg = text[end:stop]
-        newline = seg.find("\n\n")
-        seg = seg if newline == -1 else seg[:newline]
-        counts = _segment_counts(seg)
+    for i, (side, _, lo, hi) in enumerate(segments):
+        if hi is None:
+            hi = segments[i + 1][1] if i + 1 < len(segments) else len(text)
+            paragraph = text.find("\n\n", lo, hi)
+            hi = hi if paragraph == -1 else paragraph
+        counts = _segment_counts(text[lo:hi])
         if counts is None:
             continue
         if side == "self" and mine is None:
@@ -286,28 +357,41 @@ def _resolve(action: Action, mine: Any, theirs: Any, counts: Counts | None, reas
             return _checked(action, share, None, reasoning)
         return Move(None, reasoning=reasoning, problem="the speaker's own share needs the pool to resolve")
     if mine == "all":
-        mine = dict(zip(ITEMS, counts))
+        mine = {item: ALL for item in ITEMS}
     if theirs == "all":
-        theirs = dict(zip(ITEMS, counts))
-    own = _vector(mine, counts) if isinstance(mine, dict) else None
-    other = _vector(theirs, counts) if isinstance(theirs, dict) else None
-    if own is None and other is None:
+        theirs = {item: ALL for item in ITEMS}
+    mine = mine if isinstance(mine, dict) else None
+    theirs = theirs if isinstance(theirs, dict) else None
+    if mine is None and theirs is None:
         return Move(None, reasoning=reasoning, problem="neither side's share could be read")
-    if own is None:
-        own = rest(counts, other)  # type: ignore[arg-type]
-        if any(n < 0 for n in own):
-            return Move(action, own, reasoning, "the other side's share claims more items than the pool has")
-        return _checked(action, own, counts, reasoning)
-    if other is not None and tuple(a + b for a, b in zip(own, other)) != tuple(counts):
-        move = _checked(action, own, counts, reasoning)
-        if move.problem:
-            return move
-        return Move(action, own, reasoning, "the two shares do not add up to the pool")
-    return _checked(action, own, counts, reasoning)
+    # Per item: the speaker's own count where stated, else the pool less what the other side is
+    # given. An item neither side mentions goes to the other side -- unless only the other
+    # side's share was stated, and then the speaker keeps everything not given away.
+    own: list[int] = []
+    mismatch = False
+    for item, c in zip(ITEMS, counts):
+        a, b = _stated(mine, item, c), _stated(theirs, item, c)
+        if a is not None:
+            own.append(a)
+            mismatch |= b is not None and a + b != c
+        elif b is not None:
+            own.append(c - b)
+        else:
+            own.append(c if mine is None else 0)
+    share: Counts = tuple(own)  # type: ignore[assignment]
+    if any(n < 0 for n, item in zip(share, ITEMS) if _stated(mine, item, 0) is None):
+        return Move(action, share, reasoning, "the other side's share claims more items than the pool has")
+    move = _checked(action, share, counts, reasoning)
+    if mismatch and not move.problem:
+        return Move(action, share, reasoning, "the two shares do not add up to the pool")
+    return move
 
 
-def _vector(named: dict[str, int], counts: Counts) -> Counts:
-    return tuple(c if named.get(item, 0) == ALL else named.get(item, 0) for item, c in zip(ITEMS, counts))  # type: ignore[return-value]
+def _stated(named: dict[str, int] | None, item: str, count: int) -> int | None:
+    """What one side is explicitly given of ``item`` ("all" resolved to ``count``), or None."""
+    if named is None or item not in named:
+        return None
+    return count if named[item] == ALL else named[item]
 
 
 def _checked(action: Action, share: Counts, counts: Counts | None, reasoning: str) -> Move:

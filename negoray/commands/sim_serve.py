@@ -1,0 +1,127 @@
+"""`negoray sim-serve`: the sim model behind an OpenAI-compatible HTTP server, with fault injection."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+from collections.abc import Callable
+
+from negoray.sim.faults import FaultConfig
+from negoray.sim.server import ServerHandle, serve
+
+
+def _number(kind: type, low: float = 0.0, high: float = math.inf, low_open: bool = False) -> Callable[[str], float]:
+    """An argparse type: a finite int/float in [low, high] (or (low, high] with ``low_open``)."""
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, got {text!r}") from None
+        if not math.isfinite(value) or value < low or (low_open and value == low) or value > high:
+            if high < math.inf:
+                raise argparse.ArgumentTypeError(f"must be in [{low:g}, {high:g}], got {text}")
+            raise argparse.ArgumentTypeError(f"must be {'>' if low_open else '>='} {low:g}, got {text}")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
+_SECONDS = _number(float)
+_RATE = _number(float, 0.0, 1.0)
+_COUNT = _number(int)
+
+
+def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "sim-serve",
+        help="serve the sim model over the OpenAI chat-completions API, with fault injection",
+        description=(
+            "Serve negoray's sim model (a synthetic negotiation model, not an LLM) as an "
+            "OpenAI-compatible HTTP server: POST /v1/chat/completions (JSON and streaming), "
+            "GET /v1/models, GET /health, GET /stats, POST /stats/reset. Faults are injected from a "
+            "seeded generator: strict sliding-window RPM/TPM limits answered with 429 and OpenAI's "
+            "Retry-After / retry-after-ms / x-ratelimit-* headers, a fixed number of serving slots "
+            "with queueing, latency, HTTP 500s, dropped connections, and an LM Studio-style "
+            "'No models loaded' window."
+        ),
+        epilog=(
+            "example: negoray sim-serve --rpm 60 --tpm 40000 --slots 8 --latency-ms 300 "
+            "--per-token-ms 5 --error-rate 0.01 --drop-rate 0.005; then point any OpenAI client at "
+            "http://127.0.0.1:8089/v1 (any API key). A limit of 0 means unlimited."
+        ),
+    )
+    p.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: 127.0.0.1)")
+    p.add_argument("--port", type=_number(int, 0, 65535), default=8089, help="TCP port; 0 picks a free one, printed at start (default: 8089)")
+    p.add_argument("--latency-ms", type=_SECONDS, default=0.0, metavar="MS",
+                   help="mean fixed service time per request, with seeded lognormal jitter (default: 0)")
+    p.add_argument("--per-token-ms", type=_SECONDS, default=0.0, metavar="MS",
+                   help="extra service time per completion token (default: 0)")
+    p.add_argument("--slots", type=_COUNT, default=0, metavar="N",
+                   help="requests served concurrently, the rest queue (default: 0 = unlimited)")
+    p.add_argument("--rpm", type=_COUNT, default=0, metavar="N", help="requests per sliding window (default: 0 = unlimited)")
+    p.add_argument("--tpm", type=_COUNT, default=0, metavar="N",
+                   help="tokens per sliding window, counting prompt estimate + max_tokens (default: 0 = unlimited)")
+    p.add_argument("--window-s", type=_number(float, 0.0, low_open=True), default=60.0, metavar="S",
+                   help="length of the sliding rate-limit window; 60 makes --rpm/--tpm per minute (default: 60)")
+    p.add_argument("--error-rate", type=_RATE, default=0.0, metavar="P", help="fraction of requests answered with HTTP 500 (default: 0)")
+    p.add_argument("--drop-rate", type=_RATE, default=0.0, metavar="P",
+                   help="fraction of requests whose connection is closed with no complete response (default: 0)")
+    p.add_argument("--unload-after", type=_SECONDS, default=None, metavar="S",
+                   help="seconds after start when the model 'unloads': LM Studio's 'No models loaded' error, HTTP 400 (default: never)")
+    p.add_argument("--unload-for", type=_SECONDS, default=None, metavar="S",
+                   help="how long it stays unloaded (default: for good)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the fault and latency generator (default: 0)")
+    p.add_argument("--require-api-key-env", metavar="VAR",
+                   help="answer 401 unless requests carry the API key held in environment variable VAR")
+    p.set_defaults(func=run)
+    return p
+
+
+def _fail(message: str) -> int:
+    print(f"negoray sim-serve: error: {message}", file=sys.stderr)
+    return 2
+
+
+def config_from_args(args: argparse.Namespace) -> FaultConfig:
+    """The `FaultConfig` the flags describe (flags are validated by the parser)."""
+    return FaultConfig(
+        latency_ms=args.latency_ms, per_token_ms=args.per_token_ms, slots=args.slots, rpm=args.rpm,
+        tpm=args.tpm, window_s=args.window_s, error_rate=args.error_rate, drop_rate=args.drop_rate,
+        unload_after=args.unload_after, unload_for=math.inf if args.unload_for is None else args.unload_for,
+        seed=args.seed, api_key=os.environ.get(args.require_api_key_env) if args.require_api_key_env else None,
+    )
+
+
+def _describe(config: FaultConfig) -> str:
+    parts = [f"rpm {config.rpm or 'unlimited'}", f"tpm {config.tpm or 'unlimited'}", f"window {config.window_s:g}s",
+             f"slots {config.slots or 'unlimited'}", f"latency {config.latency_ms:g}ms + {config.per_token_ms:g}ms/token",
+             f"error rate {config.error_rate:g}", f"drop rate {config.drop_rate:g}"]
+    if config.unload_after is not None:
+        parts.append(f"unloaded from {config.unload_after:g}s for "
+                     + ("good" if math.isinf(config.unload_for) else f"{config.unload_for:g}s"))
+    return ", ".join(parts)
+
+
+def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    if args.error_rate + args.drop_rate > 1:
+        return _fail(f"--error-rate + --drop-rate must be <= 1, got {args.error_rate:g} + {args.drop_rate:g}")
+    if args.unload_for is not None and args.unload_after is None:
+        return _fail("--unload-for needs --unload-after")
+    if args.require_api_key_env and not os.environ.get(args.require_api_key_env):
+        return _fail(f"--require-api-key-env: environment variable {args.require_api_key_env} is not set")
+    config = config_from_args(args)
+
+    def ready(url: ServerHandle) -> None:
+        print(f"negoray sim-serve: serving {config.model} at {url} ({_describe(config)}); Ctrl-C stops",
+              file=sys.stderr, flush=True)
+
+    try:
+        serve(config, args.host, args.port, on_ready=ready)
+    except OSError as e:
+        return _fail(f"--host/--port: cannot listen on {args.host}:{args.port}: {e.strerror or e}")
+    except KeyboardInterrupt:
+        pass
+    return 0

@@ -1,0 +1,208 @@
+"""`LLMClient`: one async client for every provider, over `openai.AsyncOpenAI`.
+
+Each call goes: cache -> budget -> rate limiter -> SDK (its own retries off) -> usage accounting ->
+cache. Retries are ours (tenacity): retryable errors back off with exponential jitter, or exactly
+as long as the server's Retry-After / retry-after-ms / x-ratelimit-reset-* asked; a 429 pauses the
+key in the limiter for every caller. After the last attempt the call raises `ChatFailure` (the
+negotiation becomes an error, never a score); a fatal error raises `FatalProviderError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx2
+import openai
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+
+from negoray.chat import ChatFailure, ChatParams, ChatReply, Message, estimate_tokens, messages_tokens
+from negoray.llm.cache import ResponseCache, cache_key
+from negoray.llm.config import Endpoint
+from negoray.llm.cost import Budget, UsageLedger, call_cost
+from negoray.llm.errors import FatalProviderError, Verdict, classify
+from negoray.llm.limiter import RateLimiter, RateLimits
+from negoray.llm.providers import response_format_for
+
+log = logging.getLogger(__name__)
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class _Retryable(Exception):
+    """Internal: a failure tenacity should retry, with the server's requested wait if any."""
+
+    def __init__(self, verdict: Verdict) -> None:
+        super().__init__(verdict.reason)
+        self.verdict = verdict
+
+
+@dataclass
+class Health:
+    """Consecutive retryable failures of an endpoint and until when it is cooled down."""
+
+    consecutive_failures: int = 0
+    down_until: float = 0.0
+
+
+def _schema_of(response_format: Any) -> dict | None:
+    if not isinstance(response_format, dict):
+        return None
+    if "json_schema" in response_format:
+        return response_format["json_schema"].get("schema")
+    return response_format.get("schema")
+
+
+class LLMClient:
+    """A `ChatFn` for one endpoint. Share one per process and endpoint: it owns the connection pool
+    (sized to the endpoint's concurrency) and bounds calls in flight to that concurrency."""
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        *,
+        cache: ResponseCache | None = None,
+        limiter: RateLimiter | None = None,
+        ledger: UsageLedger | None = None,
+        budget: Budget | None = None,
+        run: str = "",
+        transport: httpx2.AsyncBaseTransport | None = None,
+        sleep: Sleep = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        backoff_s: float = 0.5,
+        backoff_max_s: float = 30.0,
+    ) -> None:
+        self.endpoint = endpoint
+        spec = endpoint.spec
+        self.cache, self.budget, self.run = cache, budget, run
+        self.ledger = ledger if ledger is not None else UsageLedger()
+        self.limiter = limiter if limiter is not None else RateLimiter(clock=clock)
+        self.limit_key = f"{spec.name}:{spec.default_model}"
+        self.limiter.configure(self.limit_key, RateLimits(spec.rpm, spec.tpm, spec.rpd))
+        self.health = Health()
+        self.trip_after: int | None = None
+        """With failover: give up a call once this many consecutive retryable failures piled up."""
+        self._sleep, self._clock = sleep, clock
+        self._backoff = wait_exponential_jitter(multiplier=backoff_s, max=backoff_max_s, jitter=backoff_s)
+        self._gate = asyncio.Semaphore(spec.max_concurrency)
+        if transport is None and spec.name == "sim":
+            from negoray.llm.sim_transport import SimTransport
+
+            transport = SimTransport()
+        http = httpx2.AsyncClient(
+            transport=transport,
+            limits=httpx2.Limits(max_connections=spec.max_concurrency, max_keepalive_connections=spec.max_concurrency),
+            timeout=endpoint.timeout_s,
+        )
+        self.sdk = openai.AsyncOpenAI(
+            base_url=endpoint.url, api_key=endpoint.api_key, max_retries=0, timeout=endpoint.timeout_s, http_client=http,
+        )
+
+    async def aclose(self) -> None:
+        await self.sdk.close()
+
+    def tagged(self, run: str) -> LLMClient:
+        """A view of this client whose usage is booked to ``run`` (shares everything else)."""
+        view = object.__new__(LLMClient)
+        view.__dict__.update(self.__dict__)
+        view.run = run
+        return view
+
+    # -- the call ------------------------------------------------------------------------------
+
+    async def __call__(self, messages: Sequence[Message], params: ChatParams) -> ChatReply:
+        spec = self.endpoint.spec
+        key = cache_key(self.endpoint.url, spec.default_model, messages, params)
+        if self.cache is not None and (hit := await self.cache.aget(key)) is not None:
+            self.ledger.record(hit.provider or spec.name, self.run, hit.prompt_tokens, hit.completion_tokens, 0.0, True)
+            return hit
+        if self.budget is not None:
+            self.budget.check(self.ledger)
+        body = self._body(messages, params)
+        reserved = messages_tokens(messages) + params.max_tokens
+        attempts = 0
+        started = self._clock()
+        try:
+            async for attempt in AsyncRetrying(
+                retry=retry_if_exception(lambda e: isinstance(e, _Retryable)),
+                wait=self._wait,
+                stop=stop_after_attempt(self.endpoint.max_attempts),
+                sleep=self._sleep,
+                reraise=True,
+            ):
+                with attempt:
+                    attempts += 1
+                    text, usage = await self._attempt(body, reserved)
+        except _Retryable as e:
+            raise ChatFailure(f"{spec.name}: gave up after {attempts} attempt(s); last error: {e.verdict.reason}") from None
+        prompt_tokens = usage.get("prompt_tokens") or messages_tokens(messages)
+        completion_tokens = usage.get("completion_tokens") or estimate_tokens(text)
+        self.limiter.settle(self.limit_key, reserved, prompt_tokens + completion_tokens)
+        reply = ChatReply(
+            text=text, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
+            latency_s=self._clock() - started, attempts=attempts, provider=spec.name, model=spec.default_model,
+        )
+        usd = call_cost(prompt_tokens, completion_tokens, spec.price_in, spec.price_out)
+        self.ledger.record(spec.name, self.run, prompt_tokens, completion_tokens, usd, False)
+        if self.cache is not None:
+            await self.cache.aput(key, reply)
+        return reply
+
+    def _body(self, messages: Sequence[Message], params: ChatParams) -> dict[str, Any]:
+        spec = self.endpoint.spec
+        body: dict[str, Any] = {
+            "model": spec.default_model,
+            "messages": [{"role": m["role"], "content": m["content"]} for m in messages],
+            "temperature": params.temperature,
+            "max_tokens": params.max_tokens,
+        }
+        if params.seed is not None:
+            body["seed"] = params.seed
+        if spec.name == "sim":
+            body["replicate"] = params.replicate
+        schema = _schema_of(params.response_format)
+        if schema is not None and (fmt := response_format_for(spec.json_mode, schema)) is not None:
+            body["response_format"] = fmt
+        return body
+
+    async def _attempt(self, body: dict[str, Any], reserved: int) -> tuple[str, dict[str, int]]:
+        """One try: wait for the limiter and any 429 pause, then one request."""
+        wait = self.limiter.acquire(self.limit_key, 1, reserved)
+        while wait > 0 or (wait := self.limiter.paused_for(self.limit_key)) > 0:
+            await self._sleep(wait)
+            wait = 0.0
+        async with self._gate:
+            try:
+                raw = await self.sdk.post("/chat/completions", body=body, cast_to=httpx2.Response)
+                data = raw.json()
+                text = data["choices"][0]["message"].get("content") or ""
+            except (openai.APIError, ValueError, KeyError, IndexError, TypeError) as err:
+                return self._failed(err)
+        self.health.consecutive_failures = 0
+        return text, data.get("usage") or {}
+
+    def _failed(self, err: Exception) -> Any:
+        spec = self.endpoint.spec
+        if isinstance(err, openai.APIError):
+            verdict = classify(err, provider=spec.name, local=spec.local, key_env=spec.api_key_env)
+        else:
+            verdict = Verdict(True, None, f"{spec.name}: malformed response ({type(err).__name__}: {err})")
+        if not verdict.retryable:
+            raise FatalProviderError(verdict.reason) from None
+        if isinstance(err, openai.RateLimitError):
+            self.limiter.pause(self.limit_key, verdict.retry_after_s if verdict.retry_after_s is not None else 1.0)
+        self.health.consecutive_failures += 1
+        log.info("retryable failure: %s", verdict.reason)
+        if self.trip_after is not None and self.health.consecutive_failures >= self.trip_after:
+            raise ChatFailure(f"{verdict.reason} ({self.health.consecutive_failures} consecutive failures)")
+        raise _Retryable(verdict)
+
+    def _wait(self, state: RetryCallState) -> float:
+        err = state.outcome.exception() if state.outcome else None
+        if isinstance(err, _Retryable) and err.verdict.retry_after_s is not None:
+            return err.verdict.retry_after_s
+        return self._backoff(state)

@@ -1,0 +1,152 @@
+"""Choosing and configuring a provider: `LLMConfig` -> a resolved `Endpoint`.
+
+Switching provider is one setting: ``LLMConfig(provider="groq")``, a ``--provider`` flag, the
+``NEGORAY_PROVIDER`` environment variable, or a TOML profile::
+
+    [providers.my-vllm]
+    extends = "vllm"            # optional: start from a built-in provider's defaults
+    base_url = "http://gpu-box:8000/v1"
+    model = "Qwen/Qwen3-30B-A3B"
+    rpm = 600
+
+API keys come from the environment, a profile's ``api_key`` or ``api_key=`` in code; they are never
+written to logs, results, checkpoints or the cache, and never appear in a repr or an error message.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from negoray.llm.providers import PROVIDERS, JsonMode, ProviderSpec
+
+PROVIDER_ENV = "NEGORAY_PROVIDER"
+
+
+class ConfigError(ValueError):
+    """A configuration a person must fix; the message names the key or variable."""
+
+
+class MissingAPIKey(ConfigError):
+    pass
+
+
+@dataclass(frozen=True)
+class LLMConfig:
+    """What the user chose; anything left None takes the provider's default."""
+
+    provider: str | None = None
+    model: str | None = None
+    base_url: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    api_key_env: str | None = None
+    rpm: float | None = None
+    tpm: float | None = None
+    rpd: float | None = None
+    price_in: float | None = None
+    price_out: float | None = None
+    max_concurrency: int | None = None
+    timeout_s: float = 120.0
+    max_attempts: int = 8
+    profiles: Mapping[str, ProviderSpec] = field(default_factory=dict, repr=False)
+    """Extra providers from a TOML file (`load_profiles`), by name."""
+
+    def provider_name(self) -> str:
+        return self.provider or os.environ.get(PROVIDER_ENV) or "sim"
+
+    def spec(self) -> ProviderSpec:
+        """The provider's defaults with this config's overrides applied."""
+        name = self.provider_name()
+        known = {**PROVIDERS, **self.profiles}
+        if name not in known:
+            raise ConfigError(f"unknown provider {name!r}; known: {', '.join(sorted(known))}")
+        return known[name].with_overrides(
+            default_model=self.model, base_url=self.base_url, api_key_env=self.api_key_env,
+            rpm=self.rpm, tpm=self.tpm, rpd=self.rpd, price_in=self.price_in, price_out=self.price_out,
+            max_concurrency=self.max_concurrency,
+        )
+
+    def resolve(self, environ: Mapping[str, str] | None = None) -> Endpoint:
+        """Check everything needed before any work starts: base URL, model, API key."""
+        environ = os.environ if environ is None else environ
+        spec = self.spec()
+        if spec.base_url is None and spec.name != "local":
+            raise ConfigError(f"provider {spec.name!r} needs a base URL: set base_url (--base-url)")
+        key = self.api_key or spec.api_key
+        if key is None and spec.api_key_env:
+            key = environ.get(spec.api_key_env)
+            if not key and not spec.local and spec.name != "custom":
+                raise MissingAPIKey(
+                    f"provider {spec.name!r} needs an API key: set the environment variable {spec.api_key_env}"
+                )
+        return Endpoint(spec=spec, api_key=key or "not-needed", timeout_s=self.timeout_s, max_attempts=self.max_attempts)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A resolved provider: where to send calls, with which key, under which limits."""
+
+    spec: ProviderSpec
+    api_key: str = field(repr=False)
+    timeout_s: float = 120.0
+    max_attempts: int = 8
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def model(self) -> str:
+        return self.spec.default_model
+
+    @property
+    def url(self) -> str:
+        return self.spec.base_url or ""
+
+
+_PROFILE_KEYS = {f.name for f in fields(ProviderSpec)} - {"name"} | {"model", "extends"}
+
+
+def parse_profiles(data: Mapping[str, Any], source: str = "<profiles>") -> dict[str, ProviderSpec]:
+    """Providers from a parsed TOML document's ``[providers.NAME]`` tables."""
+    tables = data.get("providers", {})
+    if not isinstance(tables, Mapping):
+        raise ConfigError(f"{source}: 'providers' must be a table of [providers.NAME] sections")
+    out: dict[str, ProviderSpec] = {}
+    for name, table in tables.items():
+        where = f"{source}: [providers.{name}]"
+        if not isinstance(table, Mapping):
+            raise ConfigError(f"{where} must be a table")
+        unknown = set(table) - _PROFILE_KEYS
+        if unknown:
+            raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(_PROFILE_KEYS))}")
+        base_name = table.get("extends", name if name in PROVIDERS else "custom")
+        if base_name not in PROVIDERS:
+            raise ConfigError(f"{where}: extends = {base_name!r} is not a built-in provider ({', '.join(PROVIDERS)})")
+        values = {k: v for k, v in table.items() if k not in ("extends", "model")}
+        if "model" in table:
+            values["default_model"] = table["model"]
+        if "json_mode" in values:
+            try:
+                values["json_mode"] = JsonMode(values["json_mode"])
+            except ValueError:
+                raise ConfigError(f"{where}: json_mode must be one of {', '.join(m.value for m in JsonMode)}") from None
+        spec = PROVIDERS[base_name]
+        out[name] = ProviderSpec(**{**{f.name: getattr(spec, f.name) for f in fields(ProviderSpec)}, **values, "name": name})
+    return out
+
+
+def load_profiles(path: str | Path) -> dict[str, ProviderSpec]:
+    """Providers from a TOML file; errors name the file and the section."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such profile file") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: {e}") from None
+    return parse_profiles(data, str(path))

@@ -1,0 +1,66 @@
+"""Token and dollar accounting per call, per provider and per run, and the budget cap."""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from dataclasses import dataclass
+
+from negoray.llm.errors import BudgetExceeded
+
+
+@dataclass
+class Tally:
+    """Running totals of one slice (a provider, a run, or everything)."""
+
+    calls: int = 0
+    cache_hits: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    usd: float = 0.0
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+def call_cost(prompt_tokens: int, completion_tokens: int, price_in: float, price_out: float) -> float:
+    """Dollars for one call at prices per million tokens."""
+    return (prompt_tokens * price_in + completion_tokens * price_out) / 1e6
+
+
+class UsageLedger:
+    """Thread-safe totals by provider and by run. Cache hits are counted but cost nothing."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.total = Tally()
+        self.by_provider: dict[str, Tally] = defaultdict(Tally)
+        self.by_run: dict[str, Tally] = defaultdict(Tally)
+
+    def record(self, provider: str, run: str, prompt_tokens: int, completion_tokens: int, usd: float, cache_hit: bool) -> None:
+        with self._lock:
+            for tally in (self.total, self.by_provider[provider], self.by_run[run]):
+                tally.calls += 1
+                if cache_hit:
+                    tally.cache_hits += 1
+                    continue
+                tally.prompt_tokens += prompt_tokens
+                tally.completion_tokens += completion_tokens
+                tally.usd += usd
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Stop new work when either cap is reached (None: no cap)."""
+
+    max_usd: float | None = None
+    max_tokens: int | None = None
+
+    def check(self, ledger: UsageLedger) -> None:
+        """Raise `BudgetExceeded` if the ledger has reached a cap."""
+        t = ledger.total
+        if self.max_usd is not None and t.usd >= self.max_usd:
+            raise BudgetExceeded(f"budget reached: ${t.usd:.4f} spent of max_usd = ${self.max_usd:.4f}")
+        if self.max_tokens is not None and t.tokens >= self.max_tokens:
+            raise BudgetExceeded(f"budget reached: {t.tokens} tokens used of max_tokens = {self.max_tokens}")

@@ -1,0 +1,109 @@
+"""Which failures are worth retrying, and how long the server asked us to wait.
+
+Retryable: 429, 408, 409, 5xx, connection errors, timeouts, and a local server whose model is not
+loaded (LM Studio unloads models without warning). Fatal: a bad key (401/403), a bad request
+(400/422), an unknown model on a cloud provider (404). Fatal errors stop the experiment with a
+message a person can act on; they never carry the API key.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import openai
+
+_NOT_LOADED = re.compile(r"no models? (?:is |are )?loaded|model (?:is )?not loaded|unloaded|model_not_found|not found", re.I)
+_DURATION = re.compile(r"(?P<n>\d+(?:\.\d+)?)(?P<unit>ms|s|m|h)")
+_UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+class FatalProviderError(RuntimeError):
+    """A failure retrying cannot fix; the message says what to do."""
+
+
+class BudgetExceeded(RuntimeError):
+    """The configured budget (dollars or tokens) is spent: no new calls are made."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    retryable: bool
+    retry_after_s: float | None = None
+    reason: str = ""
+
+
+def parse_duration(text: str) -> float | None:
+    """OpenAI-style reset durations: ``"1s"``, ``"6m0s"``, ``"120ms"``, ``"1h2m3.5s"``, or plain seconds."""
+    text = text.strip()
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        pass
+    parts = list(_DURATION.finditer(text))
+    if not parts or "".join(p.group(0) for p in parts) != text:
+        return None
+    return sum(float(p.group("n")) * _UNIT_S[p.group("unit")] for p in parts)
+
+
+def retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """Seconds the server asked us to wait: ``retry-after-ms``, then ``retry-after`` (seconds or an
+    HTTP date), then the longest ``x-ratelimit-reset-*`` whose remaining count is exhausted (or the
+    longest, if none says so). None if the headers say nothing."""
+    h = {k.lower(): v for k, v in headers.items()}
+    if (ms := h.get("retry-after-ms")) is not None:
+        try:
+            return max(0.0, float(ms) / 1000)
+        except ValueError:
+            pass
+    if (ra := h.get("retry-after")) is not None:
+        seconds = parse_duration(ra)
+        if seconds is not None:
+            return seconds
+        try:
+            when = email.utils.parsedate_to_datetime(ra).timestamp()
+            return max(0.0, when - (time.time() if now is None else now))
+        except (TypeError, ValueError):
+            pass
+    resets = {}
+    for kind in ("requests", "tokens"):
+        if (reset := h.get(f"x-ratelimit-reset-{kind}")) is not None and (s := parse_duration(reset)) is not None:
+            resets[kind] = s
+    if not resets:
+        return None
+    exhausted = [s for kind, s in resets.items() if h.get(f"x-ratelimit-remaining-{kind}", "").strip() == "0"]
+    return max(exhausted or resets.values())
+
+
+def _message(err: openai.APIStatusError) -> str:
+    body = err.body
+    if isinstance(body, Mapping):
+        inner = body.get("error", body)
+        if isinstance(inner, Mapping) and inner.get("message"):
+            return str(inner["message"])
+        if isinstance(inner, str):
+            return inner
+    return str(err.message)
+
+
+def classify(err: BaseException, *, provider: str, local: bool, key_env: str | None) -> Verdict:
+    """Retryable or fatal. Fatal reasons are phrased for the person who must fix them."""
+    if isinstance(err, (openai.APITimeoutError, openai.APIConnectionError)):
+        return Verdict(True, None, f"{provider}: {type(err).__name__}")
+    if not isinstance(err, openai.APIStatusError):
+        return Verdict(False, None, f"{provider}: unexpected {type(err).__name__}: {err}")
+    status, message = err.status_code, _message(err)
+    wait = retry_after(err.response.headers)
+    if status in (408, 409, 429) or status >= 500:
+        return Verdict(True, wait, f"{provider}: HTTP {status}: {message[:200]}")
+    if local and status in (400, 404, 503) and _NOT_LOADED.search(message):
+        return Verdict(True, wait, f"{provider}: the model is not loaded ({message[:200]})")
+    if status in (401, 403):
+        where = f"check the key in {key_env}" if key_env else "check the provider's API key"
+        return Verdict(False, None, f"{provider} rejected the API key (HTTP {status}): {where}")
+    if status == 404:
+        return Verdict(False, None, f"{provider}: HTTP 404 - unknown model or endpoint ({message[:200]}); check --model and --base-url")
+    return Verdict(False, None, f"{provider}: HTTP {status} bad request: {message[:300]}")

@@ -1,0 +1,154 @@
+"""A pure, clock-injected rate limiter: RPM, TPM and requests-per-day per provider key.
+
+GCRA (the generic cell rate algorithm) for requests and tokens: each key keeps a theoretical
+arrival time per dimension, and `acquire` *reserves* the earliest start that respects every limit
+and answers how long to wait -- it never holds a call open, so it can sit behind an async actor.
+Token reservations (prompt estimate + max_tokens) are settled with actual usage afterwards. A 429
+pauses the key for everyone until its Retry-After. The runtime wraps this core in a Ray actor;
+in one process `RateLimiter` is used as is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    """Limits of one key; None means unlimited. ``headroom`` keeps a margin below the published rate
+    so jitter between here and the server never trips a strict window."""
+
+    rpm: float | None = None
+    tpm: float | None = None
+    rpd: float | None = None
+    headroom: float = 0.97
+
+    @property
+    def unlimited(self) -> bool:
+        return self.rpm is None and self.tpm is None and self.rpd is None
+
+
+@dataclass
+class _KeyState:
+    limits: RateLimits
+    request_tat: float = 0.0
+    token_tat: float = 0.0
+    paused_until: float = 0.0
+    day: str = ""
+    day_count: int = 0
+    history: list[float] = field(default_factory=list)
+
+
+def _utc_day(wall: float) -> str:
+    return dt.datetime.fromtimestamp(wall, dt.timezone.utc).strftime("%Y-%m-%d")
+
+
+def _seconds_to_next_utc_day(wall: float) -> float:
+    now = dt.datetime.fromtimestamp(wall, dt.timezone.utc)
+    tomorrow = (now + dt.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return (tomorrow - now).total_seconds()
+
+
+class RateLimiter:
+    """Per-key GCRA over injected clocks: ``clock`` (monotonic seconds) and ``wall`` (unix time,
+    for daily quotas). With ``state_path`` the daily counters are kept on disk across restarts."""
+
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+        state_path: str | Path | None = None,
+    ) -> None:
+        self._clock, self._wall = clock, wall
+        self._keys: dict[str, _KeyState] = {}
+        self._state_path = Path(state_path) if state_path else None
+        self._saved_daily = self._load_daily()
+
+    def configure(self, key: str, limits: RateLimits) -> None:
+        state = self._keys.get(key)
+        if state is None:
+            state = self._keys[key] = _KeyState(limits)
+            day, count = self._saved_daily.get(key, ("", 0))
+            if day == _utc_day(self._wall()):
+                state.day, state.day_count = day, count
+        state.limits = limits
+
+    def limits(self, key: str) -> RateLimits:
+        return self._keys[key].limits if key in self._keys else RateLimits()
+
+    def acquire(self, key: str, requests: int = 1, tokens: int = 0) -> float:
+        """Reserve the earliest start for this call and return how many seconds to wait for it."""
+        state = self._keys.get(key)
+        if state is None or state.limits.unlimited:
+            return 0.0
+        lim, now = state.limits, self._clock()
+        start = max(now, state.paused_until)
+        interval = 60.0 / (lim.rpm * lim.headroom) if lim.rpm else 0.0
+        per_token = 60.0 / (lim.tpm * lim.headroom) if lim.tpm else 0.0
+        if interval:
+            start = max(start, state.request_tat + interval * (requests - 1))
+        if per_token:
+            # a burst allowance of (1 - headroom) of a minute's tokens keeps every 60 s window under tpm
+            start = max(start, state.token_tat + tokens * per_token - 60.0 * (1.0 - lim.headroom) / lim.headroom)
+        if lim.rpd is not None:
+            wall = self._wall() + (start - now)
+            day = _utc_day(wall)
+            if state.day != day:
+                state.day, state.day_count = day, 0
+            if state.day_count + requests > lim.rpd:
+                start += _seconds_to_next_utc_day(wall)
+                state.day, state.day_count = _utc_day(self._wall() + (start - now)), 0
+            state.day_count += requests
+            self._save_daily()
+        if interval:
+            state.request_tat = max(state.request_tat, start) + interval * requests
+        if per_token:
+            state.token_tat = max(state.token_tat, start) + tokens * per_token
+        return start - now
+
+    def settle(self, key: str, reserved_tokens: int, actual_tokens: int) -> None:
+        """Correct a token reservation with what the call really used."""
+        state = self._keys.get(key)
+        if state is not None and state.limits.tpm:
+            state.token_tat += (actual_tokens - reserved_tokens) * 60.0 / (state.limits.tpm * state.limits.headroom)
+
+    def pause(self, key: str, seconds: float) -> None:
+        """A 429 with Retry-After: nobody calls ``key`` before it has passed."""
+        state = self._keys.get(key)
+        if state is not None:
+            state.paused_until = max(state.paused_until, self._clock() + max(0.0, seconds))
+
+    def paused_for(self, key: str) -> float:
+        """Seconds left of a pause on ``key`` (0 if none)."""
+        state = self._keys.get(key)
+        return max(0.0, state.paused_until - self._clock()) if state else 0.0
+
+    def day_count(self, key: str) -> int:
+        state = self._keys.get(key)
+        return state.day_count if state else 0
+
+    def _load_daily(self) -> dict[str, tuple[str, int]]:
+        if self._state_path is None or not self._state_path.exists():
+            return {}
+        try:
+            data = json.loads(self._state_path.read_text())
+            return {k: (str(v["day"]), int(v["count"])) for k, v in data.items()}
+        except (ValueError, KeyError, TypeError):
+            return {}
+
+    def _save_daily(self) -> None:
+        if self._state_path is None:
+            return
+        data = {k: {"day": s.day, "count": s.day_count} for k, s in self._keys.items() if s.limits.rpd is not None}
+        self._state_path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self._state_path.parent, prefix=".limiter-")
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f)
+        os.replace(tmp, self._state_path)

@@ -1,0 +1,139 @@
+"""LLMClient through the real openai SDK against `negoray sim-serve` on loopback, one fault at a time.
+
+These use short real windows (fractions of a second); the retry and rate logic itself is tested in
+virtual time in test_client.py and test_limiter.py.
+"""
+
+import asyncio
+import json
+import time
+
+import httpx2
+
+import pytest
+
+from negoray.chat import ChatParams
+from negoray.llm.cache import ResponseCache
+from negoray.llm.client import LLMClient
+from negoray.llm.config import LLMConfig
+from negoray.llm.cost import Budget
+from negoray.llm.errors import BudgetExceeded, FatalProviderError
+from negoray.llm.failover import FailoverChat
+from negoray.sim.faults import FaultConfig
+from negoray.sim.server import serve_in_thread
+
+
+def messages(i):
+    return [{"role": "system", "content": "You negotiate."}, {"role": "user", "content": f"Request {i}: say hi."}]
+
+
+def make_client(url, provider="custom", **kw):
+    config = LLMConfig(provider=provider, base_url=url, **kw.pop("config", {}))
+    return LLMClient(config.resolve({}), backoff_s=0.05, backoff_max_s=0.5, **kw)
+
+
+async def ask_all(chat, n, params=ChatParams()):
+    return await asyncio.gather(*(chat(messages(i), params) for i in range(n)))
+
+
+@pytest.mark.parametrize("faults", [dict(error_rate=0.3), dict(drop_rate=0.3), dict(error_rate=0.2, drop_rate=0.2)])
+def test_each_fault_kind_is_survived(faults):
+    with serve_in_thread(FaultConfig(seed=1, **faults)) as server:
+        replies = asyncio.run(ask_all(make_client(server), 30))
+        stats = server.stats()
+    assert len(replies) == 30 and all(r.text for r in replies)
+    assert stats["errors"] > 0 and stats["completed"] == 30
+    assert sum(r.attempts for r in replies) == stats["requests"]
+
+
+class Recording(httpx2.AsyncHTTPTransport):
+    """Logs, per request: which call it belongs to, when it was sent, when its answer came, status, Retry-After."""
+
+    def __init__(self):
+        super().__init__()
+        self.log = []
+
+    async def handle_async_request(self, request):
+        call = json.loads(request.content)["messages"][-1]["content"]
+        sent = time.monotonic()
+        response = await super().handle_async_request(request)
+        self.log.append((call, sent, time.monotonic(), response.status_code, response.headers.get("retry-after-ms")))
+        return response
+
+
+def test_a_429_storm_ends_with_every_call_answered_and_none_before_its_retry_after():
+    recording = Recording()
+    with serve_in_thread(FaultConfig(rpm=8, window_s=0.5)) as server:
+        replies = asyncio.run(ask_all(make_client(server, transport=recording), 40))
+        stats = server.stats()
+    assert len(replies) == 40 and stats["completed"] == 40 and stats["rate_limited"] > 0
+    by_call = {}
+    for call, sent, answered, status, retry_ms in sorted(recording.log, key=lambda r: r[1]):
+        by_call.setdefault(call, []).append((sent, answered, status, retry_ms))
+    for attempts in by_call.values():
+        assert attempts[-1][2] == 200
+        for (_, answered, status, retry_ms), (next_sent, *_) in zip(attempts, attempts[1:]):
+            assert status == 429 and next_sent >= answered + float(retry_ms) / 1000
+
+
+def test_bad_key_fails_fast_with_a_clear_message():
+    with serve_in_thread(FaultConfig(api_key="right-key")) as server:
+        client = make_client(server, config={"api_key": "wrong-key"})
+        with pytest.raises(FatalProviderError, match="rejected the API key") as err:
+            asyncio.run(client(messages(0), ChatParams()))
+        assert server.stats()["requests"] == 1
+        assert "wrong-key" not in str(err.value)
+        ok = make_client(server, config={"api_key": "right-key"})
+        assert asyncio.run(ok(messages(0), ChatParams())).text
+
+
+def test_a_model_unloaded_window_is_ridden_out():
+    with serve_in_thread(FaultConfig(unload_after=0.0, unload_for=0.6)) as server:
+        replies = asyncio.run(ask_all(make_client(server, provider="lmstudio"), 10))
+        stats = server.stats()
+    assert len(replies) == 10 and stats["unloaded"] > 0 and stats["completed"] == 10
+
+
+def test_failover_chain_switches_and_switches_back():
+    with serve_in_thread(FaultConfig(unload_after=0.3, unload_for=1.0)) as primary_url, \
+            serve_in_thread(FaultConfig()) as backup_url:
+        primary = make_client(primary_url, provider="lmstudio")
+        backup = make_client(backup_url)
+        chain = FailoverChat([primary, backup], trip_after=2, cooldown_s=0.5)
+
+        async def scenario():
+            served = [(await chain(messages(0), ChatParams())).provider]
+            await asyncio.sleep(0.4)  # primary's model unloads
+            served.append((await chain(messages(1), ChatParams())).provider)
+            served.append((await chain(messages(2), ChatParams())).provider)
+            await asyncio.sleep(1.2)  # model back, cooldown over
+            served.append((await chain(messages(3), ChatParams())).provider)
+            return served
+
+        assert asyncio.run(scenario()) == ["lmstudio", "custom", "custom", "lmstudio"]
+
+
+def test_budget_cap_stops_new_work():
+    with serve_in_thread(FaultConfig()) as server:
+        client = make_client(server, budget=Budget(max_tokens=200))
+
+        async def until_stopped():
+            done = 0
+            with pytest.raises(BudgetExceeded):
+                for i in range(100):
+                    await client(messages(i), ChatParams(max_tokens=20))
+                    done += 1
+            return done
+
+        done = asyncio.run(until_stopped())
+        assert 0 < done < 100 and server.stats()["requests"] == done
+
+
+def test_second_run_of_a_workload_makes_zero_network_calls(tmp_path):
+    params = ChatParams(temperature=0.7, seed=3)
+    with serve_in_thread(FaultConfig()) as server:
+        first = asyncio.run(ask_all(make_client(server, cache=ResponseCache(tmp_path / "c.sqlite")), 20, params))
+        before = server.stats()["requests"]
+        second = asyncio.run(ask_all(make_client(server, cache=ResponseCache(tmp_path / "c.sqlite")), 20, params))
+        assert server.stats()["requests"] == before == 20
+    assert [r.text for r in first] == [r.text for r in second] and all(r.cache_hit for r in second)
