@@ -13,9 +13,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Evolve LLM negotiation agents (Deal-or-No-Deal) at scale.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    from negoray.commands import check, play, scenarios, sim_serve
+    from negoray.commands import check, play, report, run, scenarios, serve_local, sim_serve
 
-    for module in (scenarios, play, check, sim_serve):
+    for module in (run, scenarios, play, check, sim_serve, serve_local, report):
         module.register(sub)
     return parser
 

@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import os
+import queue
 import random
 import sqlite3
 import threading
@@ -117,6 +118,18 @@ def _is_locked(exc: sqlite3.OperationalError) -> bool:
     return "locked" in msg or "busy" in msg
 
 
+_INSERT = (
+    "INSERT OR IGNORE INTO responses"
+    " (key, text, prompt_tokens, completion_tokens, provider, model, extra, created_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _settle(done: asyncio.Future, error: BaseException | None) -> None:
+    if not done.done():
+        done.set_exception(error) if error is not None else done.set_result(None)
+
+
 class ResponseCache:
     """SQLite-backed cache of `ChatReply` by `cache_key`.
 
@@ -134,6 +147,8 @@ class ResponseCache:
         self._pid = os.getpid()
         self._closed = False
         self._hits = self._misses = self._writes = 0
+        self._queue: queue.SimpleQueue | None = None
+        self._queue_pid = 0
         if self.mode is CacheMode.READ_ONLY and not self.path.is_file():
             raise FileNotFoundError(
                 f"response cache {str(self.path)!r} does not exist (read-only mode never creates it)"
@@ -233,44 +248,76 @@ class ResponseCache:
             extra=json.loads(extra),
         )
 
+    def _row(self, key: str, reply: ChatReply) -> tuple[Any, ...]:
+        extra = json.dumps(_plain(reply.extra), sort_keys=True, separators=(",", ":"), default=str)
+        return (key, reply.text, int(reply.prompt_tokens), int(reply.completion_tokens), reply.provider,
+                reply.model, extra, time.time())
+
+    def _insert(self, rows: list[tuple[Any, ...]]) -> None:
+        """Insert rows in one transaction (first write of a key wins)."""
+        conn = self._conn()
+
+        def write() -> int:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                before = conn.total_changes
+                conn.executemany(_INSERT, rows)
+                conn.execute("COMMIT")
+                return conn.total_changes - before
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+        written = self._retry(write)
+        with self._lock:
+            self._writes += written
+
     def put(self, key: str, reply: ChatReply) -> None:
         """Store ``reply`` under ``key`` and commit; the first write of a key wins.
 
         A no-op in ``ro`` and ``off`` modes. ``reply.extra`` is stored as JSON (values that are not
         JSON become their ``str``); latency, attempts and cache_hit are not stored.
         """
-        if self.mode is not CacheMode.READ_WRITE:
-            return
-        conn = self._conn()
-        row = (
-            key,
-            reply.text,
-            int(reply.prompt_tokens),
-            int(reply.completion_tokens),
-            reply.provider,
-            reply.model,
-            json.dumps(_plain(reply.extra), sort_keys=True, separators=(",", ":"), default=str),
-            time.time(),
-        )
-        cur = self._retry(
-            lambda: conn.execute(
-                "INSERT OR IGNORE INTO responses"
-                " (key, text, prompt_tokens, completion_tokens, provider, model, extra, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                row,
-            )
-        )
-        if cur.rowcount > 0:
-            with self._lock:
-                self._writes += 1
+        if self.mode is CacheMode.READ_WRITE:
+            self._insert([self._row(key, reply)])
 
     async def aget(self, key: str) -> ChatReply | None:
-        """`get` in a worker thread, so the event loop never blocks on disk."""
-        return await asyncio.to_thread(self.get, key)
+        """`get`, inline: a read of a WAL database by primary key never waits for writers."""
+        return self.get(key)
 
     async def aput(self, key: str, reply: ChatReply) -> None:
-        """`put` in a worker thread, so the event loop never blocks on disk."""
-        await asyncio.to_thread(self.put, key, reply)
+        """`put` by group commit: concurrent puts share one transaction in a writer thread, and
+        each returns once its row is committed, so the event loop never blocks on disk."""
+        if self.mode is not CacheMode.READ_WRITE:
+            return
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+        self._writer().put((self._row(key, reply), loop, done))
+        await done
+
+    def _writer(self) -> queue.SimpleQueue:
+        with self._lock:
+            if self._queue is None or os.getpid() != self._queue_pid:
+                self._queue, self._queue_pid = queue.SimpleQueue(), os.getpid()
+                threading.Thread(target=self._write_batches, args=(self._queue,), name="negoray-cache-writer",
+                                 daemon=True).start()
+            return self._queue
+
+    def _write_batches(self, q: queue.SimpleQueue) -> None:
+        while True:
+            batch = [q.get()]
+            while len(batch) < 512:
+                try:
+                    batch.append(q.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                self._insert([row for row, _, _ in batch])
+                error: BaseException | None = None
+            except BaseException as e:  # noqa: BLE001 - handed to every waiting put
+                error = e
+            for _, loop, done in batch:
+                loop.call_soon_threadsafe(_settle, done, error)
 
     # -- housekeeping ------------------------------------------------------------------------
 

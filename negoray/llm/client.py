@@ -25,7 +25,7 @@ from negoray.llm.cache import ResponseCache, cache_key
 from negoray.llm.config import Endpoint
 from negoray.llm.cost import Budget, UsageLedger, call_cost
 from negoray.llm.errors import FatalProviderError, Verdict, classify
-from negoray.llm.limiter import RateLimiter, RateLimits
+from negoray.llm.limiter import InProcessLimiter, RateLimiter, RateLimits
 from negoray.llm.providers import response_format_for
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ class LLMClient:
         endpoint: Endpoint,
         *,
         cache: ResponseCache | None = None,
-        limiter: RateLimiter | None = None,
+        limiter: RateLimiter | InProcessLimiter | Any | None = None,
         ledger: UsageLedger | None = None,
         budget: Budget | None = None,
         run: str = "",
@@ -80,9 +80,13 @@ class LLMClient:
         spec = endpoint.spec
         self.cache, self.budget, self.run = cache, budget, run
         self.ledger = ledger if ledger is not None else UsageLedger()
-        self.limiter = limiter if limiter is not None else RateLimiter(clock=clock)
+        if limiter is None or isinstance(limiter, RateLimiter):
+            limiter = InProcessLimiter(limiter if limiter is not None else RateLimiter(clock=clock))
+        self.limiter = limiter
         self.limit_key = f"{spec.name}:{spec.default_model}"
-        self.limiter.configure(self.limit_key, RateLimits(spec.rpm, spec.tpm, spec.rpd))
+        self.limits = RateLimits(spec.rpm, spec.tpm, spec.rpd)
+        self._limiter_ready = False
+        self._use_limiter = not self.limits.unlimited  # unlimited endpoints skip it until a 429 is seen
         self.health = Health()
         self.trip_after: int | None = None
         """With failover: give up a call once this many consecutive retryable failures piled up."""
@@ -141,7 +145,8 @@ class LLMClient:
             raise ChatFailure(f"{spec.name}: gave up after {attempts} attempt(s); last error: {e.verdict.reason}") from None
         prompt_tokens = usage.get("prompt_tokens") or messages_tokens(messages)
         completion_tokens = usage.get("completion_tokens") or estimate_tokens(text)
-        self.limiter.settle(self.limit_key, reserved, prompt_tokens + completion_tokens)
+        if not self.limits.unlimited:
+            await self.limiter.settle(self.limit_key, reserved, prompt_tokens + completion_tokens)
         reply = ChatReply(
             text=text, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
             latency_s=self._clock() - started, attempts=attempts, provider=spec.name, model=spec.default_model,
@@ -169,23 +174,37 @@ class LLMClient:
             body["response_format"] = fmt
         return body
 
+    async def _ensure_limiter(self) -> None:
+        if not self._limiter_ready:
+            await self.limiter.configure(self.limit_key, self.limits)
+            self._limiter_ready = True
+
+    async def _wait_for_limiter(self, reserved: int) -> None:
+        await self._ensure_limiter()
+        wait = await self.limiter.acquire(self.limit_key, 1, reserved)
+        while wait > 0:  # after waiting, make sure no 429 paused the key meanwhile
+            await self._sleep(wait)
+            wait = await self.limiter.paused_for(self.limit_key)
+
     async def _attempt(self, body: dict[str, Any], reserved: int) -> tuple[str, dict[str, int]]:
         """One try: wait for the limiter and any 429 pause, then one request."""
-        wait = self.limiter.acquire(self.limit_key, 1, reserved)
-        while wait > 0 or (wait := self.limiter.paused_for(self.limit_key)) > 0:
-            await self._sleep(wait)
-            wait = 0.0
+        if self._use_limiter:
+            await self._wait_for_limiter(reserved)
         async with self._gate:
             try:
                 raw = await self.sdk.post("/chat/completions", body=body, cast_to=httpx2.Response)
                 data = raw.json()
                 text = data["choices"][0]["message"].get("content") or ""
             except (openai.APIError, ValueError, KeyError, IndexError, TypeError) as err:
-                return self._failed(err)
+                failure = err
+            else:
+                failure = None
+        if failure is not None:
+            await self._failed(failure)
         self.health.consecutive_failures = 0
         return text, data.get("usage") or {}
 
-    def _failed(self, err: Exception) -> Any:
+    async def _failed(self, err: Exception) -> None:
         spec = self.endpoint.spec
         if isinstance(err, openai.APIError):
             verdict = classify(err, provider=spec.name, local=spec.local, key_env=spec.api_key_env)
@@ -194,7 +213,9 @@ class LLMClient:
         if not verdict.retryable:
             raise FatalProviderError(verdict.reason) from None
         if isinstance(err, openai.RateLimitError):
-            self.limiter.pause(self.limit_key, verdict.retry_after_s if verdict.retry_after_s is not None else 1.0)
+            await self._ensure_limiter()
+            self._use_limiter = True
+            await self.limiter.pause(self.limit_key, verdict.retry_after_s if verdict.retry_after_s is not None else 1.0)
         self.health.consecutive_failures += 1
         log.info("retryable failure: %s", verdict.reason)
         if self.trip_after is not None and self.health.consecutive_failures >= self.trip_after:

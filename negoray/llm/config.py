@@ -74,7 +74,14 @@ class LLMConfig:
         """Check everything needed before any work starts: base URL, model, API key."""
         environ = os.environ if environ is None else environ
         spec = self.spec()
-        if spec.base_url is None and spec.name != "local":
+        if spec.base_url is None and spec.name == "local":
+            # The embedded provider: start (once per process) llama.cpp with the bundled model, or
+            # with the GGUF file given as the model.
+            from negoray.llm.local_server import ensure_local_server
+
+            gguf = spec.default_model if spec.default_model.endswith(".gguf") else None
+            spec = spec.with_overrides(base_url=ensure_local_server(gguf))
+        elif spec.base_url is None:
             raise ConfigError(f"provider {spec.name!r} needs a base URL: set base_url (--base-url)")
         key = self.api_key or spec.api_key
         if key is None and spec.api_key_env:

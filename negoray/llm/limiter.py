@@ -86,9 +86,11 @@ class RateLimiter:
     def acquire(self, key: str, requests: int = 1, tokens: int = 0) -> float:
         """Reserve the earliest start for this call and return how many seconds to wait for it."""
         state = self._keys.get(key)
-        if state is None or state.limits.unlimited:
+        if state is None:
             return 0.0
         lim, now = state.limits, self._clock()
+        if lim.unlimited:
+            return max(0.0, state.paused_until - now)
         start = max(now, state.paused_until)
         interval = 60.0 / (lim.rpm * lim.headroom) if lim.rpm else 0.0
         per_token = 60.0 / (lim.tpm * lim.headroom) if lim.tpm else 0.0
@@ -152,3 +154,26 @@ class RateLimiter:
         with os.fdopen(fd, "w") as f:
             json.dump(data, f)
         os.replace(tmp, self._state_path)
+
+
+class InProcessLimiter:
+    """The async face every client uses, over a `RateLimiter` in this process. The runtime's Ray
+    actor handle offers the same four coroutines, so a client never knows which it has."""
+
+    def __init__(self, core: RateLimiter | None = None) -> None:
+        self.core = core if core is not None else RateLimiter()
+
+    async def configure(self, key: str, limits: RateLimits) -> None:
+        self.core.configure(key, limits)
+
+    async def acquire(self, key: str, requests: int = 1, tokens: int = 0) -> float:
+        return self.core.acquire(key, requests, tokens)
+
+    async def settle(self, key: str, reserved_tokens: int, actual_tokens: int) -> None:
+        self.core.settle(key, reserved_tokens, actual_tokens)
+
+    async def pause(self, key: str, seconds: float) -> None:
+        self.core.pause(key, seconds)
+
+    async def paused_for(self, key: str) -> float:
+        return self.core.paused_for(key)

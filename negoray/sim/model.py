@@ -10,10 +10,8 @@ and benchmarking the whole stack, and testing that evolution has a signal to fol
 from __future__ import annotations
 
 import hashlib
-import json
+import random
 from collections.abc import Sequence
-
-import numpy as np
 
 from negoray.chat import ChatParams, ChatReply, Message, estimate_tokens, messages_tokens
 from negoray.game.moves import MoveFormat
@@ -23,9 +21,14 @@ from negoray.sim.negotiator import negotiate
 SIM_MODEL_NAME = "negoray-sim-1"
 
 
-def _rng(messages: Sequence[Message], params: ChatParams) -> np.random.Generator:
-    key = json.dumps([list(map(dict, messages)), params.temperature, params.seed, params.replicate], sort_keys=True)
-    return np.random.default_rng(int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "little"))
+def _rng(messages: Sequence[Message], params: ChatParams) -> random.Random:
+    h = hashlib.blake2b(repr((params.temperature, params.seed, params.replicate)).encode(), digest_size=8)
+    for m in messages:
+        h.update(m.get("role", "").encode())
+        h.update(b"\0")
+        h.update(m.get("content", "").encode())
+        h.update(b"\1")
+    return random.Random(int.from_bytes(h.digest(), "little"))
 
 
 def sim_reply_text(messages: Sequence[Message], params: ChatParams) -> str:

@@ -7,9 +7,10 @@ rate with a mediocre score asks for more.
 
 from __future__ import annotations
 
+import math
+import random
 import re
 
-import numpy as np
 
 from negoray.evolution.mutation_prompts import BEGIN, CURRENT_HEADER, END, FEEDBACK_HEADER
 from negoray.sim.strategy import SimStrategy, read_strategy, write_strategy
@@ -23,17 +24,17 @@ def is_mutation_request(user: str) -> bool:
     return CURRENT_HEADER in user and _STRATEGY.search(user) is not None
 
 
-def _random(p: SimStrategy, rng: np.random.Generator) -> SimStrategy:
+def _random(p: SimStrategy, rng: random.Random) -> SimStrategy:
     return SimStrategy(
-        opening=p.opening + rng.normal(0, 0.07),
-        floor=p.floor + rng.normal(0, 0.07),
-        exponent=p.exponent * float(np.exp(rng.normal(0, 0.35))),
+        opening=p.opening + rng.gauss(0, 0.07),
+        floor=p.floor + rng.gauss(0, 0.07),
+        exponent=p.exponent * math.exp((rng.gauss(0, 0.35))),
         late_round=p.late_round,
         late_floor=p.late_floor,
     )
 
 
-def _reflective(p: SimStrategy, score: float, deal_rate: float, rng: np.random.Generator) -> SimStrategy:
+def _reflective(p: SimStrategy, score: float, deal_rate: float, rng: random.Random) -> SimStrategy:
     d_open = d_floor = 0.0
     pace = 1.0
     if deal_rate < 0.75:  # too greedy: too many timeouts
@@ -41,15 +42,15 @@ def _reflective(p: SimStrategy, score: float, deal_rate: float, rng: np.random.G
     elif deal_rate > 0.9 and score < 0.75:  # deals come easily: ask for more
         d_floor, d_open, pace = 0.05, 0.05, 1.25
     return SimStrategy(
-        opening=p.opening + d_open + rng.normal(0, 0.03),
-        floor=p.floor + d_floor + rng.normal(0, 0.03),
-        exponent=p.exponent * pace * float(np.exp(rng.normal(0, 0.1))),
+        opening=p.opening + d_open + rng.gauss(0, 0.03),
+        floor=p.floor + d_floor + rng.gauss(0, 0.03),
+        exponent=p.exponent * pace * math.exp((rng.gauss(0, 0.1))),
         late_round=p.late_round,
         late_floor=p.late_floor,
     )
 
 
-def mutate(user: str, rng: np.random.Generator) -> str:
+def mutate(user: str, rng: random.Random) -> str:
     """The reply to a mutation request: the new strategy between the requested markers."""
     current = _STRATEGY.search(user).group(1)  # type: ignore[union-attr]
     params = read_strategy(current)

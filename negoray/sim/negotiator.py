@@ -9,13 +9,13 @@ what they have asked for; equal values before they speak).
 
 from __future__ import annotations
 
+import random
 import re
 from dataclasses import dataclass
 
-import numpy as np
 
 from negoray.game.moves import Action, Move, MoveFormat, format_move
-from negoray.game.outcome import all_splits, rest, value
+from negoray.game.outcome import all_splits, value
 from negoray.game.protocol import RULES_HEADER, STRATEGY_HEADER
 from negoray.game.scenario import ITEMS, Counts
 from negoray.sim.strategy import SimStrategy, read_strategy
@@ -79,13 +79,9 @@ def strategy_text(system: str) -> str:
     return system[start : end if end != -1 else len(system)]
 
 
-def _their_weights(state: TurnState) -> np.ndarray:
+def _their_weights(state: TurnState) -> list[float]:
     """Estimated per-item values of the other side: 1 plus the share of each item they asked for."""
-    weights = np.ones(len(ITEMS))
-    counts = np.maximum(np.array(state.counts), 1)
-    for ask in state.their_asks:
-        weights += np.array(ask) / counts
-    return weights
+    return [1.0 + sum(ask[i] for ask in state.their_asks) / max(1, c) for i, c in enumerate(state.counts)]
 
 
 def decide(state: TurnState, strategy: SimStrategy, noise: float) -> Move:
@@ -105,20 +101,21 @@ def decide(state: TurnState, strategy: SimStrategy, noise: float) -> Move:
         if got >= threshold - 1e-9:
             return Move(Action.ACCEPT, reasoning=f"The offer gives me {got:.0%}, at least the {threshold:.0%} I need now.")
     weights = _their_weights(state)
+    need = aspiration * total - 1e-9
     best = min(
-        (s for s in all_splits(state.counts) if value(s, state.values) >= aspiration * total - 1e-9),
-        key=lambda s: (value(s, state.values), -float(np.dot(weights, rest(state.counts, s))), s),
-    )
+        (value(s, state.values), -sum(w * (c - n) for w, c, n in zip(weights, state.counts, s)), s)
+        for s in all_splits(state.counts) if value(s, state.values) >= need
+    )[2]
     action = Action.REJECT if state.offered is not None else Action.PROPOSE
     mine = value(best, state.values) / total
     return Move(action, best, f"I aim for about {aspiration:.0%} of my value; this proposal gives me {mine:.0%}.")
 
 
-def negotiate(system: str, user: str, rng: np.random.Generator, temperature: float, fmt: MoveFormat) -> str | None:
+def negotiate(system: str, user: str, rng: random.Random, temperature: float, fmt: MoveFormat) -> str | None:
     """The sim's reply to a negotiation turn, or None if ``user`` is not a turn prompt."""
     state = read_turn(user)
     if state is None:
         return None
     strategy = read_strategy(strategy_text(system))
-    noise = float(rng.normal(0.0, 0.04 * temperature)) if temperature > 0 else 0.0
+    noise = rng.gauss(0.0, 0.04 * temperature) if temperature > 0 else 0.0
     return format_move(decide(state, strategy, noise), state.counts, fmt)

@@ -7,6 +7,7 @@ different prompts negotiate differently and evolving the prompt text changes beh
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -63,6 +64,7 @@ def _first_pct(patterns: list[re.Pattern[str]], text: str) -> float | None:
     return min(hits)[1] if hits else None
 
 
+@functools.lru_cache(maxsize=8192)
 def read_strategy(text: str) -> SimStrategy:
     """Parameters stated in a strategy prompt; anything not stated keeps its default."""
     late = _LATE.search(text)

@@ -1,0 +1,90 @@
+"""`negoray run` (and the thin `experiments/*.py` scripts): load a config, apply flags, run it."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from negoray.config import ExperimentConfigError, load_config, with_overrides
+
+EPILOG = """examples:
+  negoray run --config poc                          # the proof of concept on the built-in sim
+  negoray run --config full_12x10 --provider groq --rpm 30 --max-usd 20
+  negoray run --config full_12x10 --provider vllm --base-url http://gpu:8000/v1 --model Qwen/Qwen3-30B-A3B
+  negoray run --config full_12x10 --address auto    # on a Ray cluster (ray up / ray job submit)
+Run the same command again after an interruption: finished generations are kept, the rest resumes."""
+
+
+def add_run_args(p: argparse.ArgumentParser, default_config: str) -> None:
+    p.add_argument("--config", default=default_config, metavar="NAME|PATH",
+                   help=f"experiment config: a name from experiments/configs/ or a .toml path (default: {default_config})")
+    p.add_argument("--provider", help="model provider, e.g. sim, lmstudio, vllm, groq, openai (default: the config's)")
+    p.add_argument("--model", help="model name (default: the provider's)")
+    p.add_argument("--base-url", help="endpoint URL for the provider")
+    p.add_argument("--api-key-env", metavar="VAR", help="environment variable that holds the API key")
+    p.add_argument("--rpm", type=float, help="requests-per-minute limit to respect")
+    p.add_argument("--results", metavar="DIR", help="results directory (default: the config's)")
+    p.add_argument("--runs", type=int, metavar="N", help="only the first N runs of the config")
+    p.add_argument("--generations", type=int, metavar="N", help="number of generations")
+    p.add_argument("--address", help='Ray address: "auto" joins a running cluster (default: start Ray locally)')
+    p.add_argument("--max-usd", type=float, help="stop new work when this many dollars are spent")
+    p.add_argument("--seed", type=int, help="experiment seed")
+    p.add_argument("--no-progress", action="store_true", help="no live progress display")
+
+
+def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser):
+    """The config the flags describe; a bad config or flag exits with status 2, naming it."""
+    for flag in ("runs", "generations"):
+        value = getattr(args, flag)
+        if value is not None and value < 1:
+            parser.error(f"--{flag}: must be an integer >= 1, got {value}")
+    for flag in ("rpm", "max_usd"):
+        value = getattr(args, flag)
+        if value is not None and value <= 0:
+            parser.error(f"--{flag.replace('_', '-')}: must be a positive number, got {value}")
+    try:
+        config = load_config(args.config)
+        if args.runs is not None:
+            runs = config.runs()
+            if args.runs > len(runs):
+                parser.error(f"--runs: the config {config.name!r} has {len(runs)} runs, got {args.runs}")
+            config = with_overrides(config, max_runs=args.runs)
+        overrides = {
+            "provider.name": args.provider, "provider.model": args.model, "provider.base_url": args.base_url,
+            "provider.api_key_env": args.api_key_env, "provider.rpm": args.rpm, "provider.max_usd": args.max_usd,
+            "runtime.address": args.address, "results": args.results, "generations": args.generations,
+            "seed": args.seed, "runtime.progress": False if args.no_progress else None,
+        }
+        return with_overrides(config, **overrides)
+    except ExperimentConfigError as e:
+        parser.error(str(e))
+
+
+def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = sub.add_parser("run", help="run an experiment (config + flags)", description=__doc__, epilog=EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_run_args(p, "full_12x10")
+    p.set_defaults(func=run)
+    return p
+
+
+def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    config = config_from_args(args, parser)
+    from negoray.llm.config import ConfigError
+    from negoray.runtime.experiment import Experiment
+
+    try:
+        return Experiment(config).run()
+    except ConfigError as e:
+        print(f"negoray: error: {e}", file=sys.stderr)
+        return 2
+
+
+def main(default_config: str, argv: Sequence[str] | None = None, description: str | None = None) -> int:
+    """Entry point of the thin experiment scripts."""
+    parser = argparse.ArgumentParser(description=description, epilog=EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_run_args(parser, default_config)
+    args = parser.parse_args(argv)
+    return run(args, parser)

@@ -1,0 +1,208 @@
+"""Experiment configuration: a TOML file (``experiments/configs/NAME.toml``) plus overrides.
+
+Every key is validated; an error names the file, the key and what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "experiments" / "configs"
+
+GROUPS: dict[str, tuple[str, str]] = {
+    "A": ("tournament", "reflective"),
+    "B": ("market", "random"),
+    "C": ("market", "reflective"),
+    "D": ("tournament", "random"),
+}
+"""V7's groups: selection x mutation. D is the control."""
+
+
+class ExperimentConfigError(ValueError):
+    """A bad config file, key or flag; the message says which and what is allowed."""
+
+
+@dataclass(frozen=True)
+class MarketConfig:
+    temperature: float = 2.0
+    memory: int = 3
+    exploration_bonus: float = 0.1
+    min_clients: int = 2
+    death_fraction: float = 0.3
+
+
+@dataclass(frozen=True)
+class ScenarioConfig:
+    generator: str = "v7"
+    seed: int = 42
+    dev: int = 60
+    val: int = 60
+    test: int = 80
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    name: str = "sim"
+    model: str | None = None
+    base_url: str | None = None
+    api_key_env: str | None = None
+    rpm: float | None = None
+    tpm: float | None = None
+    rpd: float | None = None
+    max_usd: float | None = None
+    max_tokens: int | None = None
+    profiles: str | None = None
+    """A TOML file of provider profiles."""
+    failover: tuple[str, ...] = ()
+    """Providers to fall back to, in order."""
+
+
+@dataclass(frozen=True)
+class RuntimeConfig:
+    address: str | None = None
+    """Ray address: None starts a local Ray, "auto" joins the running cluster."""
+    in_flight: int = 32
+    """Negotiations in flight per evaluation task (the task asks for this many endpoint slots)."""
+    endpoint_slots: int = 128
+    """Slots of the endpoint's resource tag advertised on a workstation."""
+    cache: str = "rw"
+    progress: bool = True
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    name: str = "experiment"
+    seed: int = 42
+    groups: tuple[str, ...] = ("A", "B", "C", "D")
+    runs_per_group: int = 3
+    population: int = 8
+    generations: int = 10
+    elites: int = 2
+    tournament_k: int = 3
+    mutation_temperature: float = 0.8
+    negotiation_temperature: float = 0.7
+    max_rounds: int = 5
+    move_format: str = "text"
+    timeout_policy: str = "no_deal"
+    max_tokens: int = 200
+    gating_scenarios: int = 10
+    gating_tolerance: str | float = "se"
+    """"se": one standard error of the difference; "strict": child >= parent; a number: that margin."""
+    mutation_attempts: int = 3
+    infra_retries: int = 2
+    """Times a negotiation that ended in an infrastructure error is re-queued before it stays an error."""
+    results: str = "results/experiment"
+    max_runs: int | None = None
+    """Only the first N runs (``--runs N``)."""
+    scenarios: ScenarioConfig = field(default_factory=ScenarioConfig)
+    market: MarketConfig = field(default_factory=MarketConfig)
+    provider: ProviderConfig = field(default_factory=ProviderConfig)
+    runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
+
+    def runs(self) -> list[tuple[str, str, int]]:
+        """(run_id, group, index) for every run, in a fixed order: A1, A2, A3, B1, ..."""
+        runs = [(f"{g}{i}", g, i) for g in self.groups for i in range(1, self.runs_per_group + 1)]
+        return runs[: self.max_runs] if self.max_runs is not None else runs
+
+    def validate(self, source: str = "config") -> ExperimentConfig:
+        def bad(key: str, allowed: str, value: Any) -> ExperimentConfigError:
+            return ExperimentConfigError(f"{source}: {key} = {value!r} is not allowed; expected {allowed}")
+
+        for g in self.groups:
+            if g not in GROUPS:
+                raise bad("groups", f"a list drawn from {', '.join(GROUPS)}", list(self.groups))
+        if not self.groups:
+            raise bad("groups", f"a non-empty list drawn from {', '.join(GROUPS)}", [])
+        positive = {"runs_per_group": self.runs_per_group, "population": self.population,
+                    "generations": self.generations, "tournament_k": self.tournament_k, "max_rounds": self.max_rounds,
+                    "max_tokens": self.max_tokens, "mutation_attempts": self.mutation_attempts,
+                    "runtime.in_flight": self.runtime.in_flight, "scenarios.dev": self.scenarios.dev,
+                    "scenarios.test": self.scenarios.test, "market.memory": self.market.memory}
+        for key, value in positive.items():
+            if not isinstance(value, int) or value < 1:
+                raise bad(key, "an integer >= 1", value)
+        if not 0 <= self.elites < self.population:
+            raise bad("elites", f"an integer in 0..{self.population - 1} (less than population)", self.elites)
+        if not 0 <= self.gating_scenarios <= self.scenarios.val:
+            raise bad("gating_scenarios", f"an integer in 0..{self.scenarios.val} (scenarios.val)", self.gating_scenarios)
+        if self.move_format not in ("text", "json"):
+            raise bad("move_format", '"text" or "json"', self.move_format)
+        if self.timeout_policy not in ("no_deal", "last_proposal"):
+            raise bad("timeout_policy", '"no_deal" or "last_proposal"', self.timeout_policy)
+        if not (self.gating_tolerance in ("se", "strict") or isinstance(self.gating_tolerance, (int, float))):
+            raise bad("gating_tolerance", '"se", "strict" or a number', self.gating_tolerance)
+        if self.scenarios.generator not in ("v7", "lewis"):
+            raise bad("scenarios.generator", '"v7" or "lewis"', self.scenarios.generator)
+        if self.runtime.cache not in ("rw", "ro", "off"):
+            raise bad("runtime.cache", '"rw", "ro" or "off"', self.runtime.cache)
+        if not 0 < self.market.death_fraction < 1:
+            raise bad("market.death_fraction", "a number between 0 and 1", self.market.death_fraction)
+        for key in ("mutation_temperature", "negotiation_temperature", "market.temperature"):
+            value = self.market.temperature if key == "market.temperature" else getattr(self, key)
+            if not isinstance(value, (int, float)) or value < 0:
+                raise bad(key, "a number >= 0", value)
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+_SECTIONS = {"scenarios": ScenarioConfig, "market": MarketConfig, "provider": ProviderConfig, "runtime": RuntimeConfig}
+
+
+def _build(cls: type, data: Mapping[str, Any], source: str, prefix: str = "") -> Any:
+    names = {f.name: f for f in dataclasses.fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in names:
+            allowed = ", ".join(sorted(names))
+            raise ExperimentConfigError(f"{source}: unknown key {prefix}{key!r}; allowed: {allowed}")
+        if key in _SECTIONS and cls is ExperimentConfig:
+            if not isinstance(value, Mapping):
+                raise ExperimentConfigError(f"{source}: [{key}] must be a table")
+            value = _build(_SECTIONS[key], value, source, f"{key}.")
+        elif isinstance(value, list):
+            value = tuple(value)
+        kwargs[key] = value
+    return cls(**kwargs)
+
+
+def load_config(name_or_path: str) -> ExperimentConfig:
+    """A config by name (``experiments/configs/NAME.toml``) or by path."""
+    path = Path(name_or_path)
+    if not path.suffix and not path.exists():
+        path = CONFIG_DIR / f"{name_or_path}.toml"
+    if not path.exists():
+        known = ", ".join(sorted(p.stem for p in CONFIG_DIR.glob("*.toml")))
+        raise ExperimentConfigError(f"--config: no config {name_or_path!r}; built in: {known}, or give a path to a .toml file")
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as e:
+        raise ExperimentConfigError(f"{path}: {e}") from None
+    data.setdefault("name", path.stem)
+    try:
+        return _build(ExperimentConfig, data, str(path)).validate(str(path))
+    except TypeError as e:
+        raise ExperimentConfigError(f"{path}: {e}") from None
+
+
+def with_overrides(config: ExperimentConfig, **overrides: Any) -> ExperimentConfig:
+    """Apply non-None overrides; keys may be dotted (``provider.rpm``)."""
+    top: dict[str, Any] = {}
+    sections: dict[str, dict[str, Any]] = {}
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        if "." in key:
+            section, sub = key.split(".", 1)
+            sections.setdefault(section, {})[sub] = value
+        else:
+            top[key] = value
+    for section, values in sections.items():
+        top[section] = dataclasses.replace(getattr(config, section), **values)
+    return dataclasses.replace(config, **top).validate("overrides")

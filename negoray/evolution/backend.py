@@ -1,0 +1,69 @@
+"""What the evolution loop needs from the machinery below it, and an in-process implementation.
+
+The loop hands over batches of `Job`s (negotiations to play) and single mutation chats; the Ray
+runtime implements the same `Backend` with remote tasks, tests and small runs use `LocalBackend`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from negoray.chat import ChatFn, ChatParams, ChatReply, Message
+from negoray.game.dialogue import NegotiationConfig, NegotiationRecord, run_negotiation
+from negoray.game.scenario import Scenario
+
+
+@dataclass(frozen=True)
+class Job:
+    """One negotiation to play; (run_id, generation, phase, agent_id, scenario.id, replicate) is its key."""
+
+    run_id: str
+    generation: int
+    phase: str
+    agent_id: str
+    prompt: str
+    scenario: Scenario
+    replicate: int = 0
+
+    @property
+    def key(self) -> tuple[str, int, str, str, str, int]:
+        return (self.run_id, self.generation, self.phase, self.agent_id, self.scenario.id, self.replicate)
+
+
+class Backend(Protocol):
+    async def play(self, jobs: Sequence[Job]) -> list[NegotiationRecord]:
+        """Play every job against the fixed opponent; records in the order of ``jobs``."""
+        ...
+
+    async def chat(self, messages: Sequence[Message], params: ChatParams) -> ChatReply:
+        """One model call (a mutation request)."""
+        ...
+
+
+async def play_jobs(
+    jobs: Sequence[Job], opponent: str, chat: ChatFn, config: NegotiationConfig, concurrency: int
+) -> list[NegotiationRecord]:
+    """Play jobs with at most ``concurrency`` negotiations in flight (used in process and in Ray tasks)."""
+    gate = asyncio.Semaphore(max(1, concurrency))
+
+    async def one(job: Job) -> NegotiationRecord:
+        async with gate:
+            return await run_negotiation(job.prompt, opponent, job.scenario, chat, config=config, replicate=job.replicate)
+
+    return list(await asyncio.gather(*(one(j) for j in jobs)))
+
+
+class LocalBackend:
+    """Everything in this process and event loop, through one `ChatFn`."""
+
+    def __init__(self, chat: ChatFn, opponent: str, config: NegotiationConfig, concurrency: int = 64) -> None:
+        self._chat, self.opponent, self.config, self.concurrency = chat, opponent, config, concurrency
+
+    async def play(self, jobs: Sequence[Job]) -> list[NegotiationRecord]:
+        return await play_jobs(jobs, self.opponent, self._chat, self.config, self.concurrency)
+
+    async def chat(self, messages: Sequence[Message], params: ChatParams) -> ChatReply:
+        return await self._chat(messages, params)

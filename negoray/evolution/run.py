@@ -1,0 +1,339 @@
+"""One run's generation loop: evaluate, select, mutate, gate -- pure logic over a `Backend`.
+
+`Evolution.step(state)` plays one generation and returns everything to record plus the next state;
+the caller writes the results and checkpoints the state *after* mutation and gating, so a resume
+never skips evolution. Every random choice comes from `rng_for(seed, run, generation, purpose)` and
+every model call has a stable cache key, so a resumed run replays identically.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import statistics
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from negoray.chat import ChatFailure, ChatParams, ChatReply
+from negoray.config import GROUPS, ExperimentConfig
+from negoray.evolution import diversity, gating, market, selection
+from negoray.evolution.backend import Backend, Job
+from negoray.evolution.genome import Genome, Origin, genome_id, rng_for, seed_int
+from negoray.evolution.mutation import check_strategy, extract_strategy, mutation_messages, worst_cases
+from negoray.evolution.seeds import SEED_STRATEGIES
+from negoray.game.dialogue import NegotiationRecord
+from negoray.game.outcome import OutcomeKind
+from negoray.game.scenario import Scenario
+
+log = logging.getLogger(__name__)
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass
+class RunState:
+    """What a checkpoint holds: the population about to be evaluated in ``generation``."""
+
+    run_id: str
+    group: str
+    index: int
+    generation: int
+    population: list[Genome]
+    births: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Gating results of the genomes born into this generation, by genome id."""
+    memory: dict[str, Any] | None = None
+    """The market's client memory (market groups only)."""
+    done: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**{k: getattr(self, k) for k in ("run_id", "group", "index", "generation", "births", "memory", "done")},
+                "population": [g.to_dict() for g in self.population]}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> RunState:
+        return cls(**{**d, "population": [Genome.from_dict(g) for g in d["population"]]})
+
+
+@dataclass
+class GenerationOutput:
+    """Everything one generation produced, for the results tables."""
+
+    state: RunState
+    """The state that was evaluated."""
+    next_state: RunState
+    eval_records: dict[str, list[NegotiationRecord]]
+    gating: list[tuple[Job, NegotiationRecord]]
+    test: list[tuple[Job, NegotiationRecord]]
+    mutation_calls: list[tuple[str, ChatReply | None, bool]]
+    agent_stats: dict[str, dict[str, Any]]
+    summary: dict[str, Any]
+
+
+def mean_score(records: Sequence[NegotiationRecord]) -> float:
+    """Mean normalised score, errors excluded (NaN if every negotiation errored)."""
+    scores = [r.metrics.agent_normalized for r in records if r.outcome is not OutcomeKind.ERROR]
+    return statistics.fmean(scores) if scores else math.nan
+
+
+def deal_rate(records: Sequence[NegotiationRecord]) -> float:
+    scored = [r for r in records if r.outcome is not OutcomeKind.ERROR]
+    return sum(r.outcome is OutcomeKind.AGREED for r in scored) / len(scored) if scored else math.nan
+
+
+class Evolution:
+    """The V7 loop for one run (group x seed index)."""
+
+    def __init__(
+        self,
+        config: ExperimentConfig,
+        run_id: str,
+        group: str,
+        index: int,
+        splits: Mapping[str, Sequence[Scenario]],
+        backend: Backend,
+        *,
+        sleep: Sleep = asyncio.sleep,
+        on_status: Callable[[str], None] = lambda message: None,
+        pause_s: float = 30.0,
+        max_error_rate: float = 0.05,
+    ) -> None:
+        self.config, self.run_id, self.group, self.index = config, run_id, group, index
+        self.selection, self.mutation_kind = GROUPS[group]
+        self.splits, self.backend = splits, backend
+        self._sleep, self._status = sleep, on_status
+        self.pause_s, self.max_error_rate = pause_s, max_error_rate
+
+    def initial_state(self) -> RunState:
+        """Generation 0: the seed strategies. A smaller population takes a seeded random subset of
+        the styles; a larger one cycles through them."""
+        names, n = list(SEED_STRATEGIES), self.config.population
+        if n < len(names):
+            rng = rng_for(self.config.seed, self.run_id, 0, "seeds")
+            chosen = [names[i] for i in sorted(rng.choice(len(names), n, replace=False))]
+        else:
+            chosen = [names[i % len(names)] for i in range(n)]
+        population = [
+            Genome(genome_id(self.run_id, 0, slot), self.run_id, 0, SEED_STRATEGIES[name], Origin.SEED, lineage=name)
+            for slot, name in enumerate(chosen)
+        ]
+        return RunState(self.run_id, self.group, self.index, 0, population)
+
+    # -- playing -------------------------------------------------------------------------------
+
+    async def _play(self, jobs: Sequence[Job]) -> list[NegotiationRecord]:
+        """Play jobs; re-queue infrastructure errors a bounded number of times; if errors persist,
+        pause (saying why) and try again until the provider is back."""
+        records = list(await self.backend.play(jobs))
+        pause = self.pause_s
+        attempt = 0
+        while True:
+            failed = [i for i, r in enumerate(records) if r.outcome is OutcomeKind.ERROR]
+            if not failed:
+                return records
+            if attempt >= self.config.infra_retries:
+                if len(failed) <= self.max_error_rate * len(records):
+                    return records  # a few stragglers: recorded as errors, excluded from fitness
+                reason = records[failed[0]].error or "unknown error"
+                self._status(f"paused: {len(failed)}/{len(records)} negotiations failed ({reason}); retrying in {pause:.0f}s")
+                log.warning("run %s paused: %d/%d negotiations failed: %s", self.run_id, len(failed), len(records), reason)
+                await self._sleep(pause)
+                pause = min(pause * 2, 600.0)
+            attempt += 1
+            again = await self.backend.play([jobs[i] for i in failed])
+            for i, record in zip(failed, again):
+                records[i] = record
+            if attempt > self.config.infra_retries:
+                self._status("running")
+
+    async def _evaluate(self, state: RunState) -> dict[str, list[NegotiationRecord]]:
+        dev = self.splits["dev"]
+        jobs = [Job(self.run_id, state.generation, "eval", g.id, g.prompt, s, replicate=state.generation)
+                for g in state.population for s in dev]
+        records = await self._play(jobs)
+        return {g.id: records[i * len(dev):(i + 1) * len(dev)] for i, g in enumerate(state.population)}
+
+    # -- mutation ------------------------------------------------------------------------------
+
+    async def _mutate(self, parent: Genome, records: Sequence[NegotiationRecord], slot: int,
+                      calls: list[tuple[str, ChatReply | None, bool]]) -> tuple[str | None, str]:
+        """A usable child prompt, or (None, why not) after `mutation_attempts` tries."""
+        scores = {r.scenario_id: r.metrics.agent_normalized for r in records if r.outcome is not OutcomeKind.ERROR}
+        outcomes = {r.scenario_id: r.outcome.value for r in records}
+        messages = mutation_messages(
+            self.mutation_kind, parent.prompt, mean_score(records), deal_rate(records), worst_cases(scores, outcomes)
+        )
+        problem = "no attempt made"
+        for attempt in range(self.config.mutation_attempts):
+            params = ChatParams(
+                temperature=self.config.mutation_temperature, max_tokens=1024, replicate=attempt,
+                seed=seed_int(self.config.seed, self.run_id, parent.generation, "mutation", slot),
+            )
+            try:
+                reply = await self.backend.chat(messages, params)
+            except ChatFailure as e:
+                calls.append((parent.id, None, False))
+                problem = f"mutation call failed: {e}"
+                continue
+            child = extract_strategy(reply.text)
+            problem = check_strategy(child, parent.prompt) or ""
+            calls.append((parent.id, reply, not problem))
+            if not problem:
+                return child, ""
+        return None, problem
+
+    def _child(self, gen: int, slot: int, parent: Genome, prompt: str | None, note: str, origin: Origin) -> Genome:
+        return Genome(genome_id(self.run_id, gen, slot), self.run_id, gen, prompt if prompt is not None else parent.prompt,
+                      origin, parent.lineage, parent.id, self.mutation_kind if origin is not Origin.ELITE else None, note)
+
+    async def _gate_children(self, gen: int, candidates: list[tuple[int, Genome, str]],
+                             ) -> tuple[dict[int, tuple[bool, gating.GateDecision | None]], list[tuple[Job, NegotiationRecord]]]:
+        """Play each (slot, parent, child prompt) on a val subset with its parent; decide entry."""
+        val = self.splits["val"]
+        n = self.config.gating_scenarios
+        jobs: list[Job] = []
+        subsets: dict[int, list[Scenario]] = {}
+        for slot, parent, child in candidates:
+            rng = rng_for(self.config.seed, self.run_id, gen, "gating", slot)
+            subset = [val[i] for i in sorted(rng.choice(len(val), size=n, replace=False))] if n else []
+            subsets[slot] = subset
+            child_id = genome_id(self.run_id, gen + 1, slot)
+            jobs += [Job(self.run_id, gen, "gating", child_id, child, s, replicate=gen) for s in subset]
+            jobs += [Job(self.run_id, gen, "gating", parent.id, parent.prompt, s, replicate=gen) for s in subset]
+        records = await self._play(jobs)
+        played = list(zip(jobs, records))
+        decisions: dict[int, tuple[bool, gating.GateDecision | None]] = {}
+        offset = 0
+        for slot, _parent, _child in candidates:
+            k = len(subsets[slot])
+            child_recs, parent_recs = records[offset:offset + k], records[offset + k:offset + 2 * k]
+            offset += 2 * k
+            pairs = [(c.metrics.agent_normalized, p.metrics.agent_normalized) for c, p in zip(child_recs, parent_recs)
+                     if OutcomeKind.ERROR not in (c.outcome, p.outcome)]
+            if not k:
+                decisions[slot] = (True, None)
+                continue
+            decision = gating.gate([c for c, _ in pairs], [p for _, p in pairs], self.config.gating_tolerance)
+            decisions[slot] = (decision.accepted, decision)
+        # the same parent's val games are shared between slots only through the cache
+        return decisions, played
+
+    # -- one generation ------------------------------------------------------------------------
+
+    async def step(self, state: RunState) -> GenerationOutput:
+        gen = state.generation
+        evals = await self._evaluate(state)
+        fitness = {gid: mean_score(recs) for gid, recs in evals.items()}
+        by_id = {g.id: g for g in state.population}
+        stats: dict[str, dict[str, Any]] = {
+            gid: {"dev_fitness": fitness[gid], "dev_deal_rate": deal_rate(recs),
+                  "dev_errors": sum(r.outcome is OutcomeKind.ERROR for r in recs), **state.births.get(gid, {})}
+            for gid, recs in evals.items()
+        }
+        calls: list[tuple[str, ChatReply | None, bool]] = []
+        gated: list[tuple[Job, NegotiationRecord]] = []
+        test: list[tuple[Job, NegotiationRecord]] = []
+        market_row: dict[str, Any] = {}
+        next_state: RunState
+        last = gen == self.config.generations - 1
+        memory = market.ClientMemory.from_dict(state.memory) if state.memory else None
+        if self.selection == "market":
+            memory, market_row, revenue, clients = self._market_accounting(state, evals, memory)
+            for gid in stats:
+                stats[gid].update(market_revenue=revenue.get(gid, 0.0), market_clients=clients.get(gid, 0))
+        if last:
+            best = selection.rank(fitness)[0]
+            test_jobs = [Job(self.run_id, gen, "test", best, by_id[best].prompt, s) for s in self.splits["test"]]
+            test = list(zip(test_jobs, await self._play(test_jobs)))
+            stats[best]["test_score"] = mean_score([r for _, r in test])
+            next_state = RunState(self.run_id, self.group, self.index, gen + 1, state.population, {}, state.memory, True)
+            births: dict[str, dict[str, Any]] = {}
+        else:
+            population, births, gated = await self._next_population(state, evals, fitness, memory, calls, market_row)
+            next_state = RunState(self.run_id, self.group, self.index, gen + 1, population, births,
+                                  memory.to_dict() if memory else None)
+        summary = self._summary(state, evals, fitness, gated, births if not last else {}, market_row)
+        return GenerationOutput(state, next_state, evals, gated, test, calls, stats, summary)
+
+    def _market_accounting(self, state: RunState, evals: Mapping[str, Sequence[NegotiationRecord]],
+                           memory: market.ClientMemory | None):
+        cfg = self.config.market
+        scores = {gid: {r.scenario_id: r.metrics.agent_normalized for r in recs if r.outcome is not OutcomeKind.ERROR}
+                  for gid, recs in evals.items()}
+        memory = memory or market.ClientMemory(cfg.memory)
+        memory.carry_over({g.parent_id: g.id for g in state.population if g.origin is Origin.ELITE and g.parent_id})
+        clients = [s.id for s in self.splits["dev"]]
+        rng = rng_for(self.config.seed, self.run_id, state.generation, "market")
+        assignment = market.assign_clients(
+            [g.id for g in state.population], clients, memory, state.generation, rng,
+            cfg.temperature, cfg.exploration_bonus, cfg.min_clients,
+        )
+        revenue = market.revenue(assignment, scores)
+        memory.remember(state.generation, scores)
+        counts: dict[str, int] = {}
+        for agent in assignment.values():
+            counts[agent] = counts.get(agent, 0) + 1
+        values = [revenue.get(g.id, 0.0) for g in state.population]
+        row = {"market_gini": market.gini(values), "market_hhi": market.hhi(values), "_revenue": revenue}
+        return memory, row, revenue, counts
+
+    async def _next_population(self, state, evals, fitness, memory, calls, market_row):
+        gen, cfg = state.generation, self.config
+        by_id = {g.id: g for g in state.population}
+        elite_ids = selection.elites(fitness, cfg.elites)
+        rng = rng_for(cfg.seed, self.run_id, gen, "selection")
+        if self.selection == "market":
+            outcome = market.market_step(market_row.pop("_revenue"), elite_ids, cfg.market.death_fraction, rng)
+            keep = [gid for gid in selection.rank(fitness) if gid in set(outcome.survivors)]
+            parents = list(outcome.parents)
+        else:
+            keep = elite_ids
+            parents = selection.fill_by_tournament(fitness, cfg.population - len(keep), cfg.tournament_k, rng)
+        population = [self._child(gen + 1, slot, by_id[gid], None, "", Origin.ELITE) for slot, gid in enumerate(keep)]
+        slots = list(range(len(keep), len(keep) + len(parents)))
+        mutated = await asyncio.gather(*(self._mutate(by_id[p], evals[p], slot, calls) for slot, p in zip(slots, parents)))
+        births: dict[str, dict[str, Any]] = {}
+        to_gate = [(slot, by_id[p], child) for slot, p, (child, _) in zip(slots, parents, mutated) if child is not None]
+        decisions: dict[int, tuple[bool, gating.GateDecision | None]] = {}
+        gated: list[tuple[Job, NegotiationRecord]] = []
+        if self.selection == "tournament" and to_gate:
+            decisions, gated = await self._gate_children(gen, to_gate)
+        for slot, p, (child, problem) in zip(slots, parents, mutated):
+            parent = by_id[p]
+            if child is None:
+                genome = self._child(gen + 1, slot, parent, None, f"clone: {problem}", Origin.CLONE)
+            else:
+                accepted, decision = decisions.get(slot, (True, None))
+                if accepted:
+                    genome = self._child(gen + 1, slot, parent, child, "", Origin.MUTATION)
+                else:
+                    genome = self._child(gen + 1, slot, parent, None, "clone: child rejected by gating", Origin.CLONE)
+                if decision is not None:
+                    births[genome.id] = {"gate_child_mean": decision.child_mean,
+                                         "gate_parent_mean": decision.parent_mean, "gate_accepted": accepted}
+            population.append(genome)
+        return population, births, gated
+
+    def _summary(self, state, evals, fitness, gated, births, market_row) -> dict[str, Any]:
+        values = [f for f in fitness.values() if not math.isnan(f)]
+        records = [r for recs in evals.values() for r in recs]
+        scored = [r for r in records if r.outcome is not OutcomeKind.ERROR]
+        all_records = records + [r for _, r in gated]
+        return {
+            "run_id": self.run_id, "group": self.group, "generation": state.generation,
+            "mean_fitness": statistics.fmean(values) if values else math.nan,
+            "best_fitness": max(values, default=math.nan), "worst_fitness": min(values, default=math.nan),
+            "median_fitness": statistics.median(values) if values else math.nan,
+            "deal_rate": deal_rate(records),
+            "pareto_rate": sum(r.metrics.pareto_optimal for r in scored) / len(scored) if scored else math.nan,
+            "diversity_lineages": diversity.distinct_lineages(state.population),
+            "prompt_similarity": diversity.prompt_similarity([g.prompt for g in state.population]),
+            "gating_attempts": len(births), "gating_accepted": sum(b["gate_accepted"] for b in births.values()),
+            "market_gini": market_row.get("market_gini"), "market_hhi": market_row.get("market_hhi"),
+            "errors": sum(r.outcome is OutcomeKind.ERROR for r in all_records),
+            "negotiations": len(all_records),
+            "calls": sum(len(r.calls) for r in all_records),
+            "prompt_tokens": sum(r.prompt_tokens for r in all_records),
+            "completion_tokens": sum(r.completion_tokens for r in all_records),
+        }

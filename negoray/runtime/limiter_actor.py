@@ -1,0 +1,66 @@
+"""The cluster-wide rate limiter: one named async actor around the pure `RateLimiter` core.
+
+It answers "wait w seconds" and never holds a call open, so its event loop never blocks. A 429 seen
+by any worker pauses the key for every worker. Daily counters persist in ``state_path``.
+"""
+
+from __future__ import annotations
+
+import ray
+
+from negoray.llm.limiter import RateLimiter, RateLimits
+
+LIMITER_NAME = "negoray-limiter"
+
+
+@ray.remote(num_cpus=0, max_restarts=-1)
+class RateLimiterActor:
+    def __init__(self, state_path: str | None = None) -> None:
+        self.core = RateLimiter(state_path=state_path)
+
+    async def configure(self, key: str, limits: RateLimits) -> None:
+        self.core.configure(key, limits)
+
+    async def acquire(self, key: str, requests: int = 1, tokens: int = 0) -> float:
+        return self.core.acquire(key, requests, tokens)
+
+    async def settle(self, key: str, reserved_tokens: int, actual_tokens: int) -> None:
+        self.core.settle(key, reserved_tokens, actual_tokens)
+
+    async def pause(self, key: str, seconds: float) -> None:
+        self.core.pause(key, seconds)
+
+    async def paused_for(self, key: str) -> float:
+        return self.core.paused_for(key)
+
+
+def get_or_create_limiter(namespace: str, state_path: str | None, head_node: str | None = None):
+    """The cluster's limiter actor (created once, found by name afterwards)."""
+    options = {"name": LIMITER_NAME, "namespace": namespace, "get_if_exists": True, "lifetime": "detached"}
+    if head_node is not None:
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        options["scheduling_strategy"] = NodeAffinitySchedulingStrategy(head_node, soft=False)
+    return RateLimiterActor.options(**options).remote(state_path)
+
+
+class RemoteLimiter:
+    """The client-side face of the actor: the same coroutines as `InProcessLimiter`."""
+
+    def __init__(self, name: str = LIMITER_NAME, namespace: str = "negoray") -> None:
+        self._actor = ray.get_actor(name, namespace=namespace)
+
+    async def configure(self, key: str, limits: RateLimits) -> None:
+        await self._actor.configure.remote(key, limits)
+
+    async def acquire(self, key: str, requests: int = 1, tokens: int = 0) -> float:
+        return await self._actor.acquire.remote(key, requests, tokens)
+
+    async def settle(self, key: str, reserved_tokens: int, actual_tokens: int) -> None:
+        await self._actor.settle.remote(key, reserved_tokens, actual_tokens)
+
+    async def pause(self, key: str, seconds: float) -> None:
+        await self._actor.pause.remote(key, seconds)
+
+    async def paused_for(self, key: str) -> float:
+        return await self._actor.paused_for.remote(key)

@@ -1,0 +1,73 @@
+"""The `Population` actor: one per run, pinned to the head node so its files land in one place.
+
+It owns the run's genomes, drives `Evolution` generation by generation through a `RayBackend`,
+writes each generation's results and then checkpoints (after mutation and gating). Started again
+after a crash, it resumes from its checkpoint; the interrupted generation replays from the cache.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import ray
+
+from negoray.config import ExperimentConfig
+from negoray.evolution.run import Evolution
+from negoray.game.dialogue import NegotiationConfig
+from negoray.game.scenario import Scenario
+from negoray.results.recorder import generation_tables
+from negoray.results.writer import ResultsWriter
+from negoray.runtime.backend import RayBackend
+from negoray.runtime.checkpoint import load_checkpoint, save_checkpoint
+from negoray.runtime.worker import ChatSettings
+
+
+@ray.remote(num_cpus=0)
+class Population:
+    def __init__(self, config: ExperimentConfig, run_id: str, group: str, index: int,
+                 splits: Mapping[str, Sequence[Scenario]], opponent: str, negotiation: NegotiationConfig,
+                 settings: ChatSettings, tag: str, prices: tuple[float, float]) -> None:
+        self.config, self.results = config, Path(config.results)
+        backend = RayBackend(opponent, negotiation, settings, tag, config.runtime.in_flight)
+        self.evolution = Evolution(config, run_id, group, index, splits, backend, on_status=self._set_status)
+        self.writer = ResultsWriter(self.results)
+        self.prices = prices
+        self.run_id = run_id
+        self._status = "starting"
+        self._stop = False
+        self.progress: dict[str, Any] = {"run_id": run_id, "group": group, "generation": 0, "done": False,
+                                         "negotiations": 0, "calls": 0, "tokens": 0, "cost_usd": 0.0, "errors": 0}
+
+    def _set_status(self, message: str) -> None:
+        self._status = message
+
+    async def status(self) -> dict[str, Any]:
+        return {**self.progress, "status": self._status}
+
+    async def stop(self) -> None:
+        """Finish the generation in progress, then stop (its results and checkpoint are kept)."""
+        self._stop = True
+
+    async def run(self) -> dict[str, Any]:
+        state = load_checkpoint(self.results, self.run_id) or self.evolution.initial_state()
+        self.progress.update(generation=state.generation, done=state.done)
+        while not state.done and not self._stop:
+            self._status = f"generation {state.generation}"
+            started = time.monotonic()
+            out = await self.evolution.step(state)
+            tables = generation_tables(out, self.config, self.prices, wall_s=time.monotonic() - started)
+            self.writer.write_generation(self.run_id, state.generation, **tables)
+            save_checkpoint(self.results, out.next_state)
+            state = out.next_state
+            s = out.summary
+            self.progress.update(
+                generation=state.generation, done=state.done, negotiations=self.progress["negotiations"] + s["negotiations"],
+                calls=self.progress["calls"] + s["calls"], errors=self.progress["errors"] + s["errors"],
+                tokens=self.progress["tokens"] + s["prompt_tokens"] + s["completion_tokens"],
+                cost_usd=self.progress["cost_usd"] + tables["generation_row"].get("cost_usd", 0.0),
+            )
+        self._status = "done" if state.done else "stopped"
+        return await self.status()

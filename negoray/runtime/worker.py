@@ -1,0 +1,109 @@
+"""What runs inside Ray worker processes: evaluation tasks over one long-lived event loop.
+
+Ray tasks are synchronous functions; each worker process keeps one background asyncio loop with
+its `LLMClient`s (and their connection pools) and the response cache, and every task runs its
+negotiations as coroutines on that loop, many in flight at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import ray
+
+from negoray.chat import ChatParams, ChatReply, Message
+from negoray.evolution.backend import Job, play_jobs
+from negoray.game.dialogue import NegotiationConfig, NegotiationRecord
+from negoray.llm.cache import CacheMode, ResponseCache
+from negoray.llm.client import LLMClient
+from negoray.llm.config import LLMConfig
+from negoray.llm.failover import FailoverChat
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ChatSettings:
+    """How a worker reaches the model: providers (first preferred), cache and limiter.
+    Carries no API key: workers read keys from their own environment."""
+
+    providers: tuple[LLMConfig, ...]
+    cache_path: str | None = None
+    cache_mode: str = "rw"
+    limiter_name: str | None = None
+    namespace: str = "negoray"
+
+    @property
+    def key(self) -> str:
+        return repr((self.providers, self.cache_path, self.cache_mode, self.limiter_name))
+
+
+class _WorkerState:
+    """This process's event loop and, per settings, its chat function."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        threading.Thread(target=self.loop.run_forever, name="negoray-worker-loop", daemon=True).start()
+        self.chats: dict[str, Any] = {}
+
+    def run(self, coro: Awaitable[T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()  # type: ignore[arg-type]
+
+    async def chat_for(self, settings: ChatSettings) -> Any:
+        chat = self.chats.get(settings.key)
+        if chat is None:
+            chat = self.chats[settings.key] = _make_chat(settings)
+        return chat
+
+
+def _make_chat(settings: ChatSettings) -> Any:
+    from negoray.runtime.limiter_actor import RemoteLimiter
+
+    cache = ResponseCache(settings.cache_path, CacheMode(settings.cache_mode)) if settings.cache_path else None
+    limiter = RemoteLimiter(settings.limiter_name, settings.namespace) if settings.limiter_name else None
+    clients = [LLMClient(c.resolve(), cache=cache, limiter=limiter) for c in settings.providers]
+    return clients[0] if len(clients) == 1 else FailoverChat(clients)
+
+
+_state: _WorkerState | None = None
+_lock = threading.Lock()
+
+
+def worker_state() -> _WorkerState:
+    global _state
+    with _lock:
+        if _state is None:
+            _state = _WorkerState()
+    return _state
+
+
+def play_batch_local(jobs: Sequence[Job], opponent: str, config: NegotiationConfig, settings: ChatSettings,
+                     in_flight: int) -> tuple[str, list[NegotiationRecord]]:
+    """(the node it ran on, the records in job order)."""
+    state = worker_state()
+
+    async def go() -> list[NegotiationRecord]:
+        return await play_jobs(jobs, opponent, await state.chat_for(settings), config, in_flight)
+
+    return ray.get_runtime_context().get_node_id(), state.run(go())
+
+
+def chat_once_local(messages: Sequence[Message], params: ChatParams, settings: ChatSettings) -> ChatReply:
+    state = worker_state()
+
+    async def go() -> ChatReply:
+        return await (await state.chat_for(settings))(messages, params)
+
+    return state.run(go())
+
+
+play_batch = ray.remote(max_retries=3)(play_batch_local)
+"""Ray task: play a batch of negotiations with ``in_flight`` in flight; retried if a node dies
+(replays are free: every call is in the cache)."""
+
+chat_once = ray.remote(max_retries=3)(chat_once_local)
+"""Ray task: one model call (a mutation request)."""

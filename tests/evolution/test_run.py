@@ -1,0 +1,124 @@
+"""The generation loop on the in-process sim: evolution has a signal, runs replay identically."""
+
+import asyncio
+import json
+import statistics
+
+import pytest
+
+from negoray.config import load_config, with_overrides
+from negoray.evolution.backend import Job, LocalBackend
+from negoray.evolution.genome import Origin
+from negoray.evolution.run import Evolution, RunState, mean_score
+from negoray.evolution.seeds import OPPONENT_PROMPT, SEED_STRATEGIES
+from negoray.llm.cache import ResponseCache
+from negoray.llm.client import LLMClient
+from negoray.llm.config import LLMConfig
+from negoray.llm.sim_transport import SimTransport
+from negoray.runtime.experiment import make_splits, negotiation_config
+from negoray.sim.model import SimModel
+
+POC = load_config("poc")
+SPLITS = make_splits(POC)
+
+
+def evolution(run_id, group, chat=None, config=POC):
+    backend = LocalBackend(chat or SimModel(), OPPONENT_PROMPT, negotiation_config(config))
+    return Evolution(config, run_id, group, 1, SPLITS, backend)
+
+
+async def run_all(evo, state=None, stop_after=None):
+    state = state or evo.initial_state()
+    outputs = []
+    while not state.done and (stop_after is None or len(outputs) < stop_after):
+        out = await evo.step(state)
+        outputs.append(out)
+        state = RunState.from_dict(json.loads(json.dumps(out.next_state.to_dict())))  # as a checkpoint would
+    return outputs, state
+
+
+@pytest.fixture(scope="module")
+def poc_runs():
+    return {group: asyncio.run(run_all(evolution(f"{group}1", group)))[0] for group in POC.groups}
+
+
+@pytest.mark.slow
+def test_evolution_improves_dev_fitness_in_both_groups(poc_runs):
+    for group, outputs in poc_runs.items():
+        assert len(outputs) == POC.generations
+        assert outputs[-1].summary["mean_fitness"] > outputs[0].summary["mean_fitness"], group
+
+
+@pytest.mark.slow
+def test_best_agent_beats_the_mean_of_the_seeds_on_test(poc_runs):
+    backend = LocalBackend(SimModel(), OPPONENT_PROMPT, negotiation_config(POC))
+    jobs = [Job("baseline", 0, "baseline", n, p, s) for n, p in SEED_STRATEGIES.items() for s in SPLITS["test"]]
+    records = asyncio.run(backend.play(jobs))
+    per_seed = [mean_score(records[i:i + len(SPLITS["test"])]) for i in range(0, len(records), len(SPLITS["test"]))]
+    for group, outputs in poc_runs.items():
+        test = [r for _, r in outputs[-1].test]
+        assert len(test) == len(SPLITS["test"])
+        assert mean_score(test) > statistics.fmean(per_seed), group
+
+
+def test_lineage_and_origins_are_recorded(poc_runs):
+    for outputs in poc_runs.values():
+        for out in outputs[1:]:
+            population = out.state.population
+            assert len(population) == POC.population
+            assert sum(g.origin is Origin.ELITE for g in population) >= POC.elites
+            assert all(g.parent_id for g in population)
+            assert all(g.lineage in SEED_STRATEGIES for g in population)
+        assert any(g.origin is Origin.MUTATION for out in outputs for g in out.next_state.population)
+
+
+def test_tournament_children_are_gated(poc_runs):
+    gated = [out for out in poc_runs["D"][:-1] if out.gating]
+    assert gated, "group D (tournament) gates its children"
+    assert all(j.phase == "gating" and j.scenario in SPLITS["val"] for out in gated for j, _ in out.gating)
+    assert not any(out.gating for out in poc_runs["C"]), "market groups do not gate"
+
+
+class CountingTransport(SimTransport):
+    def __init__(self):
+        super().__init__()
+        self.requests = 0
+
+    async def handle_async_request(self, request):
+        self.requests += 1
+        return await super().handle_async_request(request)
+
+
+def client(cache_path, transport):
+    return LLMClient(LLMConfig().resolve({}), cache=ResponseCache(cache_path), transport=transport)
+
+
+def test_resume_after_mutation_but_before_checkpoint_replays_every_mutation(tmp_path):
+    """Interrupt after mutation and gating but before the checkpoint: the resumed generation replays
+    from the cache (no call paid twice) and its population holds every mutation of the first try."""
+    config = with_overrides(POC, generations=3)
+    first_transport = CountingTransport()
+    evo = evolution("D1", "D", client(tmp_path / "c.sqlite", first_transport), config)
+    outputs, state = asyncio.run(run_all(evo, stop_after=1))
+    lost = asyncio.run(evo.step(state))  # mutations happen ... and the process dies before checkpointing
+    paid = first_transport.requests
+
+    resumed_transport = CountingTransport()
+    resumed = evolution("D1", "D", client(tmp_path / "c.sqlite", resumed_transport), config)
+    replayed = asyncio.run(resumed.step(state))
+    assert resumed_transport.requests == 0 and paid > 0
+    assert [g.to_dict() for g in replayed.next_state.population] == [g.to_dict() for g in lost.next_state.population]
+    first_try = [(parent, reply.text) for parent, reply, _ in lost.mutation_calls]
+    assert first_try and [(parent, reply.text) for parent, reply, _ in replayed.mutation_calls] == first_try
+    assert all(reply.cache_hit for _, reply, _ in replayed.mutation_calls)
+    assert replayed.next_state.births == lost.next_state.births
+
+
+def test_resumed_run_is_identical_to_an_uninterrupted_one():
+    config = with_overrides(POC, generations=3)
+    straight, _ = asyncio.run(run_all(evolution("C1", "C", config=config)))
+    head, state = asyncio.run(run_all(evolution("C1", "C", config=config), stop_after=1))
+    tail, _ = asyncio.run(run_all(evolution("C1", "C", config=config), state=state))
+    joined = head + tail
+    assert [o.summary for o in joined] == [o.summary for o in straight]
+    assert [o.next_state.to_dict() for o in joined] == [o.next_state.to_dict() for o in straight]
