@@ -1,0 +1,105 @@
+"""Several Ray nodes on one machine: routing by endpoint tags, one rate limit across nodes, and a
+node removed mid-generation. One cluster for the whole module."""
+
+import asyncio
+import time
+
+import pytest
+import ray
+from ray.cluster_utils import Cluster
+
+from negoray.evolution.backend import Job
+from negoray.evolution.seeds import OPPONENT_PROMPT, SEED_STRATEGIES
+from negoray.game.dialogue import NegotiationConfig
+from negoray.game.generators import v7_splits
+from negoray.llm.config import LLMConfig
+from negoray.runtime.backend import RayBackend
+from negoray.runtime.limiter_actor import LIMITER_NAME, get_or_create_limiter
+from negoray.runtime.worker import ChatSettings
+from negoray.sim.faults import FaultConfig
+from negoray.sim.server import serve_in_subprocess
+
+pytestmark = pytest.mark.slow
+NS = "negoray-test"
+CONFIG = NegotiationConfig(max_rounds=3, seed=1)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    c = Cluster(initialize_head=True, head_node_args={
+        "num_cpus": 1, "resources": {"endpoint:alpha": 8, "endpoint:shared": 8}, "include_dashboard": False})
+    worker = c.add_node(num_cpus=1, resources={"endpoint:beta": 8, "endpoint:shared": 8})
+    ray.init(address=c.address, namespace=NS)
+    head_id = ray.get_runtime_context().get_node_id()
+    yield c, head_id, worker
+    ray.shutdown()
+    c.shutdown()
+
+
+def jobs(n, tag="t"):
+    scenarios = v7_splits()["dev"]
+    prompts = list(SEED_STRATEGIES.values())
+    return [Job(tag, 0, "eval", f"a{i % 8}", prompts[i % 8], scenarios[i % len(scenarios)], replicate=i) for i in range(n)]
+
+
+def sim_settings():
+    return ChatSettings((LLMConfig(provider="sim"),), namespace=NS)
+
+
+def test_every_evaluation_lands_on_a_node_with_its_tag(cluster):
+    _, head_id, worker = cluster
+    for tag, node in (("endpoint:alpha", head_id), ("endpoint:beta", worker.node_id)):
+        backend = RayBackend(OPPONENT_PROMPT, CONFIG, sim_settings(), tag, in_flight=4)
+        records = asyncio.run(backend.play(jobs(24)))
+        assert len(records) == 24
+        assert set(backend.placements) == {node}, tag
+
+
+def test_one_rate_limit_holds_across_nodes(cluster, tmp_path):
+    window_s, per_window = 5.0, 100  # strict: at most 100 requests in any 5 s (1200 per minute)
+    allowed = per_window / window_s
+    with serve_in_subprocess(FaultConfig(rpm=per_window, window_s=window_s)) as server:
+        get_or_create_limiter(NS, str(tmp_path / "daily.json"))
+        provider = LLMConfig(provider="custom", base_url=str(server), rpm=allowed * 60)
+        settings = ChatSettings((provider,), limiter_name=LIMITER_NAME, namespace=NS)
+        backend = RayBackend(OPPONENT_PROMPT, CONFIG, settings, "endpoint:shared", in_flight=4)
+        server.reset_stats()
+
+        async def play_and_sample():
+            play = asyncio.ensure_future(backend.play(jobs(72, "rl")))
+            samples = []
+            while not play.done():
+                samples.append((time.monotonic(), (await asyncio.to_thread(server.stats))["requests"]))
+                await asyncio.sleep(0.5)
+            return await play, samples
+
+        records, samples = asyncio.run(play_and_sample())
+        stats = server.stats()
+    assert len(set(backend.placements)) == 2, "work ran on both nodes"
+    assert stats["rate_limited"] == 0 and stats["requests"] > 2 * per_window
+    # the measured window: from 2 s in to 2 s before the end (start-up and the tail excluded)
+    window = [(t, n) for t, n in samples if samples[0][0] + 2 <= t <= samples[-1][0] - 2]
+    (t0, n0), (t1, n1) = window[0], window[-1]
+    achieved = (n1 - n0) / (t1 - t0)
+    assert achieved >= 0.95 * allowed, (achieved, allowed)
+    assert all(r.outcome.value != "error" for r in records)
+
+
+def test_removing_a_node_mid_generation_loses_and_doubles_nothing(cluster):
+    c, _, _ = cluster
+    extra = c.add_node(num_cpus=1, resources={"endpoint:gamma": 8})
+    c.add_node(num_cpus=1, resources={"endpoint:gamma": 8})
+    c.wait_for_nodes()
+    backend = RayBackend(OPPONENT_PROMPT, CONFIG, sim_settings(), "endpoint:gamma", in_flight=4)
+    work = jobs(160, "rm")
+
+    async def play_and_remove():
+        task = asyncio.ensure_future(backend.play(work))
+        await asyncio.sleep(1.0)
+        c.remove_node(extra)
+        return await task
+
+    records = asyncio.run(play_and_remove())
+    assert len(records) == len(work)
+    assert [(r.scenario_id, r.replicate) for r in records] == [(j.scenario.id, j.replicate) for j in work]
+    assert all(r.outcome.value in ("agreed", "timeout") for r in records)
