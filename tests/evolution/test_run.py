@@ -122,3 +122,67 @@ def test_resumed_run_is_identical_to_an_uninterrupted_one():
     joined = head + tail
     assert [o.summary for o in joined] == [o.summary for o in straight]
     assert [o.next_state.to_dict() for o in joined] == [o.next_state.to_dict() for o in straight]
+
+
+class FlakyBackend(LocalBackend):
+    """Every negotiation fails (a provider that is down) until ``down_for`` play() calls have passed."""
+
+    def __init__(self, down_for):
+        super().__init__(SimModel(), OPPONENT_PROMPT, negotiation_config(POC))
+        self.down_for, self.calls = down_for, 0
+
+    async def play(self, jobs):
+        from negoray.chat import ChatFailure
+
+        self.calls += 1
+        if self.calls > self.down_for:
+            return await super().play(jobs)
+
+        async def down(messages, params):
+            raise ChatFailure("provider down: connection refused")
+
+        return await LocalBackend(down, OPPONENT_PROMPT, negotiation_config(POC)).play(jobs)
+
+
+def test_a_provider_that_stays_down_pauses_the_run_which_resumes_when_it_is_back():
+    slept, statuses = [], []
+
+    async def sleep(seconds):
+        slept.append(seconds)
+
+    backend = FlakyBackend(down_for=6)
+    evo = Evolution(POC, "D1", "D", 1, SPLITS, backend, sleep=sleep, on_status=statuses.append)
+    out = asyncio.run(evo.step(evo.initial_state()))
+    assert out.summary["errors"] == 0  # nothing was scored while the provider was down
+    assert any(s.startswith("paused:") and "provider down" in s for s in statuses)
+    assert statuses[-1] == "running" and slept == [30.0, 60.0, 120.0, 240.0]
+
+
+class OneScenarioFails(LocalBackend):
+    """Negotiations on one scenario always fail for infrastructure reasons."""
+
+    def __init__(self, scenario_id):
+        super().__init__(SimModel(), OPPONENT_PROMPT, negotiation_config(POC))
+        self.scenario_id = scenario_id
+
+    async def play(self, jobs):
+        from negoray.chat import ChatFailure
+
+        async def down(messages, params):
+            raise ChatFailure("timeout")
+
+        broken = LocalBackend(down, OPPONENT_PROMPT, negotiation_config(POC))
+        healthy = LocalBackend(SimModel(), OPPONENT_PROMPT, negotiation_config(POC))
+        return [(await (broken if j.scenario.id == self.scenario_id else healthy).play([j]))[0] for j in jobs]
+
+
+def test_a_few_stragglers_are_recorded_as_errors_and_excluded_from_fitness():
+    bad = SPLITS["dev"][3].id
+    evo = Evolution(POC, "C1", "C", 1, SPLITS, OneScenarioFails(bad))
+    out = asyncio.run(evo.step(evo.initial_state()))
+    assert out.summary["errors"] == POC.population  # one scenario x every agent, after the re-queues
+    for agent, records in out.eval_records.items():
+        errors = [r for r in records if r.outcome.value == "error"]
+        assert [r.scenario_id for r in errors] == [bad]
+        assert out.agent_stats[agent]["dev_errors"] == 1
+        assert out.agent_stats[agent]["dev_fitness"] == mean_score([r for r in records if r.scenario_id != bad])
