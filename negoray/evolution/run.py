@@ -192,32 +192,28 @@ class Evolution:
         """Play each (slot, parent, child prompt) on a val subset with its parent; decide entry."""
         val = self.splits["val"]
         n = self.config.gating_scenarios
-        jobs: list[Job] = []
-        subsets: dict[int, list[Scenario]] = {}
+        subsets: dict[int, tuple[list[Job], list[Job]]] = {}
         for slot, parent, child in candidates:
             rng = rng_for(self.config.seed, self.run_id, gen, "gating", slot)
             subset = [val[i] for i in sorted(rng.choice(len(val), size=n, replace=False))] if n else []
-            subsets[slot] = subset
             child_id = genome_id(self.run_id, gen + 1, slot)
-            jobs += [Job(self.run_id, gen, "gating", child_id, child, s, replicate=gen) for s in subset]
-            jobs += [Job(self.run_id, gen, "gating", parent.id, parent.prompt, s, replicate=gen) for s in subset]
-        records = await self._play(jobs)
-        played = list(zip(jobs, records))
+            subsets[slot] = ([Job(self.run_id, gen, "gating", child_id, child, s, replicate=gen) for s in subset],
+                             [Job(self.run_id, gen, "gating", parent.id, parent.prompt, s, replicate=gen) for s in subset])
+        # a parent gating two children plays a shared scenario once: one record per key
+        unique = {j.key: j for child_jobs, parent_jobs in subsets.values() for j in child_jobs + parent_jobs}
+        jobs = list(unique.values())
+        by_key = {j.key: r for j, r in zip(jobs, await self._play(jobs))}
         decisions: dict[int, tuple[bool, gating.GateDecision | None]] = {}
-        offset = 0
-        for slot, _parent, _child in candidates:
-            k = len(subsets[slot])
-            child_recs, parent_recs = records[offset:offset + k], records[offset + k:offset + 2 * k]
-            offset += 2 * k
-            pairs = [(c.metrics.agent_normalized, p.metrics.agent_normalized) for c, p in zip(child_recs, parent_recs)
-                     if OutcomeKind.ERROR not in (c.outcome, p.outcome)]
-            if not k:
+        for slot, (child_jobs, parent_jobs) in subsets.items():
+            if not child_jobs:
                 decisions[slot] = (True, None)
                 continue
-            decision = gating.gate([c for c, _ in pairs], [p for _, p in pairs], self.config.gating_tolerance)
+            pairs = [(by_key[c.key], by_key[p.key]) for c, p in zip(child_jobs, parent_jobs)]
+            scored = [(c.metrics.agent_normalized, p.metrics.agent_normalized) for c, p in pairs
+                      if OutcomeKind.ERROR not in (c.outcome, p.outcome)]
+            decision = gating.gate([c for c, _ in scored], [p for _, p in scored], self.config.gating_tolerance)
             decisions[slot] = (decision.accepted, decision)
-        # the same parent's val games are shared between slots only through the cache
-        return decisions, played
+        return decisions, [(j, by_key[j.key]) for j in jobs]
 
     # -- one generation ------------------------------------------------------------------------
 

@@ -77,6 +77,9 @@ def test_tournament_children_are_gated(poc_runs):
     assert gated, "group D (tournament) gates its children"
     assert all(j.phase == "gating" and j.scenario in SPLITS["val"] for out in gated for j, _ in out.gating)
     assert not any(out.gating for out in poc_runs["C"]), "market groups do not gate"
+    for out in gated:  # records are keyed by (run, generation, phase, agent, scenario, replicate)
+        keys = [j.key for j, _ in out.gating]
+        assert len(keys) == len(set(keys))
 
 
 class CountingTransport(SimTransport):
