@@ -95,14 +95,14 @@ class Experiment:
             if not ray.cluster_resources().get(tag):
                 raise SystemExit(f"no node of the cluster at {rt.address} advertises the resource {tag!r}: "
                                  f"start nodes with --resources='{{\"{tag}\": N}}' or use the cluster YAML")
+        else:
+            ray.init(namespace=NAMESPACE, resources={tag: rt.endpoint_slots}, include_dashboard=False,
+                     logging_level="WARNING", log_to_driver=False, object_store_memory=512 * 1024**2)
         slots = int(max((n["Resources"].get(tag, 0) for n in ray.nodes() if n["Alive"]), default=0))
         if slots < rt.in_flight:  # a task asks for in_flight slots on one node: it must fit somewhere
             self.console.print(f"[yellow]note:[/] the largest node offers {slots} {tag} slots; "
                                f"running {slots} negotiations per task instead of {rt.in_flight}")
             self.config = dataclasses.replace(self.config, runtime=dataclasses.replace(rt, in_flight=slots))
-        else:
-            ray.init(namespace=NAMESPACE, resources={tag: rt.endpoint_slots}, include_dashboard=False,
-                     logging_level="WARNING", log_to_driver=False, object_store_memory=512 * 1024**2)
 
     def run(self) -> int:
         chain = provider_configs(self.config)

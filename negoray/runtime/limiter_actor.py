@@ -8,30 +8,17 @@ from __future__ import annotations
 
 import ray
 
-from negoray.llm.limiter import RateLimiter, RateLimits
+from negoray.llm.limiter import InProcessLimiter, RateLimiter, RateLimits
 
 LIMITER_NAME = "negoray-limiter"
 
 
 @ray.remote(num_cpus=0, max_restarts=-1)
-class RateLimiterActor:
+class RateLimiterActor(InProcessLimiter):
+    """`InProcessLimiter`'s coroutines, served by one actor to every worker of the cluster."""
+
     def __init__(self, state_path: str | None = None) -> None:
-        self.core = RateLimiter(state_path=state_path)
-
-    async def configure(self, key: str, limits: RateLimits) -> None:
-        self.core.configure(key, limits)
-
-    async def acquire(self, key: str, requests: int = 1, tokens: int = 0) -> float:
-        return self.core.acquire(key, requests, tokens)
-
-    async def settle(self, key: str, reserved_tokens: int, actual_tokens: int) -> None:
-        self.core.settle(key, reserved_tokens, actual_tokens)
-
-    async def pause(self, key: str, seconds: float) -> None:
-        self.core.pause(key, seconds)
-
-    async def paused_for(self, key: str) -> float:
-        return self.core.paused_for(key)
+        super().__init__(RateLimiter(state_path=state_path))
 
 
 def get_or_create_limiter(namespace: str, state_path: str | None, head_node: str | None = None):
