@@ -56,4 +56,4 @@ class ProgressView:
         elif self.enabled and time.monotonic() - self._last_print > 10:  # a log line every 10 s when not a terminal
             self._last_print = time.monotonic()
             total = len(statuses) * self.config.generations
-            self.console.print(f"[{elapsed:.0f}s] {done}/{total} generations; {table.caption}")
+            self.console.print(f"[{elapsed:.0f}s] {done}/{total} generations; {table.caption}", soft_wrap=True)
