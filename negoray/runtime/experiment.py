@@ -27,6 +27,7 @@ from negoray.llm.config import LLMConfig, load_profiles
 from negoray.results.recorder import baseline_tables
 from negoray.results.writer import ResultsWriter
 from negoray.runtime.backend import endpoint_tag
+from negoray.runtime.cache_actor import cache_name, get_or_create_cache
 from negoray.runtime.limiter_actor import LIMITER_NAME, get_or_create_limiter
 from negoray.runtime.population import Population
 from negoray.runtime.progress import ProgressView
@@ -96,7 +97,7 @@ class Experiment:
                 raise SystemExit(f"no node of the cluster at {rt.address} advertises the resource {tag!r}: "
                                  f"start nodes with --resources='{{\"{tag}\": N}}' or use the cluster YAML")
         else:
-            ray.init(namespace=NAMESPACE, resources={tag: rt.endpoint_slots}, include_dashboard=False,
+            ray.init(address="local", namespace=NAMESPACE, resources={tag: rt.endpoint_slots}, include_dashboard=False,
                      logging_level="WARNING", log_to_driver=False, object_store_memory=512 * 1024**2)
         slots = int(max((n["Resources"].get(tag, 0) for n in ray.nodes() if n["Alive"]), default=0))
         if slots < rt.in_flight:  # a task asks for in_flight slots on one node: it must fit somewhere
@@ -117,8 +118,13 @@ class Experiment:
             limiter = None
             if any(c.spec().rpm or c.spec().tpm or c.spec().rpd for c in chain):
                 limiter = get_or_create_limiter(NAMESPACE, str(self.results / "limiter-daily.json"), head)
-            settings = ChatSettings(tuple(chain), str(self.results / "cache.sqlite"), self.config.runtime.cache,
-                                    LIMITER_NAME if limiter is not None else None, NAMESPACE)
+            cache_path = str((self.results / "cache.sqlite").resolve())
+            service, self._cache_actor = None, None
+            if len([n for n in ray.nodes() if n["Alive"]]) > 1:  # workers elsewhere reach the file through an actor
+                self._cache_actor = get_or_create_cache(NAMESPACE, cache_path, self.config.runtime.cache, head)
+                service = cache_name(cache_path)
+            settings = ChatSettings(tuple(chain), cache_path, self.config.runtime.cache,
+                                    LIMITER_NAME if limiter is not None else None, NAMESPACE, service)
             return self._run_all(settings, tag, head, (spec.price_in, spec.price_out), started)
         except (KeyboardInterrupt, Interrupted):
             self.console.print(f"[yellow]Interrupted.[/] Finished generations are saved in {self.results}; "

@@ -36,10 +36,12 @@ class ChatSettings:
     cache_mode: str = "rw"
     limiter_name: str | None = None
     namespace: str = "negoray"
+    cache_service: str | None = None
+    """Name of the cache actor (on a multi-node cluster); None: open ``cache_path`` directly."""
 
     @property
     def key(self) -> str:
-        return repr((self.providers, self.cache_path, self.cache_mode, self.limiter_name))
+        return repr((self.providers, self.cache_path, self.cache_mode, self.limiter_name, self.cache_service))
 
 
 class _WorkerState:
@@ -61,9 +63,15 @@ class _WorkerState:
 
 
 def _make_chat(settings: ChatSettings) -> Any:
+    from negoray.runtime.cache_actor import RemoteCache
     from negoray.runtime.limiter_actor import RemoteLimiter
 
-    cache = ResponseCache(settings.cache_path, CacheMode(settings.cache_mode)) if settings.cache_path else None
+    if settings.cache_service:
+        cache = RemoteCache(settings.cache_service, settings.namespace)
+    elif settings.cache_path:
+        cache = ResponseCache(settings.cache_path, CacheMode(settings.cache_mode))
+    else:
+        cache = None
     limiter = RemoteLimiter(settings.limiter_name, settings.namespace) if settings.limiter_name else None
     clients = [LLMClient(c.resolve(), cache=cache, limiter=limiter) for c in settings.providers]
     return clients[0] if len(clients) == 1 else FailoverChat(clients)

@@ -116,4 +116,4 @@ def test_kill_9_mid_generation_then_rerun_is_identical_and_pays_no_call_twice(co
         assert stable(tmp_path / "killed", name).equals(stable(tmp_path / "clean", name)), name
     # Only calls in flight at the kill (sent, answer not yet cached) can be sent again: at most the
     # negotiations in flight, two tasks (one per core) of `in_flight = 8` each.
-    assert clean_requests <= resumed_requests <= clean_requests + 2 * 8
+    assert clean_requests <= resumed_requests <= clean_requests + 2 * 8, (clean_requests, resumed_requests)

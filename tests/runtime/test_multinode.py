@@ -103,3 +103,20 @@ def test_removing_a_node_mid_generation_loses_and_doubles_nothing(cluster):
     assert len(records) == len(work)
     assert [(r.scenario_id, r.replicate) for r in records] == [(j.scenario.id, j.replicate) for j in work]
     assert all(r.outcome.value in ("agreed", "timeout") for r in records)
+
+
+def test_a_replay_on_another_node_is_served_by_the_cache_service(cluster, tmp_path):
+    from negoray.runtime.cache_actor import cache_name, get_or_create_cache
+
+    _, head_id, worker = cluster
+    path = str(tmp_path / "cache.sqlite")
+    actor = get_or_create_cache(NS, path, "rw", head_id)  # noqa: F841 - keeps the actor alive
+    settings = ChatSettings((LLMConfig(provider="sim"),), namespace=NS, cache_service=cache_name(path))
+    work = jobs(16, "cache")
+    first = RayBackend(OPPONENT_PROMPT, CONFIG, settings, "endpoint:beta", in_flight=4)
+    played = asyncio.run(first.play(work))
+    again = RayBackend(OPPONENT_PROMPT, CONFIG, settings, "endpoint:alpha", in_flight=4)
+    replayed = asyncio.run(again.play(work))
+    assert set(first.placements) == {worker.node_id} and set(again.placements) == {head_id}
+    assert all(c.cache_hit for r in replayed for c in r.calls)
+    assert [r.to_dict()["turns"] for r in replayed] == [r.to_dict()["turns"] for r in played]
