@@ -65,7 +65,7 @@ class LLMClient:
         self,
         endpoint: Endpoint,
         *,
-        cache: ResponseCache | None = None,
+        cache: ResponseCache | Any | None = None,
         limiter: RateLimiter | InProcessLimiter | Any | None = None,
         ledger: UsageLedger | None = None,
         budget: Budget | None = None,
