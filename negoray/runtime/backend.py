@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
+import ray
+
 from negoray.chat import ChatParams, ChatReply, Message
 from negoray.evolution.backend import Job
 from negoray.game.dialogue import NegotiationConfig, NegotiationRecord
@@ -16,9 +18,14 @@ def endpoint_tag(provider: str) -> str:
     return f"endpoint:{provider}"
 
 
+JOBS_PER_SLOT = 3
+"""A task gets this many negotiations per slot it holds and keeps every slot busy until its queue is
+empty, so a task's slots do not idle while its longest negotiation finishes."""
+
+
 class RayBackend:
-    """Splits a batch of jobs into tasks of ``in_flight`` negotiations, each asking for ``in_flight``
-    units of the endpoint's resource tag, so a node's advertised slots cap its endpoint's load."""
+    """Splits a batch of jobs into tasks that each hold ``in_flight`` units of the endpoint's resource
+    tag and keep ``in_flight`` negotiations running, so a node's advertised slots cap its endpoint's load."""
 
     def __init__(self, opponent: str, config: NegotiationConfig, settings: ChatSettings, tag: str, in_flight: int) -> None:
         self.opponent, self.config, self.settings = opponent, config, settings
@@ -26,17 +33,23 @@ class RayBackend:
         self.placements: list[str] = []
         """The node each batch ran on (for diagnostics and tests)."""
 
-    async def play(self, jobs: Sequence[Job]) -> list[NegotiationRecord]:
-        chunks = [list(jobs[i:i + self.in_flight]) for i in range(0, len(jobs), self.in_flight)]
-        refs = [
-            play_batch.options(resources={self.tag: len(chunk)}, num_cpus=1).remote(
-                chunk, self.opponent, self.config, self.settings, len(chunk)
+    def submit(self, jobs: Sequence[Job]) -> list[ray.ObjectRef]:
+        """Start the tasks; each ref resolves to (node id, records in job order)."""
+        size = self.in_flight * JOBS_PER_SLOT
+        chunks = [list(jobs[i:i + size]) for i in range(0, len(jobs), size)]
+        return [
+            play_batch.options(resources={self.tag: min(self.in_flight, len(chunk))}, num_cpus=1).remote(
+                chunk, self.opponent, self.config, self.settings, min(self.in_flight, len(chunk))
             )
             for chunk in chunks
         ]
-        results = await asyncio.gather(*refs)
+
+    def collect(self, results: Sequence[tuple[str, list[NegotiationRecord]]]) -> list[NegotiationRecord]:
         self.placements += [node for node, _ in results]
         return [record for _, batch in results for record in batch]
+
+    async def play(self, jobs: Sequence[Job]) -> list[NegotiationRecord]:
+        return self.collect(await asyncio.gather(*self.submit(jobs)))
 
     async def chat(self, messages: Sequence[Message], params: ChatParams) -> ChatReply:
         return await chat_once.options(resources={self.tag: 1}, num_cpus=1).remote(list(messages), params, self.settings)

@@ -26,12 +26,12 @@ from negoray.game.outcome import TimeoutPolicy
 from negoray.llm.config import LLMConfig, load_profiles
 from negoray.results.recorder import baseline_tables
 from negoray.results.writer import ResultsWriter
-from negoray.runtime.backend import endpoint_tag
+from negoray.runtime.backend import RayBackend, endpoint_tag
 from negoray.runtime.cache_actor import cache_name, get_or_create_cache
 from negoray.runtime.limiter_actor import LIMITER_NAME, get_or_create_limiter
 from negoray.runtime.population import Population
 from negoray.runtime.progress import ProgressView
-from negoray.runtime.worker import ChatSettings, play_batch
+from negoray.runtime.worker import ChatSettings
 
 log = logging.getLogger(__name__)
 NAMESPACE = "negoray"
@@ -142,7 +142,9 @@ class Experiment:
         splits = make_splits(config)
         negotiation = negotiation_config(config)
         writer = ResultsWriter(self.results)
-        baseline_refs = [] if writer.path("negotiations", "baseline.parquet").exists() else self._submit_baseline(splits, negotiation, settings, tag)
+        baseline = RayBackend(OPPONENT_PROMPT, negotiation, settings, tag, config.runtime.in_flight)
+        baseline_jobs = [] if writer.path("negotiations", "baseline.parquet").exists() else self._baseline_jobs(splits)
+        baseline_refs = baseline.submit(baseline_jobs)
         pin = NodeAffinitySchedulingStrategy(head, soft=False)
         actors = {
             run_id: Population.options(scheduling_strategy=pin, name=f"population-{config.name}-{run_id}").remote(
@@ -167,8 +169,8 @@ class Experiment:
                     for a in actors.values():
                         a.stop.remote()
             if baseline_refs:
-                records = [r for _, batch in ray.get(baseline_refs) for r in batch]
-                tables = baseline_tables(records, self._baseline_jobs(splits), config, prices)
+                records = baseline.collect(ray.get(baseline_refs))
+                tables = baseline_tables(records, baseline_jobs, config, prices)
                 writer.write_extra("negotiations", "baseline", tables["negotiations"])
                 writer.write_extra("calls", "baseline", tables["calls"])
         if failures:
@@ -194,10 +196,3 @@ class Experiment:
     def _baseline_jobs(self, splits: dict[str, list]) -> list[Job]:
         return [Job("baseline", 0, "baseline", name, prompt, s) for name, prompt in SEED_STRATEGIES.items()
                 for s in splits["test"]]
-
-    def _submit_baseline(self, splits, negotiation, settings, tag) -> list:
-        jobs = self._baseline_jobs(splits)
-        k = self.config.runtime.in_flight
-        return [play_batch.options(resources={tag: len(jobs[i:i + k])}).remote(jobs[i:i + k], OPPONENT_PROMPT,
-                                                                                 negotiation, settings, k)
-                for i in range(0, len(jobs), k)]

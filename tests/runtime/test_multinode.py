@@ -56,7 +56,7 @@ def test_every_evaluation_lands_on_a_node_with_its_tag(cluster):
 
 
 def test_one_rate_limit_holds_across_nodes(cluster, tmp_path):
-    window_s, per_window = 4.0, 40  # strict: at most 40 requests in any 4 s (600 per minute)
+    window_s, per_window = 8.0, 40  # strict: at most 40 requests in any 8 s (300 per minute)
     allowed = per_window / window_s
     with serve_in_subprocess(FaultConfig(rpm=per_window, window_s=window_s)) as server:
         get_or_create_limiter(NS, str(tmp_path / "daily.json"))
@@ -66,7 +66,7 @@ def test_one_rate_limit_holds_across_nodes(cluster, tmp_path):
         server.reset_stats()
 
         async def play_and_sample():
-            play = asyncio.ensure_future(backend.play(jobs(48, "rl")))
+            play = asyncio.ensure_future(backend.play(jobs(36, "rl")))
             samples = []
             while not play.done():
                 samples.append((time.monotonic(), (await asyncio.to_thread(server.stats))["requests"]))
