@@ -12,8 +12,9 @@ What is modelled (simulated clock, no real calls):
     `negoray.runtime.experiment.Experiment` does. A negotiation is a chain of dependent calls.
   * negoray's scheduling (`RayBackend`, `Population` actors): all runs at once; each run submits a
     stage's work as soon as its previous stage is done; a stage's negotiations are split into Ray
-    tasks of ``--in-flight`` negotiations that each hold ``len(chunk)`` units of the endpoint tag
-    and one CPU until their *last* negotiation ends (mutation calls are 1-unit tasks); a node offers
+    tasks of ``--in-flight`` x JOBS_PER_SLOT negotiations that each hold ``--in-flight`` units of the endpoint tag
+    and one CPU, starting the next queued negotiation as each ends, until the queue is empty (mutation
+    calls are 1-unit tasks); a node offers
     ``--endpoint-slots`` units and ``--cpus`` CPUs; pending tasks start in submission order whenever
     they fit (no head-of-line blocking, like Ray's scheduler).
   * the server: ``--slots`` C requests served at once, FIFO queue; service time of a call =
@@ -218,11 +219,17 @@ class Sched:
     call_overhead_s: float = 0.002
 
 
+from negoray.runtime.backend import JOBS_PER_SLOT  # noqa: E402 - the model follows the real chunking
+
+
 class _Task:
-    __slots__ = ("units", "negs", "left", "stage")
+    """A Ray task: holds ``units`` slots and keeps that many negotiations running until ``waiting``
+    is empty (as `negoray.runtime.backend.RayBackend` does)."""
+
+    __slots__ = ("units", "waiting", "left", "stage")
 
     def __init__(self, units: int, negs: list[list[float]], stage: _Stage) -> None:
-        self.units, self.negs, self.left, self.stage = units, negs, len(negs), stage
+        self.units, self.waiting, self.left, self.stage = units, collections.deque(negs), len(negs), stage
 
 
 class _Stage:
@@ -285,7 +292,9 @@ class Model:
             self.at(self.now + self.p.call_overhead_s, self._call, (calls[i], neg))
         else:
             task.left -= 1
-            if task.left == 0:
+            if task.waiting:
+                self._next_call([task, task.waiting.popleft(), 0])
+            elif task.left == 0:
                 self._task_done(task)
 
     # Ray tasks
@@ -295,9 +304,10 @@ class Model:
             return
         name, negs = run.stages.popleft()
         k = 1 if name == "mut" else self.p.in_flight
-        chunks = [negs[i:i + k] for i in range(0, len(negs), k)]
+        size = 1 if name == "mut" else k * JOBS_PER_SLOT
+        chunks = [negs[i:i + size] for i in range(0, len(negs), size)]
         stage = _Stage(run, len(chunks))
-        self.pending += [_Task(1 if name == "mut" else len(c), c, stage) for c in chunks]
+        self.pending += [_Task(min(k, len(c)), c, stage) for c in chunks]
         self.max_pending = max(self.max_pending, len(self.pending))
         self._schedule()
 
@@ -315,8 +325,8 @@ class Model:
         self.pending = keep
 
     def _task_start(self, task: _Task) -> None:
-        for calls in task.negs:
-            self._next_call([task, calls, 0])
+        for _ in range(task.units):
+            self._next_call([task, task.waiting.popleft(), 0])
 
     def _task_done(self, task: _Task) -> None:
         self.free_cpus += 1
