@@ -1,0 +1,393 @@
+"""The four results tables (negotiations, calls, agents, generations): Arrow schemas and row builders.
+
+A row is a plain ``dict`` keyed by column name; `ResultsWriter` checks rows against these schemas
+before anything reaches disk. Scores of a negotiation that ended in an infrastructure error are
+null, never 0 (an error is not a score); ``market_*`` columns are null for tournament groups and
+``gate_*`` columns are null where no gating happened.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pyarrow as pa
+
+from negoray.chat import ChatReply
+from negoray.config import GROUPS
+from negoray.evolution.genome import Genome, Origin
+from negoray.game.dialogue import CallUsage, NegotiationRecord
+from negoray.game.outcome import OutcomeKind
+
+SCHEMA_VERSION = "1"
+
+PHASES = ("eval", "gating", "test", "baseline")
+"""Why a negotiation was played: dev fitness, a gating match, the final test, a seed baseline."""
+CALL_PHASES = (*PHASES, "mutation")
+OUTCOMES = tuple(k.value for k in OutcomeKind)
+SPLITS = ("dev", "val", "test")
+SIDES = ("agent", "opponent", "mutator")
+STATUSES = ("ok", "failed")
+ORIGINS = tuple(o.value for o in Origin)
+MUTATION_KINDS = ("random", "reflective")
+
+_S, _I32, _I64, _F, _B = pa.string(), pa.int32(), pa.int64(), pa.float64(), pa.bool_()
+
+
+def _schema(table: str, fields: Iterable[tuple[str, pa.DataType, bool]]) -> pa.Schema:
+    return pa.schema(
+        [pa.field(name, typ, nullable=nullable) for name, typ, nullable in fields],
+        metadata={"negoray.table": table, "negoray.schema_version": SCHEMA_VERSION},
+    )
+
+
+NEGOTIATIONS = _schema("negotiations", [
+    ("run_id", _S, False),
+    ("group", _S, True),
+    ("seed", _I64, True),
+    ("generation", _I32, True),
+    ("agent_id", _S, False),
+    ("scenario_id", _S, False),
+    ("split", _S, False),
+    ("phase", _S, False),
+    ("replicate", _I32, False),
+    ("outcome", _S, False),
+    ("agent_score", _I32, True),
+    ("opponent_score", _I32, True),
+    ("normalized_score", _F, True),
+    ("opponent_normalized", _F, True),
+    ("pareto_optimal", _B, True),
+    ("joint_efficiency", _F, True),
+    ("nash_product", _I64, True),
+    ("nash_ratio", _F, True),
+    ("turns", _I32, False),
+    ("agent_invalid", _I32, False),
+    ("opponent_invalid", _I32, False),
+    ("agent_unparseable", _I32, False),
+    ("opponent_unparseable", _I32, False),
+    ("calls", _I32, False),
+    ("cache_hits", _I32, False),
+    ("prompt_tokens", _I64, False),
+    ("completion_tokens", _I64, False),
+    ("cost_usd", _F, True),
+    ("latency_s", _F, False),
+    ("provider", _S, False),
+    ("model", _S, False),
+    ("error", _S, True),
+    ("transcript", _S, False),
+])
+
+CALLS = _schema("calls", [
+    ("run_id", _S, False),
+    ("generation", _I32, True),
+    ("agent_id", _S, False),
+    ("scenario_id", _S, False),
+    ("phase", _S, False),
+    ("replicate", _I32, False),
+    ("turn", _I32, False),
+    ("side", _S, False),
+    ("round", _I32, False),
+    ("provider", _S, False),
+    ("model", _S, False),
+    ("prompt_tokens", _I64, False),
+    ("completion_tokens", _I64, False),
+    ("latency_s", _F, False),
+    ("attempts", _I32, False),
+    ("cache_hit", _B, False),
+    ("status", _S, False),
+    ("cost_usd", _F, True),
+])
+
+AGENTS = _schema("agents", [
+    ("run_id", _S, False),
+    ("group", _S, True),
+    ("agent_id", _S, False),
+    ("parent_id", _S, True),
+    ("generation", _I32, False),
+    ("origin", _S, False),
+    ("mutation_kind", _S, True),
+    ("lineage", _S, False),
+    ("prompt", _S, False),
+    ("note", _S, False),
+    ("dev_fitness", _F, True),
+    ("dev_deal_rate", _F, True),
+    ("dev_errors", _I32, True),
+    ("gate_child_mean", _F, True),
+    ("gate_parent_mean", _F, True),
+    ("gate_accepted", _B, True),
+    ("test_score", _F, True),
+    ("market_revenue", _F, True),
+    ("market_clients", _I32, True),
+])
+
+GENERATIONS = _schema("generations", [
+    ("run_id", _S, False),
+    ("group", _S, False),
+    ("generation", _I32, False),
+    ("mean_fitness", _F, True),
+    ("best_fitness", _F, True),
+    ("worst_fitness", _F, True),
+    ("median_fitness", _F, True),
+    ("deal_rate", _F, True),
+    ("pareto_rate", _F, True),
+    ("diversity_lineages", _I32, True),
+    ("prompt_similarity", _F, True),
+    ("gating_attempts", _I32, True),
+    ("gating_accepted", _I32, True),
+    ("market_gini", _F, True),
+    ("market_hhi", _F, True),
+    ("errors", _I32, True),
+    ("negotiations", _I32, True),
+    ("calls", _I32, True),
+    ("prompt_tokens", _I64, True),
+    ("completion_tokens", _I64, True),
+    ("cost_usd", _F, True),
+    ("wall_s", _F, True),
+])
+
+SCHEMAS: dict[str, pa.Schema] = {
+    "negotiations": NEGOTIATIONS,
+    "calls": CALLS,
+    "agents": AGENTS,
+    "generations": GENERATIONS,
+}
+TABLES = tuple(SCHEMAS)
+
+DOMAINS: dict[str, dict[str, tuple[str, ...]]] = {
+    "negotiations": {"phase": PHASES, "outcome": OUTCOMES, "split": SPLITS},
+    "calls": {"phase": CALL_PHASES, "side": SIDES, "status": STATUSES},
+    "agents": {"origin": ORIGINS, "mutation_kind": MUTATION_KINDS},
+    "generations": {},
+}
+"""Allowed values of the categorical columns (null is allowed where the column is nullable)."""
+
+
+def _check(name: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ValueError(f"{name} = {value!r} is not one of {', '.join(allowed)}")
+
+
+def _cost(prompt: int, completion: int, price_in: float | None, price_out: float | None) -> float | None:
+    """Dollars at prices per million tokens; None when the prices are unknown."""
+    if price_in is None or price_out is None:
+        return None
+    return (prompt * price_in + completion * price_out) / 1e6
+
+
+def _call_cost(prompt: int, completion: int, cache_hit: bool, price_in: float | None, price_out: float | None) -> float | None:
+    """One call's dollars: a cache hit costs nothing; None when the prices are unknown."""
+    cost = _cost(prompt, completion, price_in, price_out)
+    return 0.0 if cache_hit and cost is not None else cost
+
+
+def _calls_cost(calls: Iterable[CallUsage], price_in: float | None, price_out: float | None) -> float | None:
+    """Dollars for a negotiation's calls (None when the prices are unknown)."""
+    if price_in is None or price_out is None:
+        return None
+    return sum(_call_cost(c.prompt_tokens, c.completion_tokens, c.cache_hit, price_in, price_out) or 0.0 for c in calls)
+
+
+def group_of(run_id: str) -> str | None:
+    """The group a run id such as ``"C2"`` belongs to (its leading letter), or None."""
+    return run_id[:1] if run_id[:1] in GROUPS else None
+
+
+def negotiation_row(
+    record: NegotiationRecord,
+    *,
+    run_id: str,
+    group: str | None,
+    seed: int | None,
+    generation: int | None,
+    agent_id: str,
+    split: str,
+    phase: str,
+    price_in: float | None,
+    price_out: float | None,
+) -> dict[str, Any]:
+    """One row of ``negotiations``. ``price_in``/``price_out`` are dollars per million tokens."""
+    _check("phase", phase, PHASES)
+    _check("split", split, SPLITS)
+    m = record.metrics
+    scored = record.outcome is not OutcomeKind.ERROR
+    served = next((c for c in record.calls if c.provider or c.model), None)
+    return {
+        "run_id": run_id,
+        "group": group,
+        "seed": seed,
+        "generation": generation,
+        "agent_id": agent_id,
+        "scenario_id": record.scenario_id,
+        "split": split,
+        "phase": phase,
+        "replicate": record.replicate,
+        "outcome": record.outcome.value,
+        "agent_score": m.agent_score if scored else None,
+        "opponent_score": m.opponent_score if scored else None,
+        "normalized_score": m.agent_normalized if scored else None,
+        "opponent_normalized": m.opponent_normalized if scored else None,
+        "pareto_optimal": m.pareto_optimal if scored else None,
+        "joint_efficiency": m.joint_efficiency if scored else None,
+        "nash_product": m.nash_product if scored else None,
+        "nash_ratio": m.nash_ratio if scored else None,
+        "turns": record.n_turns,
+        "agent_invalid": record.agent_invalid,
+        "opponent_invalid": record.opponent_invalid,
+        "agent_unparseable": record.agent_unparseable,
+        "opponent_unparseable": record.opponent_unparseable,
+        "calls": len(record.calls),
+        "cache_hits": sum(1 for c in record.calls if c.cache_hit),
+        "prompt_tokens": record.prompt_tokens,
+        "completion_tokens": record.completion_tokens,
+        "cost_usd": _calls_cost(record.calls, price_in, price_out),
+        "latency_s": record.latency_s,
+        "provider": served.provider if served else "",
+        "model": served.model if served else "",
+        "error": record.error,
+        # the turns, moves and outcome; per-call usage (timings, cache hits) lives in the calls table
+        "transcript": json.dumps({k: v for k, v in record.to_dict().items() if k != "calls"},
+                                 ensure_ascii=False, separators=(",", ":")),
+    }
+
+
+def call_rows(
+    record: NegotiationRecord,
+    *,
+    run_id: str,
+    generation: int | None,
+    agent_id: str,
+    phase: str,
+    price_in: float | None = None,
+    price_out: float | None = None,
+) -> list[dict[str, Any]]:
+    """One ``calls`` row per LLM call of a negotiation, in call order (``turn`` is the index)."""
+    _check("phase", phase, PHASES)
+    return [
+        {
+            "run_id": run_id,
+            "generation": generation,
+            "agent_id": agent_id,
+            "scenario_id": record.scenario_id,
+            "phase": phase,
+            "replicate": record.replicate,
+            "turn": i,
+            "side": c.side,
+            "round": c.round,
+            "provider": c.provider,
+            "model": c.model,
+            "prompt_tokens": c.prompt_tokens,
+            "completion_tokens": c.completion_tokens,
+            "latency_s": c.latency_s,
+            "attempts": c.attempts,
+            "cache_hit": c.cache_hit,
+            "status": "ok" if c.ok else "failed",
+            "cost_usd": _call_cost(c.prompt_tokens, c.completion_tokens, c.cache_hit, price_in, price_out),
+        }
+        for i, c in enumerate(record.calls)
+    ]
+
+
+def mutation_call_row(
+    run_id: str,
+    generation: int,
+    agent_id: str,
+    reply: ChatReply | None,
+    ok: bool,
+    *,
+    attempt: int = 0,
+    price_in: float | None = None,
+    price_out: float | None = None,
+) -> dict[str, Any]:
+    """The ``calls`` row of one mutation request (``reply`` None: the call itself failed).
+
+    ``agent_id`` is the child being made; ``attempt`` numbers repeated tries (the ``turn`` column).
+    """
+    r = reply or ChatReply(text="", attempts=0)
+    return {
+        "run_id": run_id,
+        "generation": generation,
+        "agent_id": agent_id,
+        "scenario_id": "",
+        "phase": "mutation",
+        "replicate": 0,
+        "turn": attempt,
+        "side": "mutator",
+        "round": 0,
+        "provider": r.provider,
+        "model": r.model,
+        "prompt_tokens": r.prompt_tokens,
+        "completion_tokens": r.completion_tokens,
+        "latency_s": r.latency_s,
+        "attempts": r.attempts,
+        "cache_hit": r.cache_hit,
+        "status": "ok" if ok and reply is not None else "failed",
+        "cost_usd": _call_cost(r.prompt_tokens, r.completion_tokens, r.cache_hit, price_in, price_out),
+    }
+
+
+_AGENT_SCORES = frozenset(f.name for f in AGENTS) - {
+    "run_id", "group", "agent_id", "parent_id", "generation", "origin", "mutation_kind", "lineage", "prompt", "note",
+}
+
+
+def agent_row(genome: Genome, *, group: str | None = None, **scores: Any) -> dict[str, Any]:
+    """One ``agents`` row: the genome plus whichever scores apply (the rest stay null).
+
+    ``scores`` keys: dev_fitness, dev_deal_rate, dev_errors, gate_child_mean, gate_parent_mean,
+    gate_accepted, test_score, market_revenue, market_clients. ``group`` defaults to the run id's
+    leading letter when that is a V7 group.
+    """
+    unknown = set(scores) - _AGENT_SCORES
+    if unknown:
+        raise TypeError(f"agent_row: unknown score(s) {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(_AGENT_SCORES))}")
+    row: dict[str, Any] = {
+        "run_id": genome.run_id,
+        "group": group if group is not None else group_of(genome.run_id),
+        "agent_id": genome.id,
+        "parent_id": genome.parent_id,
+        "generation": genome.generation,
+        "origin": Origin(genome.origin).value,
+        "mutation_kind": genome.mutation_kind,
+        "lineage": genome.lineage,
+        "prompt": genome.prompt,
+        "note": genome.note,
+    }
+    row.update({k: scores.get(k) for k in sorted(_AGENT_SCORES)})
+    return row
+
+
+def generation_row(values: Mapping[str, Any]) -> dict[str, Any]:
+    """One ``generations`` row from a plain dict; keys not given are null, unknown keys are an error."""
+    names = GENERATIONS.names
+    unknown = set(values) - set(names)
+    if unknown:
+        raise ValueError(f"generation_row: unknown column(s) {', '.join(sorted(unknown))}")
+    for key in ("run_id", "group", "generation"):
+        if values.get(key) is None:
+            raise ValueError(f"generation_row: {key} is required")
+    return {name: values.get(name) for name in names}
+
+
+def to_table(table: str, rows: Iterable[Mapping[str, Any]]) -> pa.Table:
+    """Rows as an Arrow table with ``table``'s schema, after checking columns, nulls and domains."""
+    schema = SCHEMAS[table]
+    rows = list(rows)
+    for i, row in enumerate(rows):
+        extra = set(row) - set(schema.names)
+        if extra:
+            raise ValueError(f"{table} row {i}: unknown column(s) {', '.join(sorted(extra))}")
+    arrow = pa.Table.from_pylist(rows, schema=schema)
+    for f in schema:
+        column = arrow.column(f.name)
+        if not f.nullable and column.null_count:
+            raise ValueError(f"{table}: column {f.name} must not be null ({column.null_count} null value(s))")
+    for name, allowed in DOMAINS[table].items():
+        bad = {v for v in arrow.column(name).to_pylist() if v is not None and v not in allowed}
+        if bad:
+            raise ValueError(f"{table}: column {name} has {sorted(bad)!r}; allowed: {', '.join(allowed)}")
+    return arrow
+
+
+def empty_table(table: str) -> pa.Table:
+    return SCHEMAS[table].empty_table()

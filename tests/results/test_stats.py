@@ -1,0 +1,66 @@
+"""Welch's t-test, Cohen's d, power, Gini and HHI."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+from scipy import stats as sps
+
+from negoray.results.stats import Comparison, cohens_d, gini, hhi, min_detectable_d, power, welch
+
+
+def test_welch_matches_scipy():
+    a, b = [0.61, 0.65, 0.58], [0.52, 0.55, 0.50]
+    t, p = welch(a, b)
+    ref = sps.ttest_ind(a, b, equal_var=False)
+    assert t == pytest.approx(ref.statistic) and p == pytest.approx(ref.pvalue)
+    _, p1 = welch(a, b, alternative="greater")
+    assert p1 == pytest.approx(p / 2)
+
+
+@pytest.mark.parametrize("a,b", [([1.0], [1.0, 2.0]), ([], []), ([1.0, float("nan")], [2.0, 3.0]), ([1, 1], [1, 1])])
+def test_welch_is_nan_safe(a, b):
+    t, p = welch(a, b)
+    assert math.isnan(t) and math.isnan(p)
+
+
+def test_cohens_d():
+    assert cohens_d([1, 2, 3], [2, 3, 4]) == pytest.approx(-1.0)
+    assert cohens_d([1, 2, 3, None], [0, 1, 2, float("nan")]) == pytest.approx(1.0)
+    assert math.isnan(cohens_d([1], [1, 2])) and math.isnan(cohens_d([1, 1], [1, 1]))
+
+
+def test_power_and_detectable_effect():
+    d = min_detectable_d(3, 3)
+    assert d == pytest.approx(sps.t.ppf(0.975, 4) / math.sqrt(1.5))
+    assert 0.5 < power(d, 3, 3) < 0.6  # the noncentral t is skewed: a little over a half
+    assert power(0.8, 3, 3) < power(0.8, 30, 30) < 1
+    assert math.isnan(min_detectable_d(1, 3)) and math.isnan(power(0.5, 1, 3))
+
+
+def test_comparison():
+    c = Comparison.of("H1", "A", [0.7, 0.72, 0.75], "D", [0.6, 0.62, 0.61])
+    assert c.testable and c.as_hypothesised and c.diff == pytest.approx(2.17 / 3 - 0.61)
+    assert c.p_directional == pytest.approx(c.p / 2) and "A > D hypothesised" in c.sentence()
+    assert len(c.row()) == 8
+    less = Comparison.of("sim", "market", [0.3, 0.4], "tournament", [0.5, 0.6], direction="less")
+    assert less.as_hypothesised and less.p_directional < 0.5
+    few = Comparison.of("H3", "C", [0.7], "A", [0.6, 0.5])
+    assert not few.testable and "cannot be tested" in few.sentence() and not few.significant
+    empty = Comparison.of("x", "a", [], "b", [])
+    assert empty.as_hypothesised is None and "cannot be tested" in empty.sentence()
+
+
+def test_gini_hhi_known_values():
+    assert gini([1, 1, 1, 1]) == pytest.approx(0) and hhi([1, 1, 1, 1]) == pytest.approx(0.25)
+    assert gini([0, 0, 0, 4]) == pytest.approx(0.75) and hhi([0, 0, 0, 4]) == pytest.approx(1)
+    assert math.isnan(gini([])) and math.isnan(hhi([0, 0]))
+
+
+@given(st.lists(st.floats(0, 1e6, allow_nan=False), min_size=1, max_size=30).filter(lambda xs: sum(xs) > 1e-6))
+def test_gini_hhi_bounds(xs):
+    n = len(xs)
+    assert -1e-9 <= gini(xs) <= 1 - 1 / n + 1e-9
+    assert 1 / n - 1e-9 <= hhi(xs) <= 1 + 1e-9
+    assert gini(xs) == pytest.approx(gini(list(np.random.default_rng(0).permutation(xs))), abs=1e-9)
