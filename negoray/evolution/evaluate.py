@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from negoray.chat import ChatFn
-from negoray.game.dialogue import NegotiationConfig, NegotiationRecord, run_negotiation
+from negoray.evolution.backend import Job, play_jobs
+from negoray.game.dialogue import NegotiationConfig, NegotiationRecord
 from negoray.game.outcome import OutcomeKind
 from negoray.game.scenario import Scenario
 
@@ -24,13 +24,8 @@ async def play_all(
     replicate: int = 0,
 ) -> list[NegotiationRecord]:
     """One negotiation per scenario, at most ``concurrency`` in flight; results in scenario order."""
-    gate = asyncio.Semaphore(max(1, concurrency))
-
-    async def one(scenario: Scenario) -> NegotiationRecord:
-        async with gate:
-            return await run_negotiation(strategy, opponent, scenario, chat, config=config, replicate=replicate)
-
-    return list(await asyncio.gather(*(one(s) for s in scenarios)))
+    jobs = [Job("", 0, "eval", "", strategy, s, replicate) for s in scenarios]
+    return await play_jobs(jobs, opponent, chat, config, concurrency)
 
 
 @dataclass(frozen=True)
