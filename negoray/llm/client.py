@@ -88,6 +88,8 @@ class LLMClient:
         self._limiter_ready = False
         self._use_limiter = not self.limits.unlimited  # unlimited endpoints skip it until a 429 is seen
         self.health = Health()
+        # the embedded server gets a new port each start: key its cache on the model, not the URL
+        self._cache_endpoint = f"local:{spec.default_model}" if spec.name == "local" else endpoint.url
         self.trip_after: int | None = None
         """With failover: give up a call once this many consecutive retryable failures piled up."""
         self._sleep, self._clock = sleep, clock
@@ -120,7 +122,7 @@ class LLMClient:
 
     async def __call__(self, messages: Sequence[Message], params: ChatParams) -> ChatReply:
         spec = self.endpoint.spec
-        key = cache_key(self.endpoint.url, spec.default_model, messages, params)
+        key = cache_key(self._cache_endpoint, spec.default_model, messages, params)
         if self.cache is not None and (hit := await self.cache.aget(key)) is not None:
             self.ledger.record(hit.provider or spec.name, self.run, hit.prompt_tokens, hit.completion_tokens, 0.0, True)
             return hit

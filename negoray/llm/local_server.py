@@ -30,7 +30,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, BinaryIO
 
 from negoray.llm.config import ConfigError
 
@@ -199,7 +199,8 @@ class LocalServer:
         self.n_threads = n_threads or default_threads()
         self.startup_timeout_s, self.verbose = startup_timeout_s, verbose
         self._proc: subprocess.Popen | None = None
-        self._log_path: str | None = None
+        self._log: BinaryIO | None = None
+        """Our reading end of the server's log: an unlinked temporary file, so nothing is left behind."""
         self._owner = os.getpid()
 
     # -- what callers use
@@ -266,23 +267,19 @@ class LocalServer:
                     self._signal(proc, signal.SIGKILL)
                     proc.wait()
             log.info("local server (pid %d) stopped", proc.pid)
-        if self._log_path is not None:
-            try:
-                os.unlink(self._log_path)
-            except OSError:
-                pass
-            self._log_path = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
 
     def log_tail(self, max_lines: int = 20, max_chars: int = 3000) -> str:
         """The last lines the server wrote (empty with ``verbose=True``)."""
-        if self._log_path is None:
+        if self._log is None:
             return ""
         try:
-            with open(self._log_path, "rb") as f:
-                f.seek(0, os.SEEK_END)
-                f.seek(max(0, f.tell() - max_chars))
-                text = f.read().decode("utf-8", "replace")
-        except OSError:
+            self._log.seek(0, os.SEEK_END)
+            self._log.seek(max(0, self._log.tell() - max_chars))
+            text = self._log.read().decode("utf-8", "replace")
+        except (OSError, ValueError):
             return ""
         return "\n".join(text.strip().splitlines()[-max_lines:])
 
@@ -304,10 +301,16 @@ class LocalServer:
         if self.verbose:
             out: Any = None
         else:
-            fd, self._log_path = tempfile.mkstemp(prefix="negoray-local-server-", suffix=".log")
+            if self._log is not None:
+                self._log.close()
+            fd, path = tempfile.mkstemp(prefix="negoray-local-server-", suffix=".log")
             os.close(fd)
-            out = open(self._log_path, "ab")  # noqa: SIM115 -- the child holds its own copy
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+            out = open(path, "ab")  # noqa: SIM115 -- the child writes through its own copy
+            self._log = open(path, "rb")  # noqa: SIM115 -- kept open until stop()
+            os.unlink(path)
+        # llama.cpp's OpenMP threads spin while they wait for each other; on a busy machine (Ray workers
+        # beside the server) a spinning thread waits on a descheduled one and generation slowed 50x here.
+        env = {"OMP_WAIT_POLICY": "PASSIVE", **os.environ, "PYTHONUNBUFFERED": "1"}
         try:
             self._proc = _spawn(
                 self._command(), stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT if out else None,

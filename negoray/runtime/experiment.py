@@ -52,9 +52,12 @@ def provider_configs(config: ExperimentConfig) -> list[LLMConfig]:
     first = LLMConfig(provider=p.name, model=p.model, base_url=p.base_url, api_key_env=p.api_key_env,
                       rpm=p.rpm, tpm=p.tpm, rpd=p.rpd, profiles=profiles)
     chain = [first] + [LLMConfig(provider=name, profiles=profiles) for name in p.failover]
+    resolved = []
     for c in chain:
-        c.resolve()  # a missing key fails here, naming the variable
-    return chain
+        endpoint = c.resolve()  # a missing key fails here, naming the variable
+        # the embedded model is started once, here; workers on this machine share its URL
+        resolved.append(dataclasses.replace(c, base_url=endpoint.url) if endpoint.name == "local" else c)
+    return resolved
 
 
 def make_splits(config: ExperimentConfig) -> dict[str, list]:

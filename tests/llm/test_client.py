@@ -163,3 +163,16 @@ def test_dollars_are_accounted_from_the_price_table():
     call(c)
     assert c.ledger.total.usd == pytest.approx((11 * 2.0 + 3 * 10.0) / 1e6)
     assert c.ledger.by_run["run-A"].calls == 1 and c.ledger.by_provider["custom"].prompt_tokens == 11
+
+
+def test_the_local_models_cache_survives_a_new_port(tmp_path):
+    vt = VirtualTime()
+    cache = ResponseCache(tmp_path / "cache.sqlite")
+
+    def local_client(port, script):
+        endpoint = LLMConfig(provider="local", base_url=f"http://127.0.0.1:{port}/v1").resolve({})
+        return LLMClient(endpoint, cache=cache, transport=httpx2.MockTransport(script), sleep=vt.sleep, clock=vt)
+
+    call(local_client(40001, Script([ok("first")], vt)))
+    again = call(local_client(40002, Script([ok("never")], vt)))
+    assert again.text == "first" and again.cache_hit
