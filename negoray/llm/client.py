@@ -10,6 +10,7 @@ negotiation becomes an error, never a score); a fatal error raises `FatalProvide
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -90,6 +91,7 @@ class LLMClient:
         self.health = Health()
         # the embedded server gets a new port each start: key its cache on the model, not the URL
         self._cache_endpoint = f"local:{spec.default_model}" if spec.name == "local" else endpoint.url
+        self._in_flight: dict[str, asyncio.Future[ChatReply]] = {}
         self.trip_after: int | None = None
         """With failover: give up a call once this many consecutive retryable failures piled up."""
         self._sleep, self._clock = sleep, clock
@@ -126,6 +128,28 @@ class LLMClient:
         if self.cache is not None and (hit := await self.cache.aget(key)) is not None:
             self.ledger.record(hit.provider or spec.name, self.run, hit.prompt_tokens, hit.completion_tokens, 0.0, True)
             return hit
+        if (pending := self._in_flight.get(key)) is not None:  # the same call is on its way: share it
+            reply = await asyncio.shield(pending)
+            self.ledger.record(reply.provider, self.run, reply.prompt_tokens, reply.completion_tokens, 0.0, True)
+            return dataclasses.replace(reply, cache_hit=True, latency_s=0.0, attempts=0)
+        shared = self._in_flight[key] = asyncio.get_running_loop().create_future()
+        try:
+            reply = await self._call_uncached(key, messages, params)
+        except asyncio.CancelledError:
+            shared.cancel()
+            raise
+        except Exception as e:
+            shared.set_exception(e)
+            shared.exception()  # retrieved: waiters (if any) re-raise it themselves
+            raise
+        else:
+            shared.set_result(reply)
+        finally:
+            del self._in_flight[key]
+        return reply
+
+    async def _call_uncached(self, key: str, messages: Sequence[Message], params: ChatParams) -> ChatReply:
+        spec = self.endpoint.spec
         if self.budget is not None:
             self.budget.check(self.ledger)
         body = self._body(messages, params)

@@ -10,6 +10,7 @@ with `serve_in_thread` (or `serve_in_subprocess`) and talk to it with ``openai.A
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import contextlib
 import dataclasses
 import json
@@ -71,6 +72,8 @@ class Stats:
     dropped: int = 0
     unloaded: int = 0
     bad_requests: int = 0
+    unique_requests: int = 0
+    """Distinct request bodies seen (a call sent twice counts once here, twice in ``requests``)."""
     unauthorized: int = 0
     early: int = 0
     in_flight: int = 0
@@ -228,6 +231,7 @@ class SimServer:
         self.faults = FaultModel(config, start=clock())
         self.sim = SimModel(config.model)
         self.stats = Stats()
+        self._seen: set[bytes] = set()
         self._slots = asyncio.Semaphore(config.slots) if config.slots else None
 
     def stats_dict(self) -> dict[str, Any]:
@@ -265,6 +269,10 @@ class SimServer:
 
     async def chat_completions(self, request: Request) -> Response:
         self.stats.requests += 1
+        digest = hashlib.sha256(await request.body()).digest()
+        if digest not in self._seen:
+            self._seen.add(digest)
+            self.stats.unique_requests += 1
         if self.config.api_key is not None and request.headers.get("authorization") != f"Bearer {self.config.api_key}":
             self.stats.unauthorized += 1
             return _error(401, {"message": "Incorrect API key provided.", "type": "invalid_request_error",
@@ -404,6 +412,7 @@ def create_app(config: FaultConfig, clock: Clock = time.monotonic) -> Starlette:
 
     async def reset_stats(request: Request) -> Response:
         server.stats.reset()
+        server._seen.clear()
         return JSONResponse(server.stats_dict())
 
     async def http_error(request: Request, exc: Exception) -> Response:

@@ -176,3 +176,16 @@ def test_the_local_models_cache_survives_a_new_port(tmp_path):
     call(local_client(40001, Script([ok("first")], vt)))
     again = call(local_client(40002, Script([ok("never")], vt)))
     assert again.text == "first" and again.cache_hit
+
+
+def test_identical_concurrent_calls_are_sent_once():
+    vt = VirtualTime()
+    script = Script([ok("shared")], vt)
+    c = client(script, vt)
+
+    async def both():
+        return await asyncio.gather(c(MSGS, ChatParams()), c(MSGS, ChatParams()), c(MSGS, ChatParams(replicate=1)))
+
+    first, second, other = asyncio.run(both())
+    assert len(script.bodies) == 2  # the two identical calls shared one request; replicate 1 is its own
+    assert first.text == second.text == "shared" and not first.cache_hit and second.cache_hit
