@@ -113,13 +113,6 @@ class LLMClient:
     async def aclose(self) -> None:
         await self.sdk.close()
 
-    def tagged(self, run: str) -> LLMClient:
-        """A view of this client whose usage is booked to ``run`` (shares everything else)."""
-        view = object.__new__(LLMClient)
-        view.__dict__.update(self.__dict__)
-        view.run = run
-        return view
-
     # -- the call ------------------------------------------------------------------------------
 
     async def __call__(self, messages: Sequence[Message], params: ChatParams) -> ChatReply:

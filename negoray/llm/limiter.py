@@ -80,9 +80,6 @@ class RateLimiter:
                 state.day, state.day_count = day, count
         state.limits = limits
 
-    def limits(self, key: str) -> RateLimits:
-        return self._keys[key].limits if key in self._keys else RateLimits()
-
     def acquire(self, key: str, requests: int = 1, tokens: int = 0) -> float:
         """Reserve the earliest start for this call and return how many seconds to wait for it."""
         state = self._keys.get(key)

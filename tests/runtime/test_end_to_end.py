@@ -116,7 +116,8 @@ def test_kill_9_mid_generation_then_rerun_is_identical_and_pays_no_call_twice(co
         assert stable(tmp_path / "killed", name).equals(stable(tmp_path / "clean", name)), name
     # The same distinct calls were made, and the killed-and-resumed run sent a call twice only if it
     # was in flight at the kill (sent, answer not yet cached): at most the negotiations in flight,
-    # two tasks (one per core) of `in_flight = 8` each -- beyond what the clean run itself repeated.
+    # two tasks (one per core) of `in_flight = 8` each -- beyond what the clean run itself repeated
+    # (this provider is not told the replicate, so a later replicate of the same turn looks alike).
     assert resumed["unique_requests"] == clean["unique_requests"]
     repeats = resumed["requests"] - resumed["unique_requests"]
     assert repeats <= clean["requests"] - clean["unique_requests"] + 2 * 8, (clean, resumed)
