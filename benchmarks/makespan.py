@@ -12,11 +12,11 @@ What is modelled (simulated clock, no real calls):
     `negoray.runtime.experiment.Experiment` does. A negotiation is a chain of dependent calls.
   * negoray's scheduling (`RayBackend`, `Population` actors): all runs at once; each run submits a
     stage's work as soon as its previous stage is done; a stage's negotiations are split into Ray
-    tasks of ``--in-flight`` x JOBS_PER_SLOT negotiations that each hold ``--in-flight`` units of the endpoint tag
-    and one CPU, starting the next queued negotiation as each ends, until the queue is empty (mutation
-    calls are 1-unit tasks); a node offers
-    ``--endpoint-slots`` units and ``--cpus`` CPUs; pending tasks start in submission order whenever
-    they fit (no head-of-line blocking, like Ray's scheduler).
+    tasks of ``--in-flight`` x JOBS_PER_SLOT negotiations that each hold ``--in-flight`` units of the
+    endpoint tag and ``--task-cpus`` CPUs (`runtime.task_cpus`: 0.25 for a model behind HTTP), starting
+    the next queued negotiation as each ends, until the queue is empty (mutation calls are 1-unit
+    tasks); a node offers ``--endpoint-slots`` units and ``--cpus`` CPUs; pending tasks start in
+    submission order whenever they fit (no head-of-line blocking, like Ray's scheduler).
   * the server: ``--slots`` C requests served at once, FIFO queue; service time of a call =
     latency x lognormal jitter (``--sigma``, mean 1, as ``negoray.sim.faults``) + per-token time x
     completion tokens.
@@ -28,12 +28,15 @@ What is measured:
   * the workload: calls per negotiation and completion tokens per call, and mutation attempts and
     tokens, come from one real generation of groups A and B played in process against the sim
     model (`Evolution.step` over `LocalBackend`), resampled with a seeded generator.
-  * the validation (default on, ``--no-validate`` skips it): a scaled-down experiment (4 runs x 2
-    generations x population 4, 6 dev scenarios, 3 gating scenarios, 6 test) played for real
-    through Ray (`RayBackend`, the real `Evolution` loop) against a sim-serve with slots and
+  * the validation (default on, ``--no-validate`` skips it): a scaled-down experiment (by default 4
+    runs x 2 generations x population 4, 6 dev scenarios, 3 gating scenarios, 6 test, on 8 slots;
+    ``--val-*`` sets the shape and server, up to the 12 runs at C = 64 on this machine) played for
+    real through Ray (`RayBackend`, the real `Evolution` loop) against a sim-serve with slots and
     latency, with the wall-clock makespan and the server's in-flight count measured; the model is
     then run on exactly the calls that run made (same shape, same per-call tokens, the same
-    scheduler constants as above, nothing fitted) and its predicted makespan compared.
+    scheduler constants as above, nothing fitted) and its predicted makespan compared. The real
+    run's makespan is also reported against the lower bound and the sequential loop's makespan of
+    those calls (the sum of their service times: one call at a time).
 
 Reported: makespan / lower bound, where lower bound = max(total service time / C, critical path)
 and the critical path is the longest chain of dependent calls of any run (sum over its generations
@@ -48,7 +51,9 @@ experiment; modelled vs. measured in-flight calls of the validation run).
 Examples::
 
     python benchmarks/makespan.py                         # the full 12 x 10 shape, C = 64, + validation
-    python benchmarks/makespan.py --slots 16 --cpus 2 --no-validate
+    python benchmarks/makespan.py --slots 16 --cpus 16 --no-validate
+    python benchmarks/makespan.py --no-sensitivity --val-runs 12 --val-population 8 --val-dev 12 \
+        --val-slots 64 --val-endpoint-slots 128 --val-in-flight 32 --val-latency-ms 500   # real, C = 64
 """
 
 from __future__ import annotations
@@ -209,17 +214,18 @@ def service_times(trace: Trace, latency_ms: float, per_token_ms: float, sigma: f
 # -- the discrete-event model -----------------------------------------------------------------------
 
 
+from negoray.runtime.backend import JOBS_PER_SLOT, REMOTE_TASK_CPUS  # noqa: E402 - the model follows the real runtime
+
+
 @dataclass(frozen=True)
 class Sched:
     slots: int = 64
     endpoint_slots: int = 128
     cpus: int = 16
     in_flight: int = 32
+    task_cpus: float = REMOTE_TASK_CPUS
     task_overhead_s: float = 0.010
     call_overhead_s: float = 0.002
-
-
-from negoray.runtime.backend import JOBS_PER_SLOT  # noqa: E402 - the model follows the real chunking
 
 
 class _Task:
@@ -312,12 +318,12 @@ class Model:
         self._schedule()
 
     def _schedule(self) -> None:
-        if not self.pending or not self.free_cpus:
+        if not self.pending or self.free_cpus < self.p.task_cpus - 1e-9:
             return
         keep = []
         for task in self.pending:
-            if self.free_cpus and task.units <= self.free_units:
-                self.free_cpus -= 1
+            if self.p.task_cpus <= self.free_cpus + 1e-9 and task.units <= self.free_units:
+                self.free_cpus -= self.p.task_cpus
                 self.free_units -= task.units
                 self.at(self.now + self.p.task_overhead_s, self._task_start, task)
             else:
@@ -329,7 +335,7 @@ class Model:
             self._next_call([task, task.waiting.popleft(), 0])
 
     def _task_done(self, task: _Task) -> None:
-        self.free_cpus += 1
+        self.free_cpus += self.p.task_cpus
         self.free_units += task.units
         task.stage.left -= 1
         if task.stage.left == 0:
@@ -413,13 +419,18 @@ def validate(args: argparse.Namespace) -> dict[str, Any]:
     from negoray.sim.faults import FaultConfig
 
     cfg = ExperimentConfig(
-        name="makespan-validation", groups=GROUP_ORDER, runs_per_group=1, population=4, generations=2, elites=2,
-        tournament_k=2, gating_scenarios=3, scenarios=ScenarioConfig(dev=6, val=10, test=6),
-        runtime=RuntimeConfig(in_flight=args.val_in_flight, endpoint_slots=args.val_endpoint_slots),
-    ).validate("validation")
+        name="makespan-validation", groups=GROUP_ORDER, runs_per_group=1, max_runs=args.val_runs,
+        population=args.val_population, generations=args.val_generations, elites=2, tournament_k=2,
+        gating_scenarios=args.val_gating, scenarios=ScenarioConfig(dev=args.val_dev, val=max(10, args.val_gating),
+                                                                   test=args.val_test),
+        runtime=RuntimeConfig(in_flight=args.val_in_flight, endpoint_slots=args.val_endpoint_slots,
+                              task_cpus=args.task_cpus),
+    )
+    cfg = replace(cfg, runs_per_group=math.ceil(args.val_runs / len(GROUP_ORDER))).validate("validation")
     sched = Sched(slots=args.val_slots, endpoint_slots=args.val_endpoint_slots, cpus=args.val_cpus,
-                  in_flight=args.val_in_flight, task_overhead_s=args.task_overhead_ms / 1000,
+                  in_flight=args.val_in_flight, task_cpus=args.task_cpus, task_overhead_s=args.task_overhead_ms / 1000,
                   call_overhead_s=args.call_overhead_ms / 1000)
+    concurrent_tasks = min(int(args.val_cpus / args.task_cpus + 1e-9), args.val_endpoint_slots // args.val_in_flight)
     splits = make_splits(cfg)
     negotiation = negotiation_config(cfg)
     tag = "endpoint:bench-makespan"
@@ -436,14 +447,14 @@ def validate(args: argparse.Namespace) -> dict[str, Any]:
             settings = ChatSettings((provider,), cache_path=None, limiter_name=None, namespace="negoray-bench-makespan")
 
             def backend() -> RayBackend:
-                return RayBackend(OPPONENT_PROMPT, negotiation, settings, tag, cfg.runtime.in_flight)
+                return RayBackend(OPPONENT_PROMPT, negotiation, settings, tag, cfg.runtime.in_flight, args.task_cpus)
 
             # start every worker process (imports, client) before the clock starts
             from negoray.evolution.backend import Job
 
             warm = [Job("warm", 0, "eval", "w", OPPONENT_PROMPT, s, replicate=99) for s in splits["val"][:1]]
             async def warm_up():
-                await asyncio.gather(*(backend().play(warm * args.val_in_flight) for _ in range(args.val_cpus)))
+                await asyncio.gather(*(backend().play(warm * args.val_in_flight) for _ in range(concurrent_tasks)))
 
             asyncio.run(warm_up())
             server.reset_stats()
@@ -495,7 +506,8 @@ def validate(args: argparse.Namespace) -> dict[str, Any]:
     lb = float(np.median([p["lower_bound_s"] for p in preds]))
     mid = preds[int(np.argsort([p["makespan_s"] for p in preds])[len(preds) // 2])]
     return {
-        "shape": "4 runs (A,B,C,D) x 2 generations, population 4, elites 2, dev 6, gating 3 of val 10, test 6",
+        "shape": f"{len(outs)} runs (groups A,B,C,D cycled) x {args.val_generations} generations, population "
+                 f"{args.val_population}, elites 2, dev {args.val_dev}, gating {args.val_gating}, test {args.val_test}",
         "sched": {k: getattr(sched, k) for k in sched.__dataclass_fields__},
         "server": {"slots": args.val_slots, "latency_ms": args.val_latency_ms, "per_token_ms": args.val_per_token_ms},
         "calls": trace.calls(), "server_completed": stats["completed"], "negotiations": trace.negotiations(),
@@ -503,6 +515,7 @@ def validate(args: argparse.Namespace) -> dict[str, Any]:
         "predicted_range_s": [min(p["makespan_s"] for p in preds), max(p["makespan_s"] for p in preds)],
         "measured_over_predicted": measured / predicted, "lower_bound_s": lb, "measured_over_lower_bound": measured / lb,
         "predicted_over_lower_bound": predicted / lb,
+        "sequential_s": float(np.median([p["sequential_s"] for p in preds])),
         "measured_in_flight": [(t - t0, n, q) for t, n, q in samples], "_model_busy": mid["_busy"],
         "model_makespan_for_plot": mid["makespan_s"],
     }
@@ -531,17 +544,25 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     r = p.add_argument_group("negoray's runtime (modelled)")
     r.add_argument("--in-flight", type=int, default=32, help="negotiations per Ray task, runtime.in_flight (default: 32)")
     r.add_argument("--endpoint-slots", type=int, default=128, help="endpoint tag units, runtime.endpoint_slots (default: 128)")
-    r.add_argument("--cpus", type=int, default=16, help="Ray CPUs (each task holds one; default: 16, a workstation)")
+    r.add_argument("--cpus", type=int, default=2, help="Ray CPUs (default: 2, this machine)")
+    r.add_argument("--task-cpus", type=float, default=REMOTE_TASK_CPUS,
+                   help=f"CPUs a task reserves, runtime.task_cpus (default: {REMOTE_TASK_CPUS:g}, negoray's for a model behind HTTP)")
     r.add_argument("--task-overhead-ms", type=float, default=10.0, help="task start to first call (default: 10)")
     r.add_argument("--call-overhead-ms", type=float, default=2.0, help="client time before each call (default: 2)")
     p.add_argument("--seed", type=int, default=0, help="resampling and jitter seed (default: 0)")
     p.add_argument("--no-sensitivity", action="store_true", help="skip the table of variants (cpus, in-flight, C)")
     val = p.add_argument_group("validation (a short real run)")
     val.add_argument("--no-validate", action="store_true", help="skip the real run")
+    val.add_argument("--val-runs", type=int, default=4, help="runs, groups A,B,C,D cycled (default: 4)")
+    val.add_argument("--val-generations", type=int, default=2, help="generations (default: 2)")
+    val.add_argument("--val-population", type=int, default=4, help="population (default: 4)")
+    val.add_argument("--val-dev", type=int, default=6, help="dev scenarios (default: 6)")
+    val.add_argument("--val-gating", type=int, default=3, help="gating scenarios (default: 3)")
+    val.add_argument("--val-test", type=int, default=6, help="test scenarios (default: 6)")
     val.add_argument("--val-slots", type=int, default=8, help="sim-serve slots (default: 8)")
     val.add_argument("--val-latency-ms", type=float, default=150.0, help="sim-serve latency (default: 150)")
     val.add_argument("--val-per-token-ms", type=float, default=1.0, help="sim-serve per-token time (default: 1)")
-    val.add_argument("--val-cpus", type=int, default=4, help="ray.init num_cpus (default: 4)")
+    val.add_argument("--val-cpus", type=int, default=2, help="ray.init num_cpus (default: 2)")
     val.add_argument("--val-endpoint-slots", type=int, default=16, help="endpoint tag units (default: 16)")
     val.add_argument("--val-in-flight", type=int, default=4, help="negotiations per task (default: 4)")
     val.add_argument("--val-sample-s", type=float, default=0.1, help="server /stats polling (default: 0.1)")
@@ -595,7 +616,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                   test=args.test, elites=args.elites, gating_scenarios=args.gating_scenarios,
                   baseline=not args.no_baseline)
     sched = Sched(slots=args.slots, endpoint_slots=args.endpoint_slots, cpus=args.cpus, in_flight=args.in_flight,
-                  task_overhead_s=args.task_overhead_ms / 1000, call_overhead_s=args.call_overhead_ms / 1000)
+                  task_cpus=args.task_cpus, task_overhead_s=args.task_overhead_ms / 1000, call_overhead_s=args.call_overhead_ms / 1000)
     print("measuring the workload (one generation of groups A and B, in process, sim model)...", flush=True)
     workload = measure_workload()
     calls = [len(n) for n in workload["negotiations"]]
@@ -612,7 +633,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     variants = []
     if not args.no_sensitivity:
-        for label, change in (("this machine: cpus=2", {"cpus": 2}), ("in_flight=8", {"in_flight": 8}),
+        for label, change in (("a workstation: cpus=16", {"cpus": 16}), ("task_cpus=1 (cpus=2)", {"task_cpus": 1.0}),
+                              ("in_flight=8", {"in_flight": 8}),
                               ("in_flight=64", {"in_flight": 64}), ("endpoint_slots=64", {"endpoint_slots": 64}),
                               ("C=16", {"slots": 16}), ("C=128, endpoint_slots=256", {"slots": 128, "endpoint_slots": 256})):
             r = evaluate(trace, replace(sched, **change), args.latency_ms, args.per_token_ms, args.sigma, args.seed)
@@ -637,7 +659,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(C.table(["schedule", "makespan h", "x lower bound", "utilisation", "speed-up vs seq"], rows,
                   title=f"Makespan, discrete-event model ({shape_text}; service {args.latency_ms:g} ms + "
                         f"{args.per_token_ms:g} ms/token; in_flight {sched.in_flight}, endpoint slots "
-                        f"{sched.endpoint_slots}, cpus {sched.cpus})"))
+                        f"{sched.endpoint_slots}, cpus {sched.cpus}, {sched.task_cpus:g} per task)"))
     print(f"targets: makespan <= 1.10 x LB: {model['ratio_to_lower_bound']:.3f} "
           f"{C.verdict(model['ratio_to_lower_bound'], 1.10, higher_is_better=False)}; speed-up >= 40x: "
           f"{model['speedup_vs_sequential']:.1f}x {C.verdict(model['speedup_vs_sequential'], 40)}")
@@ -655,7 +677,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                        ["lower bound", v["lower_bound_s"], 1.0]],
                       title=f"Validation: {v['shape']}; sim-serve {v['server']['slots']} slots, "
                             f"{v['server']['latency_ms']:g} ms + {v['server']['per_token_ms']:g} ms/token; "
-                            f"{args.val_cpus} CPUs, {args.val_endpoint_slots} tag units, {args.val_in_flight} per task"))
+                            f"{args.val_cpus} CPUs ({args.task_cpus:g} per task), {args.val_endpoint_slots} tag units, "
+                            f"{args.val_in_flight} per task"))
+        print(f"real run: {v['measured_over_lower_bound']:.3f} x lower bound, "
+              f"{v['sequential_s'] / v['measured_makespan_s']:.1f}x faster than the sequential loop "
+              f"({v['sequential_s']:.0f} s for the same calls one at a time)")
         print(f"measured / predicted = {v['measured_over_predicted']:.3f} (model range over "
               f"{args.val_model_seeds} jitter seeds: {v['predicted_range_s'][0]:.1f}-{v['predicted_range_s'][1]:.1f} s); "
               f"{v['calls']} calls, {v['negotiations']} negotiations, {v['errors']} errors")

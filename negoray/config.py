@@ -70,6 +70,9 @@ class RuntimeConfig:
     """Negotiations in flight per evaluation task (the task asks for this many endpoint slots)."""
     endpoint_slots: int = 128
     """Slots of the endpoint's resource tag advertised on a workstation."""
+    task_cpus: float | None = None
+    """CPUs an evaluation task reserves; None: 1 for the in-process sim (CPU-bound), 0.25 for a model
+    behind HTTP (the task mostly waits, so several share a core)."""
     cache: str = "rw"
     progress: bool = True
 
@@ -140,6 +143,9 @@ class ExperimentConfig:
             raise bad("scenarios.generator", '"v7" or "lewis"', self.scenarios.generator)
         if self.runtime.cache not in ("rw", "ro", "off"):
             raise bad("runtime.cache", '"rw", "ro" or "off"', self.runtime.cache)
+        cpus = self.runtime.task_cpus
+        if cpus is not None and (isinstance(cpus, bool) or not isinstance(cpus, (int, float)) or not 0 < cpus <= 64):
+            raise bad("runtime.task_cpus", "a number in (0, 64], e.g. 0.25 or 1", cpus)
         if not 0 < self.market.death_fraction < 1:
             raise bad("market.death_fraction", "a number between 0 and 1", self.market.death_fraction)
         for key in ("mutation_temperature", "negotiation_temperature", "market.temperature"):

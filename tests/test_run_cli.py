@@ -37,6 +37,7 @@ def test_bad_flags_exit_2_naming_the_flag(capsys, argv, named):
     ('move_format = "xml"\n', 'move_format = \'xml\' is not allowed; expected "text" or "json"'),
     ('[market]\ndeath_fraction = 1.5\n', "market.death_fraction"),
     ('[runtime]\ncache = "sometimes"\n', "runtime.cache"),
+    ('[runtime]\ntask_cpus = 0\n', "runtime.task_cpus = 0 is not allowed; expected a number in (0, 64]"),
     ('population = [\n', "bad.toml"),
 ])
 def test_bad_config_files_exit_2_naming_the_key(capsys, tmp_path, toml, named):

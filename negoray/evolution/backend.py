@@ -7,7 +7,7 @@ runtime implements the same `Backend` with remote tasks, tests and small runs us
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -44,14 +44,20 @@ class Backend(Protocol):
 
 
 async def play_jobs(
-    jobs: Sequence[Job], opponent: str, chat: ChatFn, config: NegotiationConfig, concurrency: int
+    jobs: Sequence[Job], opponent: str, chat: ChatFn, config: NegotiationConfig, concurrency: int,
+    on_record: Callable[[NegotiationRecord], None] | None = None,
 ) -> list[NegotiationRecord]:
-    """Play jobs with at most ``concurrency`` negotiations in flight (used in process and in Ray tasks)."""
+    """Play jobs with at most ``concurrency`` negotiations in flight (used in process and in Ray tasks);
+    ``on_record`` sees each record as its negotiation ends."""
     gate = asyncio.Semaphore(max(1, concurrency))
 
     async def one(job: Job) -> NegotiationRecord:
         async with gate:
-            return await run_negotiation(job.prompt, opponent, job.scenario, chat, config=config, replicate=job.replicate)
+            record = await run_negotiation(job.prompt, opponent, job.scenario, chat, config=config,
+                                           replicate=job.replicate)
+        if on_record is not None:
+            on_record(record)
+        return record
 
     return list(await asyncio.gather(*(one(j) for j in jobs)))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from typing import Any
 
 import ray
 
@@ -23,13 +24,30 @@ JOBS_PER_SLOT = 3
 empty, so a task's slots do not idle while its longest negotiation finishes."""
 
 
+IN_PROCESS_TASK_CPUS = 1.0
+"""A task whose model runs inside the worker (the sim) is CPU-bound: it reserves a whole CPU."""
+REMOTE_TASK_CPUS = 0.25
+"""A task whose model is behind HTTP mostly waits (a few ms of CPU per call): four share a CPU, so a
+2-core machine can keep 8 tasks x ``in_flight`` negotiations in flight; the endpoint tag, not the CPU
+count, caps the load."""
+
+
+def task_cpus_for(provider: str) -> float:
+    """The CPUs an evaluation task reserves by default for ``provider``."""
+    return IN_PROCESS_TASK_CPUS if provider == "sim" else REMOTE_TASK_CPUS
+
+
 class RayBackend:
     """Splits a batch of jobs into tasks that each hold ``in_flight`` units of the endpoint's resource
-    tag and keep ``in_flight`` negotiations running, so a node's advertised slots cap its endpoint's load."""
+    tag and ``task_cpus`` CPUs and keep ``in_flight`` negotiations running, so a node's advertised slots
+    cap its endpoint's load."""
 
-    def __init__(self, opponent: str, config: NegotiationConfig, settings: ChatSettings, tag: str, in_flight: int) -> None:
+    def __init__(self, opponent: str, config: NegotiationConfig, settings: ChatSettings, tag: str, in_flight: int,
+                 task_cpus: float = IN_PROCESS_TASK_CPUS, progress: Any = None) -> None:
         self.opponent, self.config, self.settings = opponent, config, settings
-        self.tag, self.in_flight = tag, in_flight
+        self.tag, self.in_flight, self.task_cpus = tag, in_flight, task_cpus
+        self.progress = progress
+        """An actor whose ``add_progress`` hears about negotiations as they end (live progress)."""
         self.placements: list[str] = []
         """The node each batch ran on (for diagnostics and tests)."""
 
@@ -38,8 +56,8 @@ class RayBackend:
         size = self.in_flight * JOBS_PER_SLOT
         chunks = [list(jobs[i:i + size]) for i in range(0, len(jobs), size)]
         return [
-            play_batch.options(resources={self.tag: min(self.in_flight, len(chunk))}, num_cpus=1).remote(
-                chunk, self.opponent, self.config, self.settings, min(self.in_flight, len(chunk))
+            play_batch.options(resources={self.tag: min(self.in_flight, len(chunk))}, num_cpus=self.task_cpus).remote(
+                chunk, self.opponent, self.config, self.settings, min(self.in_flight, len(chunk)), self.progress
             )
             for chunk in chunks
         ]
@@ -52,4 +70,4 @@ class RayBackend:
         return self.collect(await asyncio.gather(*self.submit(jobs)))
 
     async def chat(self, messages: Sequence[Message], params: ChatParams) -> ChatReply:
-        return await chat_once.options(resources={self.tag: 1}, num_cpus=1).remote(list(messages), params, self.settings)
+        return await chat_once.options(resources={self.tag: 1}, num_cpus=self.task_cpus).remote(list(messages), params, self.settings)

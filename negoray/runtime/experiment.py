@@ -26,7 +26,7 @@ from negoray.game.outcome import TimeoutPolicy
 from negoray.llm.config import LLMConfig, load_profiles
 from negoray.results.recorder import baseline_tables
 from negoray.results.writer import ResultsWriter
-from negoray.runtime.backend import RayBackend, endpoint_tag
+from negoray.runtime.backend import RayBackend, endpoint_tag, task_cpus_for
 from negoray.runtime.cache_actor import cache_name, get_or_create_cache
 from negoray.runtime.limiter_actor import LIMITER_NAME, get_or_create_limiter
 from negoray.runtime.population import Population
@@ -112,6 +112,9 @@ class Experiment:
         chain = provider_configs(self.config)
         spec = chain[0].spec()
         tag = endpoint_tag(spec.name)
+        if self.config.runtime.task_cpus is None:
+            self.config = dataclasses.replace(self.config, runtime=dataclasses.replace(
+                self.config.runtime, task_cpus=task_cpus_for(spec.name)))
         self._check_results_dir()
         previous = signal.signal(signal.SIGTERM, _on_sigterm)
         started = time.monotonic()
@@ -145,7 +148,8 @@ class Experiment:
         splits = make_splits(config)
         negotiation = negotiation_config(config)
         writer = ResultsWriter(self.results)
-        baseline = RayBackend(OPPONENT_PROMPT, negotiation, settings, tag, config.runtime.in_flight)
+        baseline = RayBackend(OPPONENT_PROMPT, negotiation, settings, tag, config.runtime.in_flight,
+                              config.runtime.task_cpus)
         baseline_jobs = [] if writer.path("negotiations", "baseline.parquet").exists() else self._baseline_jobs(splits)
         baseline_refs = baseline.submit(baseline_jobs)
         pin = NodeAffinitySchedulingStrategy(head, soft=False)

@@ -36,7 +36,8 @@ class Population:
         # each run samples its own negotiations: runs are independent replicates, not copies of each
         # other's generation 0
         negotiation = dataclasses.replace(negotiation, seed=seed_int(config.seed, run_id, "negotiations"))
-        backend = RayBackend(opponent, negotiation, settings, tag, config.runtime.in_flight)
+        backend = RayBackend(opponent, negotiation, settings, tag, config.runtime.in_flight, config.runtime.task_cpus,
+                             progress=ray.get_runtime_context().current_actor)
         self.evolution = Evolution(config, run_id, group, index, splits, backend, on_status=self._set_status)
         self.writer = ResultsWriter(self.results)
         self.prices = prices
@@ -45,12 +46,18 @@ class Population:
         self._stop = False
         self.progress: dict[str, Any] = {"run_id": run_id, "group": group, "generation": 0, "done": False,
                                          "negotiations": 0, "calls": 0, "tokens": 0, "cost_usd": 0.0, "errors": 0}
+        self.live = dict.fromkeys(("negotiations", "calls", "tokens", "errors"), 0)
+        """Counts from the generation in progress, reported by its tasks as negotiations end."""
 
     def _set_status(self, message: str) -> None:
         self._status = message
 
     async def status(self) -> dict[str, Any]:
-        return {**self.progress, "status": self._status}
+        return {**self.progress, **{k: self.progress[k] + v for k, v in self.live.items()}, "status": self._status}
+
+    async def add_progress(self, **counts: int) -> None:
+        for k, v in counts.items():
+            self.live[k] += v
 
     async def stop(self) -> None:
         """Finish the generation in progress, then stop (its results and checkpoint are kept)."""
@@ -68,6 +75,7 @@ class Population:
             save_checkpoint(self.results, out.next_state)
             state = out.next_state
             s = out.summary
+            self.live = dict.fromkeys(self.live, 0)  # the generation's own totals replace the live counts
             self.progress.update(
                 generation=state.generation, done=state.done, negotiations=self.progress["negotiations"] + s["negotiations"],
                 calls=self.progress["calls"] + s["calls"], errors=self.progress["errors"] + s["errors"],

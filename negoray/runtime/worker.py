@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -89,15 +90,48 @@ def worker_state() -> _WorkerState:
     return _state
 
 
+class ProgressTally:
+    """Counts finished negotiations and sends the counts to ``sink.add_progress`` (an actor method) at
+    most once per ``period_s`` and on `flush`, so a slow model shows progress before a batch ends."""
+
+    def __init__(self, sink: Any, period_s: float = 1.0, clock=time.monotonic) -> None:
+        self.sink, self.period_s, self.clock = sink, period_s, clock
+        self.pending = self._zero()
+        self.last = clock()
+
+    @staticmethod
+    def _zero() -> dict[str, int]:
+        return {"negotiations": 0, "calls": 0, "tokens": 0, "errors": 0}
+
+    def add(self, record: NegotiationRecord) -> None:
+        p = self.pending
+        p["negotiations"] += 1
+        p["calls"] += len(record.calls)
+        p["tokens"] += record.prompt_tokens + record.completion_tokens
+        p["errors"] += record.outcome.value == "error"
+        if self.clock() - self.last >= self.period_s:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending["negotiations"]:
+            self.sink.add_progress.remote(**self.pending)
+        self.pending, self.last = self._zero(), self.clock()
+
+
 def play_batch_local(jobs: Sequence[Job], opponent: str, config: NegotiationConfig, settings: ChatSettings,
-                     in_flight: int) -> tuple[str, list[NegotiationRecord]]:
-    """(the node it ran on, the records in job order)."""
+                     in_flight: int, progress: Any = None) -> tuple[str, list[NegotiationRecord]]:
+    """(the node it ran on, the records in job order). ``progress``: an actor with ``add_progress``."""
     state = worker_state()
+    tally = ProgressTally(progress) if progress is not None else None
 
     async def go() -> list[NegotiationRecord]:
-        return await play_jobs(jobs, opponent, await state.chat_for(settings), config, in_flight)
+        return await play_jobs(jobs, opponent, await state.chat_for(settings), config, in_flight,
+                               on_record=tally.add if tally else None)
 
-    return ray.get_runtime_context().get_node_id(), state.run(go())
+    records = state.run(go())
+    if tally:
+        tally.flush()
+    return ray.get_runtime_context().get_node_id(), records
 
 
 def chat_once_local(messages: Sequence[Message], params: ChatParams, settings: ChatSettings) -> ChatReply:

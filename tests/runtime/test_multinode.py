@@ -85,6 +85,23 @@ def test_one_rate_limit_holds_across_nodes(cluster, tmp_path):
     assert all(r.outcome.value != "error" for r in records)
 
 
+@pytest.mark.parametrize("task_cpus,most", [(1.0, 4), (0.25, 8)])
+def test_tasks_for_an_http_endpoint_share_a_cpu(cluster, task_cpus, most):
+    """The head has 1 CPU: with a whole CPU per task one task (4 negotiations in flight) runs there at
+    a time; at 0.25 CPU several do, and the tag's 8 units cap the calls in flight."""
+    _, head_id, _ = cluster
+    with serve_in_subprocess(FaultConfig(latency_ms=200, slots=64)) as server:
+        provider = LLMConfig(provider="custom", base_url=str(server))
+        backend = RayBackend(OPPONENT_PROMPT, CONFIG, ChatSettings((provider,), namespace=NS), "endpoint:alpha",
+                             in_flight=4, task_cpus=task_cpus)
+        server.reset_stats()
+        records = asyncio.run(backend.play(jobs(64, f"cpus{task_cpus}")))
+        peak = server.stats()["max_in_flight"]
+    assert set(backend.placements) == {head_id} and len(records) == 64
+    assert all(r.outcome.value != "error" for r in records)
+    assert peak <= most and (task_cpus == 1.0 or peak > 4), peak
+
+
 def test_removing_a_node_mid_generation_loses_and_doubles_nothing(cluster):
     c, _, _ = cluster
     extra = c.add_node(num_cpus=1, resources={"endpoint:gamma": 8})
