@@ -68,8 +68,9 @@ class RuntimeConfig:
     """Ray address: None starts a local Ray, "auto" joins the running cluster."""
     in_flight: int = 32
     """Negotiations in flight per evaluation task (the task asks for this many endpoint slots)."""
-    endpoint_slots: int = 128
-    """Slots of the endpoint's resource tag advertised on a workstation."""
+    endpoint_slots: int | None = None
+    """Slots of the endpoint's resource tag advertised on a workstation (negotiations in flight in all);
+    None: twice the provider's ``max_concurrency`` (128 for most cloud providers, 8 for ``local``)."""
     task_cpus: float | None = None
     """CPUs an evaluation task reserves; None: 1 for the in-process sim (CPU-bound), 0.25 for a model
     behind HTTP (the task mostly waits, so several share a core)."""
@@ -126,6 +127,8 @@ class ExperimentConfig:
                     "max_tokens": self.max_tokens, "mutation_attempts": self.mutation_attempts,
                     "runtime.in_flight": self.runtime.in_flight, "scenarios.dev": self.scenarios.dev,
                     "scenarios.test": self.scenarios.test, "market.memory": self.market.memory}
+        if self.runtime.endpoint_slots is not None:
+            positive["runtime.endpoint_slots"] = self.runtime.endpoint_slots
         for key, value in positive.items():
             if not isinstance(value, int) or value < 1:
                 raise bad(key, "an integer >= 1", value)

@@ -38,6 +38,7 @@ def test_bad_flags_exit_2_naming_the_flag(capsys, argv, named):
     ('[market]\ndeath_fraction = 1.5\n', "market.death_fraction"),
     ('[runtime]\ncache = "sometimes"\n', "runtime.cache"),
     ('[runtime]\ntask_cpus = 0\n', "runtime.task_cpus = 0 is not allowed; expected a number in (0, 64]"),
+    ('[runtime]\nendpoint_slots = 0\n', "runtime.endpoint_slots = 0 is not allowed; expected an integer >= 1"),
     ('population = [\n', "bad.toml"),
 ])
 def test_bad_config_files_exit_2_naming_the_key(capsys, tmp_path, toml, named):

@@ -11,6 +11,7 @@ import ray
 from negoray.chat import ChatParams, ChatReply, Message
 from negoray.evolution.backend import Job
 from negoray.game.dialogue import NegotiationConfig, NegotiationRecord
+from negoray.llm.providers import ProviderSpec
 from negoray.runtime.worker import ChatSettings, chat_once, play_batch
 
 
@@ -35,6 +36,13 @@ count, caps the load."""
 def task_cpus_for(provider: str) -> float:
     """The CPUs an evaluation task reserves by default for ``provider``."""
     return IN_PROCESS_TASK_CPUS if provider == "sim" else REMOTE_TASK_CPUS
+
+
+def endpoint_slots_for(spec: ProviderSpec) -> int:
+    """Units of the endpoint tag a workstation advertises by default: twice the requests one process
+    sends the provider at once, so the server always has the next request waiting, but a serial
+    server (the embedded model: 4) is not sent so many that queued calls time out."""
+    return 2 * spec.max_concurrency
 
 
 class RayBackend:

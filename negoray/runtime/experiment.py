@@ -24,9 +24,10 @@ from negoray.game.generators import generate, split_scenarios
 from negoray.game.moves import MoveFormat
 from negoray.game.outcome import TimeoutPolicy
 from negoray.llm.config import LLMConfig, load_profiles
+from negoray.llm.providers import ProviderSpec
 from negoray.results.recorder import baseline_tables
 from negoray.results.writer import ResultsWriter
-from negoray.runtime.backend import RayBackend, endpoint_tag, task_cpus_for
+from negoray.runtime.backend import RayBackend, endpoint_slots_for, endpoint_tag, task_cpus_for
 from negoray.runtime.cache_actor import cache_name, get_or_create_cache
 from negoray.runtime.limiter_actor import LIMITER_NAME, get_or_create_limiter
 from negoray.runtime.population import Population
@@ -92,7 +93,7 @@ class Experiment:
                                  f"{', '.join(differs)}); choose another --results directory")
         path.write_text(json.dumps(current, indent=1))
 
-    def _init_ray(self, tag: str) -> None:
+    def _init_ray(self, tag: str, spec: ProviderSpec) -> None:
         rt = self.config.runtime
         if rt.address:
             ray.init(address=rt.address, namespace=NAMESPACE, logging_level="WARNING", log_to_driver=False)
@@ -100,7 +101,8 @@ class Experiment:
                 raise SystemExit(f"no node of the cluster at {rt.address} advertises the resource {tag!r}: "
                                  f"start nodes with --resources='{{\"{tag}\": N}}' or use the cluster YAML")
         else:
-            ray.init(address="local", namespace=NAMESPACE, resources={tag: rt.endpoint_slots}, include_dashboard=False,
+            slots = rt.endpoint_slots or endpoint_slots_for(spec)
+            ray.init(address="local", namespace=NAMESPACE, resources={tag: slots}, include_dashboard=False,
                      logging_level="WARNING", log_to_driver=False, object_store_memory=512 * 1024**2)
         slots = int(max((n["Resources"].get(tag, 0) for n in ray.nodes() if n["Alive"]), default=0))
         if slots < rt.in_flight:  # a task asks for in_flight slots on one node: it must fit somewhere
@@ -119,7 +121,7 @@ class Experiment:
         previous = signal.signal(signal.SIGTERM, _on_sigterm)
         started = time.monotonic()
         try:
-            self._init_ray(tag)
+            self._init_ray(tag, spec)
             head = ray.get_runtime_context().get_node_id()
             limiter = None
             if any(c.spec().rpm or c.spec().tpm or c.spec().rpd for c in chain):
