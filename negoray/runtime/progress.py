@@ -49,7 +49,7 @@ class ProgressView:
         for s in statuses:
             table.add_row(s["run_id"], f"{min(s['generation'], self.config.generations)}/{self.config.generations}",
                           s["status"], str(s["negotiations"]), str(s["errors"]))
-        table.caption = (f"{calls / elapsed:.0f} calls/s, {tokens / elapsed:.0f} tokens/s, ${cost:.2f} so far, "
+        table.caption = (f"{_rate(calls / elapsed)} calls/s, {_rate(tokens / elapsed)} tokens/s, ${cost:.2f} so far, "
                          f"{errors} errors, {elapsed:.0f}s elapsed")
         if self.enabled and self.console.is_terminal:
             self.live.update(Group(self.bar, table))
@@ -57,3 +57,8 @@ class ProgressView:
             self._last_print = time.monotonic()
             total = len(statuses) * self.config.generations
             self.console.print(f"[{elapsed:.0f}s] {done}/{total} generations; {table.caption}", soft_wrap=True)
+
+
+def _rate(per_s: float) -> str:
+    """A rate readable at both ends: 561, 12.5, 0.18 (a slow local model or a daily quota)."""
+    return f"{per_s:.0f}" if per_s >= 100 else f"{per_s:.1f}" if per_s >= 1 else f"{per_s:.2f}"
