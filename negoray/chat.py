@@ -33,6 +33,8 @@ class ChatReply:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     latency_s: float = 0.0
+    """From sending the request that succeeded to its answer (waits for the rate limiter, the client's
+    concurrency cap and failed attempts not included); 0 for a cache hit."""
     cache_hit: bool = False
     attempts: int = 1
     provider: str = ""

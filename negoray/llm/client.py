@@ -148,7 +148,6 @@ class LLMClient:
         body = self._body(messages, params)
         reserved = messages_tokens(messages) + params.max_tokens
         attempts = 0
-        started = self._clock()
         try:
             async for attempt in AsyncRetrying(
                 retry=retry_if_exception(lambda e: isinstance(e, _Retryable)),
@@ -159,7 +158,7 @@ class LLMClient:
             ):
                 with attempt:
                     attempts += 1
-                    text, usage = await self._attempt(body, reserved)
+                    text, usage, latency_s = await self._attempt(body, reserved)
         except _Retryable as e:
             raise ChatFailure(f"{spec.name}: gave up after {attempts} attempt(s); last error: {e.verdict.reason}") from None
         prompt_tokens = usage.get("prompt_tokens") or messages_tokens(messages)
@@ -168,7 +167,7 @@ class LLMClient:
             await self.limiter.settle(self.limit_key, reserved, prompt_tokens + completion_tokens)
         reply = ChatReply(
             text=text, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
-            latency_s=self._clock() - started, attempts=attempts, provider=spec.name, model=spec.default_model,
+            latency_s=latency_s, attempts=attempts, provider=spec.name, model=spec.default_model,
         )
         usd = call_cost(prompt_tokens, completion_tokens, spec.price_in, spec.price_out)
         self.ledger.record(spec.name, self.run, prompt_tokens, completion_tokens, usd, False)
@@ -205,11 +204,13 @@ class LLMClient:
             await self._sleep(wait)
             wait = await self.limiter.paused_for(self.limit_key)
 
-    async def _attempt(self, body: dict[str, Any], reserved: int) -> tuple[str, dict[str, int]]:
-        """One try: wait for the limiter and any 429 pause, then one request."""
+    async def _attempt(self, body: dict[str, Any], reserved: int) -> tuple[str, dict[str, int], float]:
+        """One try: wait for the limiter and any 429 pause, then one request; (text, usage, seconds
+        from sending the request to its answer)."""
         if self._use_limiter:
             await self._wait_for_limiter(reserved)
         async with self._gate:
+            sent = self._clock()
             try:
                 raw = await self.sdk.post("/chat/completions", body=body, cast_to=httpx2.Response)
                 data = raw.json()
@@ -221,7 +222,7 @@ class LLMClient:
         if failure is not None:
             await self._failed(failure)
         self.health.consecutive_failures = 0
-        return text, data.get("usage") or {}
+        return text, data.get("usage") or {}, self._clock() - sent
 
     async def _failed(self, err: Exception) -> None:
         spec = self.endpoint.spec

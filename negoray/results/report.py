@@ -564,8 +564,6 @@ def _comparison_table(comparisons: Sequence[Comparison]) -> list[str]:
 def _caveat(data: _Data) -> list[str]:
     sizes = sorted({len(data.tested(g)) or len(data.final_best(g)) for g in data.groups()} - {0})
     n = min(sizes) if sizes else PLANNED_RUNS
-    n = max(n, 2)
-    d_min = min_detectable_d(n, n)
     d_planned = min_detectable_d(PLANNED_RUNS, PLANNED_RUNS)
     return [
         "### What n = 3 runs per group can and cannot show",
@@ -578,7 +576,7 @@ def _caveat(data: _Data) -> list[str]:
         f"when |Cohen's d| ≥ {d_planned:.2f} (pooled degrees of freedom; Welch's test has fewer, so the bar is higher). "
         f"The chance of detecting a large effect (d = 0.8) is about {power(0.8, PLANNED_RUNS, PLANNED_RUNS):.0%}, "
         f"a very large one (d = 1.5) about {power(1.5, PLANNED_RUNS, PLANNED_RUNS):.0%}."
-        + (f" With the {n} run(s) per group present now the bar is d ≥ {d_min:.2f}." if n != PLANNED_RUNS else ""),
+        + _bar_now(n),
         "- So a non-significant result is *not* evidence that the groups are equal; it says the experiment is "
         "too small to tell. A significant one rests on three values per side and on the t-test's normality "
         "assumption, which three values cannot check.",
@@ -588,6 +586,15 @@ def _caveat(data: _Data) -> list[str]:
         "sizes and the per-run values, not only the p-values.",
         "",
     ]
+
+
+def _bar_now(n: int) -> str:
+    """The caveat's sentence for the runs present, when they differ from the plan."""
+    if n == PLANNED_RUNS:
+        return ""
+    if n < 2:
+        return " With 1 run in the smallest group present now no test can be made (a t-test needs 2 runs a side)."
+    return f" With the {n} runs per group present now the bar is d ≥ {min_detectable_d(n, n):.2f}."
 
 
 def _h1(data: _Data) -> list[str]:

@@ -73,6 +73,20 @@ def test_retry_after_is_honoured_exactly_and_no_call_is_early():
     assert script.times[2] - script.times[1] == pytest.approx(3.0)
 
 
+def test_latency_is_the_answering_request_only_not_the_waits_before_it():
+    vt = VirtualTime()
+
+    def slow(request):  # the server takes 0.7 s to answer, after a 429 that asked for 3 s
+        if not hasattr(slow, "seen"):
+            slow.seen = True
+            return httpx2.Response(429, json={}, headers={"retry-after": "3"})
+        vt.now += 0.7
+        return ok()
+
+    reply = call(client(slow, vt))
+    assert reply.attempts == 2 and reply.latency_s == pytest.approx(0.7)
+
+
 def test_ratelimit_reset_headers_are_honoured():
     vt = VirtualTime()
     script = Script([httpx2.Response(429, json={}, headers={"x-ratelimit-reset-requests": "2s",
