@@ -66,6 +66,7 @@ import itertools
 import math
 import os
 import sys
+import textwrap
 import threading
 import time
 from collections.abc import Sequence
@@ -601,7 +602,7 @@ def plot(out: dict[str, Any], main_busy, path) -> None:
         bb = [b[1] for b in busy for _ in (0, 1)]
         ax.plot(bt, bb, lw=1, alpha=0.8, label=f"model, same calls, {v['predicted_makespan_s']:.1f} s")
         ax.axhline(v["server"]["slots"], color="k", lw=0.6, ls="--")
-        ax.set(xlabel="seconds", ylabel="calls being served", title=f"validation: {v['shape']}\nreal Ray run vs. model "
+        ax.set(xlabel="seconds", ylabel="calls being served", title=f"validation: {textwrap.fill(v['shape'], 90)}\nreal Ray run vs. model "
                f"(measured/predicted = {v['measured_over_predicted']:.2f})")
         ax.title.set_fontsize(9)
         ax.legend(fontsize=8)

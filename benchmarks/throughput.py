@@ -323,7 +323,7 @@ def run(args: argparse.Namespace, base_url: str, server) -> dict[str, Any]:
 
         from negoray.evolution.seeds import OPPONENT_PROMPT
         from negoray.game.dialogue import NegotiationConfig
-        from negoray.runtime.backend import RayBackend
+        from negoray.runtime.backend import REMOTE_TASK_CPUS, RayBackend
         from negoray.runtime.worker import ChatSettings
 
         if args.worker_niceness is not None:
@@ -337,7 +337,8 @@ def run(args: argparse.Namespace, base_url: str, server) -> dict[str, Any]:
         config = NegotiationConfig(seed=1, max_tokens=args.max_tokens)
 
         def ray_backend_for(n: int) -> RayBackend:
-            return RayBackend(OPPONENT_PROMPT, config, settings, tags[n], in_flight=min(n, args.task_in_flight))
+            return RayBackend(OPPONENT_PROMPT, config, settings, tags[n], in_flight=min(n, args.task_in_flight),
+                              task_cpus=REMOTE_TASK_CPUS)  # as negoray runs a model behind HTTP
 
     async def sweep() -> None:
         counter = itertools.count()

@@ -106,8 +106,9 @@ class Experiment:
                      logging_level="WARNING", log_to_driver=False, object_store_memory=512 * 1024**2)
         slots = int(max((n["Resources"].get(tag, 0) for n in ray.nodes() if n["Alive"]), default=0))
         if slots < rt.in_flight:  # a task asks for in_flight slots on one node: it must fit somewhere
-            self.console.print(f"[yellow]note:[/] the largest node offers {slots} {tag} slots; "
-                               f"running {slots} negotiations per task instead of {rt.in_flight}")
+            if rt.address or rt.endpoint_slots:  # the user chose the slots; by default it is expected
+                self.console.print(f"[yellow]note:[/] the largest node offers {slots} {tag} slots; "
+                                   f"running {slots} negotiations per task instead of {rt.in_flight}")
             self.config = dataclasses.replace(self.config, runtime=dataclasses.replace(rt, in_flight=slots))
 
     def run(self) -> int:
