@@ -31,7 +31,7 @@ from negoray.runtime.backend import RayBackend, endpoint_slots_for, endpoint_tag
 from negoray.runtime.cache_actor import cache_name, get_or_create_cache
 from negoray.runtime.limiter_actor import LIMITER_NAME, get_or_create_limiter
 from negoray.runtime.population import Population
-from negoray.runtime.progress import ProgressView
+from negoray.runtime.progress import LiveCounts, ProgressView
 from negoray.runtime.worker import ChatSettings
 
 log = logging.getLogger(__name__)
@@ -151,11 +151,12 @@ class Experiment:
         splits = make_splits(config)
         negotiation = negotiation_config(config)
         writer = ResultsWriter(self.results)
-        baseline = RayBackend(OPPONENT_PROMPT, negotiation, settings, tag, config.runtime.in_flight,
-                              config.runtime.task_cpus)
-        baseline_jobs = [] if writer.path("negotiations", "baseline.parquet").exists() else self._baseline_jobs(splits)
-        baseline_refs = baseline.submit(baseline_jobs)
         pin = NodeAffinitySchedulingStrategy(head, soft=False)
+        baseline_jobs = [] if writer.path("negotiations", "baseline.parquet").exists() else self._baseline_jobs(splits)
+        baseline_counts = LiveCounts.options(scheduling_strategy=pin).remote() if baseline_jobs else None
+        baseline = RayBackend(OPPONENT_PROMPT, negotiation, settings, tag, config.runtime.in_flight,
+                              config.runtime.task_cpus, progress=baseline_counts)
+        baseline_refs = baseline.submit(baseline_jobs)
         actors = {
             run_id: Population.options(scheduling_strategy=pin, name=f"population-{config.name}-{run_id}").remote(
                 config, run_id, group, index, splits, OPPONENT_PROMPT, negotiation, settings, tag, prices)
@@ -174,7 +175,7 @@ class Experiment:
                     except ray.exceptions.RayTaskError as e:
                         failures.append(f"run {run_id}: {e.cause if hasattr(e, 'cause') else e}")
                 statuses = ray.get([a.status.remote() for a in actors.values()])
-                view.update(statuses)
+                view.update(statuses, ray.get(baseline_counts.get.remote()) if baseline_counts else None)
                 if self._over_budget(statuses):
                     for a in actors.values():
                         a.stop.remote()

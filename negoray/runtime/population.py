@@ -24,6 +24,7 @@ from negoray.results.recorder import generation_tables
 from negoray.results.writer import ResultsWriter
 from negoray.runtime.backend import RayBackend
 from negoray.runtime.checkpoint import load_checkpoint, save_checkpoint
+from negoray.runtime.progress import LIVE_KEYS
 from negoray.runtime.worker import ChatSettings
 
 
@@ -46,7 +47,7 @@ class Population:
         self._stop = False
         self.progress: dict[str, Any] = {"run_id": run_id, "group": group, "generation": 0, "done": False,
                                          "negotiations": 0, "calls": 0, "tokens": 0, "cost_usd": 0.0, "errors": 0}
-        self.live = dict.fromkeys(("negotiations", "calls", "tokens", "errors"), 0)
+        self.live = dict.fromkeys(LIVE_KEYS, 0)
         """Counts from the generation in progress, reported by its tasks as negotiations end."""
 
     def _set_status(self, message: str) -> None:

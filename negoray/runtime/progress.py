@@ -5,12 +5,32 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import ray
 from rich.console import Console, Group
 from rich.live import Live
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from negoray.config import ExperimentConfig
+
+
+LIVE_KEYS = ("negotiations", "calls", "tokens", "errors")
+"""What tasks report as their negotiations end (`negoray.runtime.worker.ProgressTally`)."""
+
+
+@ray.remote(num_cpus=0)
+class LiveCounts:
+    """Live counts for work no `Population` owns (the seed baseline), for tasks to report into."""
+
+    def __init__(self) -> None:
+        self.counts = dict.fromkeys(LIVE_KEYS, 0)
+
+    def add_progress(self, **counts: int) -> None:
+        for k, v in counts.items():
+            self.counts[k] += v
+
+    def get(self) -> dict[str, int]:
+        return dict(self.counts)
 
 
 class ProgressView:
@@ -35,13 +55,15 @@ class ProgressView:
         if self.enabled and self.console.is_terminal:
             self.live.__exit__(*exc)
 
-    def update(self, statuses: list[dict[str, Any]]) -> None:
+    def update(self, statuses: list[dict[str, Any]], baseline: dict[str, int] | None = None) -> None:
+        """``statuses``: the runs'; ``baseline``: live counts of the seed baseline, if it is being played."""
         elapsed = max(1e-9, time.monotonic() - self.started)
         done = sum(min(s["generation"], self.config.generations) for s in statuses)
-        calls = sum(s["calls"] for s in statuses)
-        tokens = sum(s["tokens"] for s in statuses)
+        counted = statuses + ([baseline] if baseline else [])
+        calls = sum(s["calls"] for s in counted)
+        tokens = sum(s["tokens"] for s in counted)
         cost = sum(s["cost_usd"] for s in statuses)
-        errors = sum(s["errors"] for s in statuses)
+        errors = sum(s["errors"] for s in counted)
         self.bar.update(self.task, completed=done)
         table = Table(show_edge=False, box=None)
         for col in ("run", "generation", "status", "negotiations", "errors"):
@@ -49,6 +71,9 @@ class ProgressView:
         for s in statuses:
             table.add_row(s["run_id"], f"{min(s['generation'], self.config.generations)}/{self.config.generations}",
                           s["status"], str(s["negotiations"]), str(s["errors"]))
+        if baseline:
+            table.add_row("baseline", "-", "seed strategies on the test split", str(baseline["negotiations"]),
+                          str(baseline["errors"]))
         table.caption = (f"{_rate(calls / elapsed)} calls/s, {_rate(tokens / elapsed)} tokens/s, ${cost:.2f} so far, "
                          f"{errors} errors, {elapsed:.0f}s elapsed")
         if self.enabled and self.console.is_terminal:
