@@ -92,6 +92,25 @@ def test_run_then_resume_on_the_in_process_sim(config, tmp_path):
         assert stable(tmp_path / "r", name).equals(before[name]), name
 
 
+def ray_sessions() -> set[str]:
+    return {p.name for p in Path("/tmp/ray").glob("session_2*")}
+
+
+def kill_ray_sessions(names: set[str]) -> None:
+    """SIGKILL the Ray daemons of these sessions only (a killed driver leaves them behind); other Ray
+    clusters on the machine, e.g. an experiment the developer is running, are left alone."""
+    for proc in Path("/proc").iterdir():
+        try:
+            cmdline = (proc / "cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        if proc.name.isdigit() and any(name in cmdline for name in names):
+            try:
+                os.kill(int(proc.name), signal.SIGKILL)
+            except OSError:
+                pass
+
+
 def test_kill_9_mid_generation_then_rerun_is_identical_and_pays_no_call_twice(config, tmp_path):
     faults = FaultConfig(latency_ms=20, slots=8, seed=1)
     with serve_in_subprocess(faults) as server:
@@ -100,6 +119,7 @@ def test_kill_9_mid_generation_then_rerun_is_identical_and_pays_no_call_twice(co
         clean = server.stats()
         server.reset_stats()
 
+        sessions_before = ray_sessions()
         proc = run(config, tmp_path / "killed", *flags, wait=False)
         deadline = time.monotonic() + 300
         while not list((tmp_path / "killed" / "generations").glob("*.parquet")):
@@ -108,7 +128,7 @@ def test_kill_9_mid_generation_then_rerun_is_identical_and_pays_no_call_twice(co
         time.sleep(0.5)  # now in the middle of the next generation
         os.killpg(proc.pid, signal.SIGKILL)  # the driver and everything it started
         proc.wait()
-        subprocess.run(["ray", "stop", "--force"], capture_output=True)
+        kill_ray_sessions(ray_sessions() - sessions_before)
         run(config, tmp_path / "killed", *flags)
         resumed = server.stats()
 
@@ -116,7 +136,7 @@ def test_kill_9_mid_generation_then_rerun_is_identical_and_pays_no_call_twice(co
         assert stable(tmp_path / "killed", name).equals(stable(tmp_path / "clean", name)), name
     # The same distinct calls were made, and the killed-and-resumed run sent a call twice only if it
     # was in flight at the kill (sent, answer not yet cached): at most the negotiations in flight,
-    # two tasks (one per core) of `in_flight = 8` each -- beyond what the clean run itself repeated
+    # the tag's 16 units (`endpoint_slots`), two tasks of `in_flight = 8` -- beyond what the clean run itself repeated
     # (this provider is not told the replicate, so a later replicate of the same turn looks alike).
     assert resumed["unique_requests"] == clean["unique_requests"]
     repeats = resumed["requests"] - resumed["unique_requests"]
