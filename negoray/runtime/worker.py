@@ -23,6 +23,7 @@ from negoray.llm.cache import CacheMode, ResponseCache
 from negoray.llm.client import LLMClient
 from negoray.llm.config import LLMConfig
 from negoray.llm.failover import FailoverChat
+from negoray.runtime.progress import LIVE_KEYS
 
 T = TypeVar("T")
 
@@ -96,12 +97,8 @@ class ProgressTally:
 
     def __init__(self, sink: Any, period_s: float = 1.0, clock=time.monotonic) -> None:
         self.sink, self.period_s, self.clock = sink, period_s, clock
-        self.pending = self._zero()
+        self.pending = dict.fromkeys(LIVE_KEYS, 0)
         self.last = clock()
-
-    @staticmethod
-    def _zero() -> dict[str, int]:
-        return {"negotiations": 0, "calls": 0, "tokens": 0, "errors": 0}
 
     def add(self, record: NegotiationRecord) -> None:
         p = self.pending
@@ -115,7 +112,7 @@ class ProgressTally:
     def flush(self) -> None:
         if self.pending["negotiations"]:
             self.sink.add_progress.remote(**self.pending)
-        self.pending, self.last = self._zero(), self.clock()
+        self.pending, self.last = dict.fromkeys(LIVE_KEYS, 0), self.clock()
 
 
 def play_batch_local(jobs: Sequence[Job], opponent: str, config: NegotiationConfig, settings: ChatSettings,
