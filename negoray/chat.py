@@ -5,6 +5,7 @@ The game calls a `ChatFn`; the LLM layer (and the sim) provide one. Neither side
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -64,3 +65,10 @@ def estimate_tokens(text: str) -> int:
 def messages_tokens(messages: Sequence[Message]) -> int:
     """Estimated prompt tokens of a chat (content plus a small per-message overhead)."""
     return sum(estimate_tokens(m.get("content", "")) + 4 for m in messages)
+
+
+def derive_seed(*parts: object) -> int:
+    """A 31-bit seed determined by a path of parts, e.g. (base seed, round, side): calls that are
+    meant to be independent samples get different seeds, a replay of the same call the same one."""
+    digest = hashlib.sha256("/".join(map(str, parts)).encode()).digest()
+    return int.from_bytes(digest[:4], "little") & (2**31 - 1)
