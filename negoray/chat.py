@@ -41,6 +41,14 @@ class ChatReply:
     provider: str = ""
     model: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
+    finish_reason: str | None = None
+    """Why generation stopped, as the server said: ``"stop"``, ``"length"`` (cut by max_tokens), ...;
+    None where the server did not say."""
+    reasoning: str = ""
+    """A reasoning model's thinking (a ``<think>`` block or a ``reasoning_content`` field), kept apart
+    from ``text``, the answer: it is recorded, never read as the answer."""
+    reasoning_tokens: int = 0
+    """Of ``completion_tokens``, those spent reasoning (``completion_tokens_details.reasoning_tokens``)."""
 
 
 class ChatFn(Protocol):

@@ -60,6 +60,8 @@ class ProviderConfig:
     """A TOML file of provider profiles."""
     failover: tuple[str, ...] = ()
     """Providers to fall back to, in order."""
+    thinking: str | None = None
+    """"off" or "on" (``--thinking``): whether reasoning models think; None: the profile's, else "off"."""
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,8 @@ class ExperimentConfig:
             raise bad("gating_tolerance", '"se", "strict" or a number', self.gating_tolerance)
         if self.scenarios.generator not in ("v7", "lewis"):
             raise bad("scenarios.generator", '"v7" or "lewis"', self.scenarios.generator)
+        if self.provider.thinking not in (None, "off", "on"):
+            raise bad("provider.thinking", '"off" or "on"', self.provider.thinking)
         if self.runtime.cache not in ("rw", "ro", "off"):
             raise bad("runtime.cache", '"rw", "ro" or "off"', self.runtime.cache)
         cpus = self.runtime.task_cpus

@@ -18,6 +18,8 @@ def add_provider_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--rpm", type=float, help="requests per minute limit (default: the provider's)")
     g.add_argument("--tpm", type=float, help="tokens per minute limit (default: the provider's)")
     g.add_argument("--profiles", metavar="TOML", help="a TOML file with [providers.NAME] profiles")
+    g.add_argument("--thinking", choices=("off", "on"),
+                   help="reasoning models think ('on') or are switched off the provider's way (default: the profile's, else off)")
 
 
 def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) -> LLMConfig:
@@ -26,7 +28,7 @@ def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) 
         profiles = load_profiles(args.profiles) if args.profiles else {}
         config = LLMConfig(
             provider=args.provider, model=args.model, base_url=args.base_url, api_key_env=args.api_key_env,
-            rpm=args.rpm, tpm=args.tpm, profiles=profiles,
+            rpm=args.rpm, tpm=args.tpm, thinking=args.thinking, profiles=profiles,
         )
         config.spec()
     except ConfigError as e:

@@ -12,6 +12,7 @@ EPILOG = """examples:
   negoray run --config poc                          # the proof of concept on the built-in sim
   negoray run --config full_12x10 --provider groq --rpm 30 --max-usd 20
   negoray run --config full_12x10 --provider vllm --base-url http://gpu:8000/v1 --model Qwen/Qwen3-30B-A3B
+  negoray run --config full_12x10 --provider vllm --model Qwen/Qwen3-30B-A3B --thinking on --max-tokens 1024
   negoray run --config full_12x10 --address auto    # on a Ray cluster (ray up / ray job submit)
 Run the same command again after an interruption: finished generations are kept, the rest resumes."""
 
@@ -24,6 +25,12 @@ def add_run_args(p: argparse.ArgumentParser, default_config: str) -> None:
     p.add_argument("--base-url", help="endpoint URL for the provider")
     p.add_argument("--api-key-env", metavar="VAR", help="environment variable that holds the API key")
     p.add_argument("--rpm", type=float, help="requests-per-minute limit to respect")
+    p.add_argument("--thinking", choices=("off", "on"),
+                   help="reasoning models: 'off' sends the provider's switch to answer without thinking; 'on' lets "
+                        "them think, the move is read from the answer after the reasoning (default: the config's, "
+                        "else off)")
+    p.add_argument("--max-tokens", type=int, metavar="N",
+                   help="max_tokens of each negotiation turn (default: the config's, 200 in V7)")
     p.add_argument("--results", metavar="DIR", help="results directory (default: the config's)")
     p.add_argument("--runs", type=int, metavar="N", help="only the first N runs of the config")
     p.add_argument("--generations", type=int, metavar="N", help="number of generations")
@@ -35,10 +42,10 @@ def add_run_args(p: argparse.ArgumentParser, default_config: str) -> None:
 
 def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser):
     """The config the flags describe; a bad config or flag exits with status 2, naming it."""
-    for flag in ("runs", "generations"):
+    for flag in ("runs", "generations", "max_tokens"):
         value = getattr(args, flag)
         if value is not None and value < 1:
-            parser.error(f"--{flag}: must be an integer >= 1, got {value}")
+            parser.error(f"--{flag.replace('_', '-')}: must be an integer >= 1, got {value}")
     for flag in ("rpm", "max_usd"):
         value = getattr(args, flag)
         if value is not None and value <= 0:
@@ -53,6 +60,7 @@ def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser):
         overrides = {
             "provider.name": args.provider, "provider.model": args.model, "provider.base_url": args.base_url,
             "provider.api_key_env": args.api_key_env, "provider.rpm": args.rpm, "provider.max_usd": args.max_usd,
+            "provider.thinking": args.thinking, "max_tokens": args.max_tokens,
             "runtime.address": args.address, "results": args.results, "generations": args.generations,
             "seed": args.seed, "runtime.progress": False if args.no_progress else None,
         }

@@ -74,6 +74,10 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--unload-for", type=_SECONDS, default=None, metavar="S",
                    help="how long it stays unloaded (default: for good)")
     p.add_argument("--seed", type=int, default=0, help="seed of the fault and latency generator (default: 0)")
+    p.add_argument("--think", type=_COUNT, default=0, metavar="N",
+                   help="play a reasoning model (Qwen3 behind vLLM): a <think> block of about N tokens before each "
+                        "answer unless the request sends chat_template_kwargs.enable_thinking=false; a reply that "
+                        "max_tokens cannot hold is cut with finish_reason 'length' (default: 0 = no thinking)")
     p.add_argument("--require-api-key-env", metavar="VAR",
                    help="answer 401 unless requests carry the API key held in environment variable VAR")
     p.set_defaults(func=run)
@@ -91,7 +95,7 @@ def config_from_args(args: argparse.Namespace) -> FaultConfig:
         latency_ms=args.latency_ms, per_token_ms=args.per_token_ms, slots=args.slots, rpm=args.rpm,
         tpm=args.tpm, window_s=args.window_s, error_rate=args.error_rate, drop_rate=args.drop_rate,
         unload_after=args.unload_after, unload_for=math.inf if args.unload_for is None else args.unload_for,
-        seed=args.seed, api_key=os.environ.get(args.require_api_key_env) if args.require_api_key_env else None,
+        seed=args.seed, think_tokens=args.think, api_key=os.environ.get(args.require_api_key_env) if args.require_api_key_env else None,
     )
 
 
@@ -99,6 +103,8 @@ def _describe(config: FaultConfig) -> str:
     parts = [f"rpm {config.rpm or 'unlimited'}", f"tpm {config.tpm or 'unlimited'}", f"window {config.window_s:g}s",
              f"slots {config.slots or 'unlimited'}", f"latency {config.latency_ms:g}ms + {config.per_token_ms:g}ms/token",
              f"error rate {config.error_rate:g}", f"drop rate {config.drop_rate:g}"]
+    if config.think_tokens:
+        parts.append(f"thinking {config.think_tokens} tokens unless switched off")
     if config.unload_after is not None:
         parts.append(f"unloaded from {config.unload_after:g}s for "
                      + ("good" if math.isinf(config.unload_for) else f"{config.unload_for:g}s"))

@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from negoray.chat import ChatFailure, ChatFn, ChatParams
+from negoray.chat import ChatFailure, ChatFn, ChatParams, ChatReply, Message, derive_seed
 from negoray.game.moves import Action, Move, MoveFormat
 from negoray.game.outcome import OutcomeKind, OutcomeMetrics, TimeoutPolicy, evaluate, rest
 from negoray.game.parsing import parse_move
@@ -48,17 +48,30 @@ class CallUsage:
     provider: str
     model: str
     ok: bool = True
+    finish_reason: str | None = None
+    reasoning_tokens: int = 0
+
+
+TRUNCATED = "truncated: the reply reached max_tokens before it held a move"
+EMPTY_REPLY = "empty reply"
 
 
 @dataclass(frozen=True)
 class Turn:
-    """One message: the raw reply and the move it was read as."""
+    """One message: the answer, the move it was read as, and the reasoning that came before it
+    (kept for the transcript, never parsed)."""
 
     round: int
     side: str
     text: str
     move: Move
     usage: CallUsage
+    reasoning: str = ""
+
+    @property
+    def truncated(self) -> bool:
+        """Cut off by max_tokens before it held a move: a lost turn, not an unparseable one."""
+        return self.usage.finish_reason == "length" and not self.move.parsed
 
 
 @dataclass(frozen=True)
@@ -77,7 +90,7 @@ class NegotiationRecord:
     def _count(self, side: str, *, parsed: bool | None) -> int:
         return sum(
             1 for t in self.turns
-            if t.side == side and not t.move.ok and (parsed is None or t.move.parsed == parsed)
+            if t.side == side and not t.move.ok and (parsed is None or (t.move.parsed == parsed and not t.truncated))
         )
 
     @property
@@ -86,7 +99,7 @@ class NegotiationRecord:
 
     @property
     def agent_invalid(self) -> int:
-        """Agent moves that cost the turn: unparseable or invalid."""
+        """Agent moves that cost the turn: unparseable, truncated or invalid."""
         return self._count(AGENT, parsed=None)
 
     @property
@@ -100,6 +113,15 @@ class NegotiationRecord:
     @property
     def opponent_unparseable(self) -> int:
         return self._count(OPPONENT, parsed=False)
+
+    @property
+    def truncated(self) -> int:
+        """Turns (either side) cut off by max_tokens before they held a move."""
+        return sum(1 for t in self.turns if t.truncated)
+
+    @property
+    def reasoning_tokens(self) -> int:
+        return sum(c.reasoning_tokens for c in self.calls)
 
     @property
     def prompt_tokens(self) -> int:
@@ -121,7 +143,9 @@ class NegotiationRecord:
             "outcome": self.outcome.value,
             "metrics": {k: (v.value if isinstance(v, OutcomeKind) else v) for k, v in dataclasses.asdict(self.metrics).items()},
             "turns": [
-                {"round": t.round, "side": t.side, "text": t.text, "move": t.move.to_dict()} for t in self.turns
+                {"round": t.round, "side": t.side, "text": t.text, "move": t.move.to_dict(),
+                 "reasoning": t.reasoning, "finish_reason": t.usage.finish_reason, "truncated": t.truncated}
+                for t in self.turns
             ],
             "calls": [dataclasses.asdict(c) for c in self.calls],
             "error": self.error,
@@ -134,7 +158,24 @@ def _usage(side: str, round_: int, reply: Any | None) -> CallUsage:
     return CallUsage(
         side, round_, reply.prompt_tokens, reply.completion_tokens, reply.latency_s,
         reply.cache_hit, reply.attempts, reply.provider, reply.model,
+        finish_reason=reply.finish_reason, reasoning_tokens=reply.reasoning_tokens,
     )
+
+
+async def _ask(chat: ChatFn, messages: list[Message], params: ChatParams, calls: list[CallUsage], side: str,
+               round_: int) -> ChatReply:
+    """One turn's call; an empty answer that was not cut off is asked again once, with a fresh seed.
+    Every call made is appended to ``calls``; a `ChatFailure` propagates."""
+    try:
+        reply = await chat(messages, params)
+        if not reply.text.strip() and reply.finish_reason != "length":
+            calls.append(_usage(side, round_, reply))
+            reply = await chat(messages, dataclasses.replace(params, seed=derive_seed(params.seed, "empty-retry")))
+    except ChatFailure:
+        calls.append(_usage(side, round_, None))
+        raise
+    calls.append(_usage(side, round_, reply))
+    return reply
 
 
 async def run_negotiation(
@@ -179,12 +220,14 @@ async def run_negotiation(
             user = turn_prompt(counts, values, history, round_, config.max_rounds, side == AGENT, offered)
             messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
             try:
-                reply = await side_chat(messages, params)
+                reply = await _ask(side_chat, messages, params, calls, side, round_)
             except ChatFailure as e:
-                calls.append(_usage(side, round_, None))
                 return finish(OutcomeKind.ERROR, None, f"{side} call in round {round_} failed: {e}")
-            calls.append(_usage(side, round_, reply))
             move = parse_move(reply.text, counts)
+            if not move.parsed and reply.finish_reason == "length":
+                move = dataclasses.replace(move, problem=TRUNCATED)
+            elif not reply.text.strip():
+                move = Move(None, problem=EMPTY_REPLY)
             if move.action is Action.ACCEPT:
                 if offered is None:
                     move = dataclasses.replace(move, problem="ACCEPT with no standing proposal from the other side")
@@ -192,7 +235,7 @@ async def run_negotiation(
                     agreed = offered if side == AGENT else rest(counts, offered)
             elif move.ok:
                 standing = (side, move.share)  # type: ignore[assignment]
-            turns.append(Turn(round_, side, reply.text, move, calls[-1]))
+            turns.append(Turn(round_, side, reply.text, move, calls[-1], reply.reasoning))
             if agreed is not None:
                 return finish(OutcomeKind.AGREED, agreed)
 

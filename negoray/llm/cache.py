@@ -35,6 +35,11 @@ log = logging.getLogger(__name__)
 KEY_VERSION = 1
 """Bump when the key payload changes meaning: old rows then simply stop matching."""
 
+_REPLY_KEY = "negoray.reply"
+"""Where a row's ``extra`` JSON holds the reply's finish_reason, reasoning and reasoning_tokens
+(no schema change: files written before them simply have none)."""
+_REPLY_FIELDS = ("finish_reason", "reasoning", "reasoning_tokens")
+
 _BUSY_TIMEOUT_MS = 5_000
 _LOCK_RETRIES = 10
 _T = TypeVar("_T")
@@ -53,12 +58,14 @@ def _canonical_json(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
-def cache_key(endpoint: str, model: str, messages: Sequence[Message], params: ChatParams) -> str:
+def cache_key(endpoint: str, model: str, messages: Sequence[Message], params: ChatParams, *,
+              extra_body: Mapping[str, Any] | None = None) -> str:
     """The sha256 hex key of one call.
 
     Covers the endpoint's base URL (trailing ``/`` ignored), the model, each message's role and
     content (other message fields and dict order do not matter), temperature, max_tokens, seed,
-    response_format and ``params.replicate``.
+    response_format and ``params.replicate``, plus any ``extra_body`` fields the request carries
+    (e.g. the reasoning switch: a reply with thinking on is not a reply with thinking off).
     """
     payload = {
         "v": KEY_VERSION,
@@ -73,6 +80,8 @@ def cache_key(endpoint: str, model: str, messages: Sequence[Message], params: Ch
             "replicate": int(params.replicate),
         },
     }
+    if extra_body:  # absent when empty, so keys of calls without extra fields stay as they were
+        payload["extra_body"] = _plain(extra_body)
     return hashlib.sha256(_canonical_json(payload).encode("utf-8", "surrogatepass")).hexdigest()
 
 
@@ -236,6 +245,8 @@ class ResponseCache:
         if row is None:
             return None
         text, prompt_tokens, completion_tokens, provider, model, extra = row
+        extra = json.loads(extra)
+        answer = extra.pop(_REPLY_KEY, {}) if isinstance(extra, dict) else {}
         return ChatReply(
             text=text,
             prompt_tokens=prompt_tokens,
@@ -245,11 +256,18 @@ class ResponseCache:
             attempts=0,
             provider=provider,
             model=model,
-            extra=json.loads(extra),
+            extra=extra,
+            finish_reason=answer.get("finish_reason"),
+            reasoning=answer.get("reasoning", ""),
+            reasoning_tokens=answer.get("reasoning_tokens", 0),
         )
 
     def _row(self, key: str, reply: ChatReply) -> tuple[Any, ...]:
-        extra = json.dumps(_plain(reply.extra), sort_keys=True, separators=(",", ":"), default=str)
+        stored = _plain(reply.extra)
+        answer = {k: getattr(reply, k) for k in _REPLY_FIELDS if getattr(reply, k)}
+        if answer:
+            stored = {**stored, _REPLY_KEY: answer}
+        extra = json.dumps(stored, sort_keys=True, separators=(",", ":"), default=str)
         return (key, reply.text, int(reply.prompt_tokens), int(reply.completion_tokens), reply.provider,
                 reply.model, extra, time.time())
 

@@ -28,6 +28,7 @@ from negoray.llm.cost import Budget, UsageLedger, call_cost
 from negoray.llm.errors import FatalProviderError, Verdict, classify
 from negoray.llm.limiter import InProcessLimiter, RateLimiter, RateLimits
 from negoray.llm.providers import response_format_for
+from negoray.llm.reasoning import reasoning_tokens, split_reasoning
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,17 @@ class _Retryable(Exception):
     def __init__(self, verdict: Verdict) -> None:
         super().__init__(verdict.reason)
         self.verdict = verdict
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """What one successful request returned."""
+
+    text: str
+    reasoning: str
+    finish_reason: str | None
+    usage: dict[str, Any]
+    latency_s: float
 
 
 @dataclass
@@ -91,6 +103,8 @@ class LLMClient:
         self.health = Health()
         # the embedded server gets a new port each start: key its cache on the model, not the URL
         self._cache_endpoint = f"local:{spec.default_model}" if spec.name == "local" else endpoint.url
+        self._thinking_body = spec.thinking_body()
+        """The reasoning switch's body fields: they change the answer, so they are part of the cache key."""
         self._in_flight: dict[str, asyncio.Future[ChatReply]] = {}
         self.trip_after: int | None = None
         """With failover: give up a call once this many consecutive retryable failures piled up."""
@@ -117,7 +131,7 @@ class LLMClient:
 
     async def __call__(self, messages: Sequence[Message], params: ChatParams) -> ChatReply:
         spec = self.endpoint.spec
-        key = cache_key(self._cache_endpoint, spec.default_model, messages, params)
+        key = cache_key(self._cache_endpoint, spec.default_model, messages, params, extra_body=self._thinking_body)
         if self.cache is not None and (hit := await self.cache.aget(key)) is not None:
             self.ledger.record(hit.provider or spec.name, self.run, hit.prompt_tokens, hit.completion_tokens, 0.0, True)
             return hit
@@ -158,16 +172,21 @@ class LLMClient:
             ):
                 with attempt:
                     attempts += 1
-                    text, usage, latency_s = await self._attempt(body, reserved)
+                    answer = await self._attempt(body, reserved)
         except _Retryable as e:
             raise ChatFailure(f"{spec.name}: gave up after {attempts} attempt(s); last error: {e.verdict.reason}") from None
+        usage = answer.usage
         prompt_tokens = usage.get("prompt_tokens") or messages_tokens(messages)
-        completion_tokens = usage.get("completion_tokens") or estimate_tokens(text)
+        thought = reasoning_tokens(usage)
+        completion_tokens = usage.get("completion_tokens") or estimate_tokens(answer.reasoning + answer.text)
+        if not spec.reasoning_in_completion:  # always count what is billed as output
+            completion_tokens += thought
         if not self.limits.unlimited:
             await self.limiter.settle(self.limit_key, reserved, prompt_tokens + completion_tokens)
         reply = ChatReply(
-            text=text, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
-            latency_s=latency_s, attempts=attempts, provider=spec.name, model=spec.default_model,
+            text=answer.text, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
+            latency_s=answer.latency_s, attempts=attempts, provider=spec.name, model=spec.default_model,
+            finish_reason=answer.finish_reason, reasoning=answer.reasoning, reasoning_tokens=thought,
         )
         usd = call_cost(prompt_tokens, completion_tokens, spec.price_in, spec.price_out)
         self.ledger.record(spec.name, self.run, prompt_tokens, completion_tokens, usd, False)
@@ -187,6 +206,7 @@ class LLMClient:
             body["seed"] = params.seed
         if spec.name == "sim":
             body["replicate"] = params.replicate
+        body.update(self._thinking_body)
         schema = _schema_of(params.response_format)
         if schema is not None and (fmt := response_format_for(spec.json_mode, schema)) is not None:
             body["response_format"] = fmt
@@ -204,9 +224,9 @@ class LLMClient:
             await self._sleep(wait)
             wait = await self.limiter.paused_for(self.limit_key)
 
-    async def _attempt(self, body: dict[str, Any], reserved: int) -> tuple[str, dict[str, int], float]:
-        """One try: wait for the limiter and any 429 pause, then one request; (text, usage, seconds
-        from sending the request to its answer)."""
+    async def _attempt(self, body: dict[str, Any], reserved: int) -> _Answer:
+        """One try: wait for the limiter and any 429 pause, then one request; the answer (reasoning
+        split off), finish reason, usage and seconds from sending the request to its answer."""
         if self._use_limiter:
             await self._wait_for_limiter(reserved)
         async with self._gate:
@@ -214,15 +234,18 @@ class LLMClient:
             try:
                 raw = await self.sdk.post("/chat/completions", body=body, cast_to=httpx2.Response)
                 data = raw.json()
-                text = data["choices"][0]["message"].get("content") or ""
-            except (openai.APIError, ValueError, KeyError, IndexError, TypeError) as err:
+                choice = data["choices"][0]
+                text, reasoning = split_reasoning(choice["message"])
+            except (openai.APIError, ValueError, KeyError, IndexError, TypeError, AttributeError) as err:
                 failure = err
             else:
                 failure = None
         if failure is not None:
             await self._failed(failure)
         self.health.consecutive_failures = 0
-        return text, data.get("usage") or {}, self._clock() - sent
+        finish = choice.get("finish_reason")
+        return _Answer(text, reasoning, finish if isinstance(finish, str) else None, data.get("usage") or {},
+                       self._clock() - sent)
 
     async def _failed(self, err: Exception) -> None:
         spec = self.endpoint.spec

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from negoray.llm.providers import PROVIDERS, JsonMode, ProviderSpec
+from negoray.llm.providers import PROVIDERS, JsonMode, ProviderSpec, Thinking
 
 PROVIDER_ENV = "NEGORAY_PROVIDER"
 
@@ -52,6 +52,8 @@ class LLMConfig:
     max_concurrency: int | None = None
     timeout_s: float = 120.0
     max_attempts: int = 8
+    thinking: str | None = None
+    """"off" or "on": whether reasoning models think (None: the profile's choice, else "off")."""
     profiles: Mapping[str, ProviderSpec] = field(default_factory=dict, repr=False)
     """Extra providers from a TOML file (`load_profiles`), by name."""
 
@@ -67,7 +69,7 @@ class LLMConfig:
         return known[name].with_overrides(
             default_model=self.model, base_url=self.base_url, api_key_env=self.api_key_env,
             rpm=self.rpm, tpm=self.tpm, rpd=self.rpd, price_in=self.price_in, price_out=self.price_out,
-            max_concurrency=self.max_concurrency,
+            max_concurrency=self.max_concurrency, thinking=None if self.thinking is None else parse_thinking(self.thinking),
         )
 
     def resolve(self, environ: Mapping[str, str] | None = None) -> Endpoint:
@@ -115,7 +117,15 @@ class Endpoint:
         return self.spec.base_url or ""
 
 
-_PROFILE_KEYS = {f.name for f in fields(ProviderSpec)} - {"name"} | {"model", "extends"}
+_PROFILE_KEYS = {f.name for f in fields(ProviderSpec)} - {"name", "thinking_switches"} | {"model", "extends"}
+
+
+def parse_thinking(value: object, key: str = "thinking") -> Thinking:
+    """``"off"`` / ``"on"`` as a `Thinking`; anything else is a `ConfigError` naming ``key``."""
+    try:
+        return Thinking(value)
+    except ValueError:
+        raise ConfigError(f"{key} = {value!r} is not allowed; expected \"off\" or \"on\"") from None
 
 
 def parse_profiles(data: Mapping[str, Any], source: str = "<profiles>") -> dict[str, ProviderSpec]:
@@ -142,6 +152,8 @@ def parse_profiles(data: Mapping[str, Any], source: str = "<profiles>") -> dict[
                 values["json_mode"] = JsonMode(values["json_mode"])
             except ValueError:
                 raise ConfigError(f"{where}: json_mode must be one of {', '.join(m.value for m in JsonMode)}") from None
+        if "thinking" in values:
+            values["thinking"] = parse_thinking(values["thinking"], f"{where}: thinking")
         spec = PROVIDERS[base_name]
         out[name] = ProviderSpec(**{**{f.name: getattr(spec, f.name) for f in fields(ProviderSpec)}, **values, "name": name})
     return out

@@ -7,8 +7,11 @@ means "none known / unlimited".
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum
+from typing import Any
 
 
 class JsonMode(str, Enum):
@@ -20,6 +23,30 @@ class JsonMode(str, Enum):
     """llama.cpp's ``{"type": "json_object", "schema": {...}}`` (grammar-constrained)."""
     NONE = "none"
     """No constraint: the format is asked for in the prompt only."""
+
+
+class Thinking(str, Enum):
+    """Whether a reasoning model is asked to think before it answers (``--thinking``, key ``thinking``)."""
+
+    OFF = "off"
+    ON = "on"
+
+
+@dataclass(frozen=True)
+class ThinkingSwitch:
+    """How a provider's models matching ``models`` are told to reason or not: request-body fields
+    from the provider's documentation (``source``). ``off`` None: no documented way to switch
+    reasoning off (the model reasons as it always does; ``note`` says what to do instead)."""
+
+    off: Mapping[str, Any] | None
+    on: Mapping[str, Any] = field(default_factory=dict)
+    models: str = ""
+    """A regular expression searched in the model name; "" matches every model."""
+    source: str = ""
+    note: str = ""
+
+    def matches(self, model: str) -> bool:
+        return re.search(self.models, model) is not None
 
 
 @dataclass(frozen=True)
@@ -47,35 +74,123 @@ class ProviderSpec:
     api_key: str | None = field(default=None, repr=False, compare=False)
     """A key given in a profile file; normally None and the key comes from ``api_key_env``."""
 
+    thinking: Thinking = Thinking.OFF
+    """Whether reasoning models think (``--thinking``, profile key ``thinking``)."""
+    thinking_switches: tuple[ThinkingSwitch, ...] = field(default=(), compare=False)
+    """How this provider switches reasoning off and on, per model family; the first match applies."""
+    reasoning_in_completion: bool = True
+    """Whether ``usage.completion_tokens`` already counts the reasoning tokens (OpenAI's convention).
+    Where it does not, the client adds them, so completion tokens are always what is billed as output."""
+
     def with_overrides(self, **changes: object) -> ProviderSpec:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    def thinking_switch(self) -> ThinkingSwitch | None:
+        """The switch that applies to this spec's model, or None (the provider has none)."""
+        return next((s for s in self.thinking_switches if s.matches(self.default_model)), None)
+
+    def thinking_body(self) -> dict[str, Any]:
+        """The request-body fields that ask this spec's model for ``self.thinking`` ({} where none exist)."""
+        switch = self.thinking_switch()
+        if switch is None:
+            return {}
+        chosen = switch.on if Thinking(self.thinking) is Thinking.ON else switch.off
+        return dict(chosen or {})
+
+
+# Reasoning switches per provider, each from the page cited beside it. Where a provider has none, its
+# switch says so (off=None) and what to do instead.
+_ENABLE_THINKING = ThinkingSwitch(
+    # Qwen3-style chat templates (vLLM, SGLang, llama.cpp --jinja); templates without the variable ignore it.
+    off={"chat_template_kwargs": {"enable_thinking": False}}, on={"chat_template_kwargs": {"enable_thinking": True}},
+    source="https://docs.vllm.ai/en/latest/features/reasoning_outputs/ ('To disable it, you must pass "
+           "enable_thinking=False in your chat_template_kwargs'); "
+           "https://qwen.readthedocs.io/en/latest/deployment/vllm.html#thinking-non-thinking-modes",
+)
+_OPENAI_SWITCHES = (
+    # reasoning_effort: gpt-5 accepts "minimal", gpt-5.1 and later "none"; the o-series' least is "low".
+    # Other models (gpt-4o-mini, the default) reject the parameter, so nothing is sent to them.
+    ThinkingSwitch(off={"reasoning_effort": "minimal"}, models=r"^gpt-5(-mini|-nano)?(-\d{4}-\d{2}-\d{2})?$",
+                   source="https://platform.openai.com/docs/guides/reasoning"),
+    ThinkingSwitch(off={"reasoning_effort": "none"}, models=r"^gpt-5\.", source="https://platform.openai.com/docs/guides/reasoning"),
+    ThinkingSwitch(off={"reasoning_effort": "low"}, models=r"^o\d", source="https://platform.openai.com/docs/guides/reasoning",
+                   note="o-series models cannot stop reasoning; 'low' is their least"),
+)
+_XAI_SWITCHES = (
+    # grok-3-mini takes reasoning_effort "low" | "high"; grok-4 always reasons and rejects the field.
+    ThinkingSwitch(off={"reasoning_effort": "low"}, on={"reasoning_effort": "high"}, models=r"^grok-3-mini",
+                   source="https://docs.x.ai/docs/guides/reasoning", note="grok-3-mini cannot stop reasoning; 'low' is its least"),
+    ThinkingSwitch(off=None, models=r"^grok-4", source="https://docs.x.ai/docs/guides/reasoning",
+                   note="grok-4 always reasons and takes no reasoning_effort: use a larger max_tokens"),
+)
+_GROQ_SWITCHES = (
+    # reasoning_effort "none" | "default" for Qwen3; "low" | "medium" | "high" for gpt-oss (which cannot
+    # stop); other models take neither field.
+    ThinkingSwitch(off={"reasoning_effort": "none"}, on={"reasoning_effort": "default"}, models=r"qwen3",
+                   source="https://console.groq.com/docs/reasoning"),
+    ThinkingSwitch(off={"reasoning_effort": "low"}, models=r"gpt-oss", source="https://console.groq.com/docs/reasoning",
+                   note="gpt-oss cannot stop reasoning; 'low' is its least"),
+)
+_OPENROUTER_SWITCH = ThinkingSwitch(
+    # One field for every model, translated by OpenRouter for each upstream provider.
+    off={"reasoning": {"enabled": False}}, on={"reasoning": {"enabled": True}},
+    source="https://openrouter.ai/docs/use-cases/reasoning-tokens (the 'reasoning' request parameter)",
+)
+_OLLAMA_SWITCH = ThinkingSwitch(
+    # Ollama's OpenAI-compatible endpoint maps reasoning_effort "none" to its native think=false.
+    off={"reasoning_effort": "none"},
+    source="https://ollama.com/blog/thinking; https://github.com/ollama/ollama/issues/12004",
+)
+_LMSTUDIO_NONE = ThinkingSwitch(
+    off=None, source="https://lmstudio.ai/docs/app/api/endpoints/openai",
+    note="LM Studio documents no request field for it: end prompts with /no_think (Qwen3) or load a non-thinking model",
+)
+_TOGETHER_NONE = ThinkingSwitch(
+    off=None, source="https://docs.together.ai/docs/reasoning-models-guide",
+    note="Together documents no general request field: choose the model's non-thinking variant",
+)
+_ANTHROPIC_OFF = ThinkingSwitch(
+    # Extended thinking is opt-in (a `thinking` budget); negoray never asks for it.
+    off={}, source="https://docs.anthropic.com/en/api/openai-sdk",
+    note="extended thinking is off unless requested with a budget; 'on' sends nothing either",
+)
+_LOCAL_NONE = ThinkingSwitch(off=None, source="negoray/llm/local_server.py (llama-cpp-python's server)",
+                             note="the embedded model does not reason")
 
 
 _SPECS = [
     ProviderSpec("sim", "http://sim.negoray.invalid/v1", "negoray-sim-1", local=True, max_concurrency=256),
     ProviderSpec("local", None, "SmolLM2-135M-Instruct", local=True, json_mode=JsonMode.JSON_OBJECT_SCHEMA,
-                 max_concurrency=4, throughput_tps=60),
+                 max_concurrency=4, throughput_tps=60, thinking_switches=(_LOCAL_NONE,)),
     ProviderSpec("lmstudio", "http://localhost:1234/v1", "google/gemma-3-4b", local=True, max_concurrency=16,
-                 throughput_tps=100),
+                 throughput_tps=100, thinking_switches=(_LMSTUDIO_NONE,)),
     ProviderSpec("vllm", "http://localhost:8000/v1", "meta-llama/Llama-3.1-8B-Instruct", local=True,
-                 max_concurrency=128, throughput_tps=2500),
+                 max_concurrency=128, throughput_tps=2500, thinking_switches=(_ENABLE_THINKING,)),
     ProviderSpec("llamacpp", "http://localhost:8080/v1", "default", local=True,
-                 json_mode=JsonMode.JSON_OBJECT_SCHEMA, max_concurrency=8, throughput_tps=60),
+                 json_mode=JsonMode.JSON_OBJECT_SCHEMA, max_concurrency=8, throughput_tps=60,
+                 thinking_switches=(_ENABLE_THINKING,)),  # llama-server --jinja reads chat_template_kwargs
     ProviderSpec("ollama", "http://localhost:11434/v1", "llama3.2", local=True, max_concurrency=8,
-                 throughput_tps=60),
+                 throughput_tps=60, thinking_switches=(_OLLAMA_SWITCH,)),
     ProviderSpec("groq", "https://api.groq.com/openai/v1", "llama-3.3-70b-versatile", "GROQ_API_KEY",
-                 rpm=1000, tpm=300_000, rpd=500_000, price_in=0.59, price_out=0.79),
+                 rpm=1000, tpm=300_000, rpd=500_000, price_in=0.59, price_out=0.79, thinking_switches=_GROQ_SWITCHES),
     ProviderSpec("groq-free", "https://api.groq.com/openai/v1", "llama-3.3-70b-versatile", "GROQ_API_KEY",
-                 rpm=30, tpm=12_000, rpd=14_400, json_mode=JsonMode.JSON_SCHEMA, max_concurrency=8),
+                 rpm=30, tpm=12_000, rpd=14_400, json_mode=JsonMode.JSON_SCHEMA, max_concurrency=8,
+                 thinking_switches=_GROQ_SWITCHES),
     ProviderSpec("together", "https://api.together.xyz/v1", "meta-llama/Llama-3.3-70B-Instruct-Turbo",
-                 "TOGETHER_API_KEY", rpm=600, price_in=0.88, price_out=0.88),
+                 "TOGETHER_API_KEY", rpm=600, price_in=0.88, price_out=0.88, thinking_switches=(_TOGETHER_NONE,)),
     ProviderSpec("openrouter", "https://openrouter.ai/api/v1", "meta-llama/llama-3.3-70b-instruct",
-                 "OPENROUTER_API_KEY", rpm=600, price_in=0.13, price_out=0.40),
+                 "OPENROUTER_API_KEY", rpm=600, price_in=0.13, price_out=0.40, thinking_switches=(_OPENROUTER_SWITCH,)),
+    # OpenAI's completion_tokens already include the reasoning tokens (completion_tokens_details is a
+    # breakdown of them): https://platform.openai.com/docs/guides/reasoning#managing-the-context-window
     ProviderSpec("openai", "https://api.openai.com/v1", "gpt-4o-mini", "OPENAI_API_KEY",
-                 rpm=500, tpm=200_000, rpd=10_000, price_in=0.15, price_out=0.60),
-    ProviderSpec("xai", "https://api.x.ai/v1", "grok-3-mini", "XAI_API_KEY", rpm=480, price_in=0.30, price_out=0.50),
+                 rpm=500, tpm=200_000, rpd=10_000, price_in=0.15, price_out=0.60, thinking_switches=_OPENAI_SWITCHES),
+    # Grok reports reasoning_tokens apart from completion_tokens (and bills both as output):
+    # https://docs.cloud.google.com/vertex-ai/generative-ai/docs/partner-models/grok/capabilities/reasoning
+    ProviderSpec("xai", "https://api.x.ai/v1", "grok-3-mini", "XAI_API_KEY", rpm=480, price_in=0.30, price_out=0.50,
+                 thinking_switches=_XAI_SWITCHES, reasoning_in_completion=False),
     ProviderSpec("anthropic", "https://api.anthropic.com/v1/", "claude-sonnet-4-5", "ANTHROPIC_API_KEY",
-                 rpm=50, tpm=30_000, price_in=3.0, price_out=15.0, json_mode=JsonMode.NONE, max_concurrency=16),
+                 rpm=50, tpm=30_000, price_in=3.0, price_out=15.0, json_mode=JsonMode.NONE, max_concurrency=16,
+                 thinking_switches=(_ANTHROPIC_OFF,)),
     ProviderSpec("custom", None, "default", "CUSTOM_API_KEY", json_mode=JsonMode.NONE),
 ]
 

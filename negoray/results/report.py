@@ -136,7 +136,8 @@ class _Data:
 
 
 _NEG_COLUMNS = ["run_id", "group", "generation", "agent_id", "phase", "outcome", "normalized_score",
-                "prompt_tokens", "completion_tokens", "cost_usd", "calls", "cache_hits"]
+                "prompt_tokens", "completion_tokens", "cost_usd", "calls", "cache_hits",
+                "turns", "agent_unparseable", "opponent_unparseable", "truncated"]
 
 
 def _usage_by_phase(root: Path, negotiations: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
@@ -480,12 +481,34 @@ def _fig_market(data: _Data, path: Path) -> str | None:
 
 
 def _outcome_mix(data: _Data) -> list[tuple[str, Counter[str]]]:
+    """Per group and phase: negotiations by outcome, plus the turns played (``turns``) and those lost
+    to unparseable (``unparseable``) and truncated (``truncated``) replies."""
     mix: dict[tuple[str, int, str], Counter[str]] = defaultdict(Counter)
     order = {p: i for i, p in enumerate(PHASES)}
     for n in data.negotiations:
         group = "seed" if n["phase"] == "baseline" else (n["group"] or group_of(n["run_id"]) or "?")
-        mix[(group, order.get(n["phase"], 99), n["phase"])][n["outcome"]] += 1
+        c = mix[(group, order.get(n["phase"], 99), n["phase"])]
+        c[n["outcome"]] += 1
+        c["turns"] += n.get("turns") or 0
+        c["unparseable"] += (n.get("agent_unparseable") or 0) + (n.get("opponent_unparseable") or 0)
+        c["truncated"] += n.get("truncated") or 0  # null in results written before the column existed
     return [(f"{g} {p}", c) for (g, _, p), c in sorted(mix.items())]
+
+
+def _negotiations(c: Counter[str]) -> int:
+    return sum(c[o] for o in OUTCOMES)
+
+
+def _truncation_note(mix: Sequence[tuple[str, Counter[str]]]) -> list[str]:
+    """How many turns max_tokens cut off before they held a move, and what to change."""
+    truncated = sum(c["truncated"] for _, c in mix)
+    if not truncated:
+        return []
+    turns = sum(c["turns"] for _, c in mix)
+    return [f"**{truncated:,} turn(s) ({truncated / max(turns, 1):.1%} of {turns:,}) were lost to truncation**: "
+            "the reply reached max_tokens before it held a move (usually a reasoning model still thinking). "
+            "They cost the turn like an unparseable move but are counted apart, and are never an error. "
+            "To avoid them, run with `--thinking off`, or give a larger `--max-tokens`.", ""]
 
 
 def _fig_outcomes(data: _Data, path: Path) -> str | None:
@@ -496,7 +519,7 @@ def _fig_outcomes(data: _Data, path: Path) -> str | None:
     ax = axes[0][0]
     bottom = [0.0] * len(mix)
     for outcome in OUTCOMES:
-        share = [c[outcome] / sum(c.values()) for _, c in mix]
+        share = [c[outcome] / _negotiations(c) for _, c in mix]
         ax.bar(range(len(mix)), share, bottom=bottom, color=OUTCOME_COLORS[outcome], label=outcome, width=0.7)
         bottom = [b + s for b, s in zip(bottom, share)]
     ax.set_xticks(range(len(mix)), [label for label, _ in mix], rotation=35, ha="right", fontsize=8)
@@ -760,9 +783,11 @@ def _outcome_section(data: _Data) -> list[str]:
     mix = _outcome_mix(data)
     if not mix:
         return ["## Outcomes", "", "No negotiations recorded.", ""]
-    rows = [[label, sum(c.values())] + [f"{c[o]} ({c[o] / sum(c.values()):.0%})" for o in OUTCOMES] for label, c in mix]
-    return ["## Outcomes", "", "Errors are infrastructure failures: never scored, excluded from every mean.", ""] + _table(
-        ["group / phase", "negotiations", *OUTCOMES], rows)
+    rows = [[label, _negotiations(c)] + [f"{c[o]} ({c[o] / _negotiations(c):.0%})" for o in OUTCOMES]
+            + [c["turns"], c["unparseable"], c["truncated"]] for label, c in mix]
+    return ["## Outcomes", "", "Errors are infrastructure failures: never scored, excluded from every mean. "
+            "Unparseable and truncated turns (cut off by max_tokens before a move) cost the turn.", ""] + _table(
+        ["group / phase", "negotiations", *OUTCOMES, "turns", "unparseable", "truncated"], rows) + _truncation_note(mix)
 
 
 def _usage_section(data: _Data) -> list[str]:

@@ -66,10 +66,12 @@ NEGOTIATIONS = _schema("negotiations", [
     ("opponent_invalid", _I32, False),
     ("agent_unparseable", _I32, False),
     ("opponent_unparseable", _I32, False),
+    ("truncated", _I32, False),
     ("calls", _I32, False),
     ("cache_hits", _I32, False),
     ("prompt_tokens", _I64, False),
     ("completion_tokens", _I64, False),
+    ("reasoning_tokens", _I64, False),
     ("cost_usd", _F, True),
     ("latency_s", _F, False),
     ("provider", _S, False),
@@ -97,6 +99,8 @@ CALLS = _schema("calls", [
     ("cache_hit", _B, False),
     ("status", _S, False),
     ("cost_usd", _F, True),
+    ("finish_reason", _S, True),
+    ("reasoning_tokens", _I64, False),
 ])
 
 AGENTS = _schema("agents", [
@@ -169,7 +173,8 @@ def _check(name: str, value: Any, allowed: tuple[str, ...]) -> None:
 
 
 def _cost(prompt: int, completion: int, price_in: float | None, price_out: float | None) -> float | None:
-    """Dollars at prices per million tokens; None when the prices are unknown."""
+    """Dollars at prices per million tokens; None when the prices are unknown. ``completion`` includes
+    the reasoning tokens (the client counts them in where a provider reports them apart)."""
     if price_in is None or price_out is None:
         return None
     return (prompt * price_in + completion * price_out) / 1e6
@@ -236,10 +241,12 @@ def negotiation_row(
         "opponent_invalid": record.opponent_invalid,
         "agent_unparseable": record.agent_unparseable,
         "opponent_unparseable": record.opponent_unparseable,
+        "truncated": record.truncated,
         "calls": len(record.calls),
         "cache_hits": sum(1 for c in record.calls if c.cache_hit),
         "prompt_tokens": record.prompt_tokens,
         "completion_tokens": record.completion_tokens,
+        "reasoning_tokens": record.reasoning_tokens,
         "cost_usd": _calls_cost(record.calls, price_in, price_out),
         "latency_s": record.latency_s,
         "provider": served.provider if served else "",
@@ -283,6 +290,8 @@ def call_rows(
             "cache_hit": c.cache_hit,
             "status": "ok" if c.ok else "failed",
             "cost_usd": _call_cost(c.prompt_tokens, c.completion_tokens, c.cache_hit, price_in, price_out),
+            "finish_reason": c.finish_reason,
+            "reasoning_tokens": c.reasoning_tokens,
         }
         for i, c in enumerate(record.calls)
     ]
@@ -323,6 +332,8 @@ def mutation_call_row(
         "cache_hit": r.cache_hit,
         "status": "ok" if ok and reply is not None else "failed",
         "cost_usd": _call_cost(r.prompt_tokens, r.completion_tokens, r.cache_hit, price_in, price_out),
+        "finish_reason": r.finish_reason,
+        "reasoning_tokens": r.reasoning_tokens,
     }
 
 

@@ -51,8 +51,8 @@ def provider_configs(config: ExperimentConfig) -> list[LLMConfig]:
     p = config.provider
     profiles = load_profiles(p.profiles) if p.profiles else {}
     first = LLMConfig(provider=p.name, model=p.model, base_url=p.base_url, api_key_env=p.api_key_env,
-                      rpm=p.rpm, tpm=p.tpm, rpd=p.rpd, profiles=profiles)
-    chain = [first] + [LLMConfig(provider=name, profiles=profiles) for name in p.failover]
+                      rpm=p.rpm, tpm=p.tpm, rpd=p.rpd, thinking=p.thinking, profiles=profiles)
+    chain = [first] + [LLMConfig(provider=name, thinking=p.thinking, profiles=profiles) for name in p.failover]
     resolved = []
     for c in chain:
         endpoint = c.resolve()  # a missing key fails here, naming the variable

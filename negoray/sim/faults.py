@@ -48,6 +48,9 @@ class FaultConfig:
     unload_for: float = math.inf
     """How long it stays unloaded (default: for good)."""
     seed: int = 0
+    think_tokens: int = 0
+    """Play a reasoning model: a ``<think>`` block of this many tokens before each answer, unless the
+    request switches thinking off (``sim-serve --think N``; 0: no thinking)."""
     model: str = SIM_MODEL_NAME
     api_key: str | None = field(default=None, repr=False)
     """If set, requests must carry ``Authorization: Bearer <api_key>`` or get OpenAI's 401."""
@@ -56,7 +59,7 @@ class FaultConfig:
         for name in ("latency_ms", "per_token_ms", "latency_sigma", "unload_for"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
-        for name in ("slots", "rpm", "tpm"):
+        for name in ("slots", "rpm", "tpm", "think_tokens"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if not (self.window_s > 0 and math.isfinite(self.window_s)):

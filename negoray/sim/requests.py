@@ -27,6 +27,8 @@ class ChatRequest:
     params: ChatParams
     stream: bool = False
     include_usage: bool = False
+    thinking: bool = True
+    """False when the request switched reasoning off the vLLM way (``chat_template_kwargs.enable_thinking``)."""
 
     @property
     def tokens(self) -> int:
@@ -95,6 +97,9 @@ def parse_chat_request(body: Any, headers: Mapping[str, str]) -> ChatRequest:
     stream_options = body.get("stream_options") or {}
     if not isinstance(stream_options, dict):
         raise BadRequest("Invalid type for 'stream_options': expected an object.", "stream_options")
+    template_kwargs = body.get("chat_template_kwargs") or {}
+    if not isinstance(template_kwargs, dict):
+        raise BadRequest("Invalid type for 'chat_template_kwargs': expected an object.", "chat_template_kwargs")
     defaults = ChatParams()
     params = ChatParams(
         temperature=defaults.temperature if temperature is None else float(temperature),
@@ -103,4 +108,5 @@ def parse_chat_request(body: Any, headers: Mapping[str, str]) -> ChatRequest:
         replicate=replicate or 0,
         response_format=response_format,
     )
-    return ChatRequest(messages, params, stream, bool(stream_options.get("include_usage")))
+    return ChatRequest(messages, params, stream, bool(stream_options.get("include_usage")),
+                       template_kwargs.get("enable_thinking", True) is not False)

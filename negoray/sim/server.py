@@ -40,6 +40,7 @@ from starlette.types import Receive, Scope, Send
 from negoray.sim.faults import Decision, Fault, FaultConfig, FaultModel
 from negoray.sim.requests import BadRequest, parse_chat_request
 from negoray.sim.model import SimModel
+from negoray.sim.thinking import with_thinking
 
 Clock = Callable[[], float]
 
@@ -201,8 +202,12 @@ class SimServer:
         if decision.fault is not Fault.NONE:
             return self._fault(decision.fault, headers)
         reply = self.sim.reply(chat.messages, chat.params)
-        service_s = self.faults.service_time_s(reply.completion_tokens)
         completion = _Completion(self.config.model, reply.text, reply.prompt_tokens, reply.completion_tokens)
+        if self.config.think_tokens:
+            thought = with_thinking(reply.text, self.config.think_tokens if chat.thinking else 0, chat.params.max_tokens)
+            completion = _Completion(self.config.model, thought.content, reply.prompt_tokens, thought.completion_tokens,
+                                     thought.finish_reason, thought.reasoning_tokens)
+        service_s = self.faults.service_time_s(completion.completion_tokens)
         if chat.stream:
             return StreamingResponse(self._stream(completion, service_s, chat.include_usage),
                                      media_type="text/event-stream", headers=headers)
@@ -233,7 +238,7 @@ class SimServer:
                 if per_piece_s:
                     await asyncio.sleep(per_piece_s)
                 yield _sse(c.chunk({"content": piece}, None, include_usage))
-            yield _sse(c.chunk({}, "stop", include_usage))
+            yield _sse(c.chunk({}, c.finish_reason, include_usage))
             if include_usage:
                 yield _sse({**c.chunk({}, None, False), "choices": [], "usage": c.usage()})
             self._count_completed(c)
@@ -253,12 +258,18 @@ class _Completion:
     text: str
     prompt_tokens: int
     completion_tokens: int
+    finish_reason: str = "stop"
+    reasoning_tokens: int | None = None
+    """Reported in ``usage.completion_tokens_details`` when set (a ``--think`` server)."""
     id: str = dataclasses.field(default_factory=lambda: f"chatcmpl-{uuid.uuid4().hex[:24]}")
     created: int = dataclasses.field(default_factory=lambda: int(time.time()))
 
-    def usage(self) -> dict[str, int]:
-        return {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
-                "total_tokens": self.prompt_tokens + self.completion_tokens}
+    def usage(self) -> dict[str, Any]:
+        usage: dict[str, Any] = {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
+                                 "total_tokens": self.prompt_tokens + self.completion_tokens}
+        if self.reasoning_tokens is not None:
+            usage["completion_tokens_details"] = {"reasoning_tokens": self.reasoning_tokens}
+        return usage
 
     def _head(self, obj: str) -> dict[str, Any]:
         return {"id": self.id, "object": obj, "created": self.created, "model": self.model,
@@ -266,7 +277,7 @@ class _Completion:
 
     def body(self) -> dict[str, Any]:
         message = {"role": "assistant", "content": self.text, "refusal": None}
-        choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": "stop"}
+        choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": self.finish_reason}
         return {**self._head("chat.completion"), "choices": [choice], "usage": self.usage()}
 
     def chunk(self, delta: dict[str, Any], finish_reason: str | None, usage_field: bool) -> dict[str, Any]:
