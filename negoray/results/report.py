@@ -142,19 +142,21 @@ _NEG_COLUMNS = ["run_id", "group", "generation", "agent_id", "phase", "outcome",
 
 def _usage_by_phase(root: Path, negotiations: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
     """phase -> calls, prompt/completion tokens, cache hits, failed calls, dollars (NaN: unknown)."""
-    calls = read_table(root, "calls", ["phase", "prompt_tokens", "completion_tokens", "cache_hit", "status", "cost_usd"])
+    calls = read_table(root, "calls", ["phase", "prompt_tokens", "completion_tokens", "cache_hit", "status", "cost_usd",
+                                       "reasoning_tokens"])
     usage: dict[str, dict[str, float]] = {}
     if calls.num_rows:
         calls = calls.append_column("failed", pc.cast(pc.equal(calls["status"], "failed"), pa.int64()))
         calls = calls.set_column(calls.schema.get_field_index("cache_hit"), "cache_hit", pc.cast(calls["cache_hit"], pa.int64()))
         for r in calls.group_by("phase").aggregate([
             ("phase", "count"), ("prompt_tokens", "sum"), ("completion_tokens", "sum"), ("cache_hit", "sum"),
-            ("failed", "sum"), ("cost_usd", "sum"), ("cost_usd", "count"),
+            ("failed", "sum"), ("cost_usd", "sum"), ("cost_usd", "count"), ("reasoning_tokens", "sum"),
         ]).to_pylist():
             usage[r["phase"]] = {
                 "calls": r["phase_count"], "prompt_tokens": r["prompt_tokens_sum"],
                 "completion_tokens": r["completion_tokens_sum"], "cache_hits": r["cache_hit_sum"],
                 "failed": r["failed_sum"], "cost_usd": r["cost_usd_sum"] if r["cost_usd_count"] else float("nan"),
+                "reasoning_tokens": r["reasoning_tokens_sum"] or 0,
             }
     # Dollars of negotiation phases come from the negotiations table (priced when written).
     by_phase: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -806,6 +808,9 @@ def _usage_section(data: _Data) -> list[str]:
                  f"{sum(known):.2f}" if known else "n/a"])
     wall = [g.get("wall_s") for g in data.generations if g.get("wall_s") is not None]
     extra = [f"Wall time of the finished generations, summed over runs: {sum(wall) / 3600:.2f} h.", ""] if wall else []
+    reasoning = int(sum(u[p].get("reasoning_tokens", 0) for p in phases))
+    if reasoning:
+        extra += [f"Completion tokens include {reasoning:,} reasoning tokens (priced as output tokens).", ""]
     return ["## Tokens and cost", ""] + _table(
         ["phase", "calls", "prompt tokens", "completion tokens", "cache hits", "failed calls", "US$"], rows) + extra
 
