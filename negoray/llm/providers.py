@@ -166,6 +166,10 @@ _SPECS = [
                  throughput_tps=100, thinking_switches=(_LMSTUDIO_NONE,)),
     ProviderSpec("vllm", "http://localhost:8000/v1", "meta-llama/Llama-3.1-8B-Instruct", local=True,
                  max_concurrency=128, throughput_tps=2500, thinking_switches=(_ENABLE_THINKING,)),
+    # SGLang passes chat_template_kwargs to the template like vLLM:
+    # https://docs.sglang.ai/advanced_features/separate_reasoning.html
+    ProviderSpec("sglang", "http://localhost:30000/v1", "Qwen/Qwen3-30B-A3B", local=True,
+                 max_concurrency=128, throughput_tps=2500, thinking_switches=(_ENABLE_THINKING,)),
     ProviderSpec("llamacpp", "http://localhost:8080/v1", "default", local=True,
                  json_mode=JsonMode.JSON_OBJECT_SCHEMA, max_concurrency=8, throughput_tps=60,
                  thinking_switches=(_ENABLE_THINKING,)),  # llama-server --jinja reads chat_template_kwargs

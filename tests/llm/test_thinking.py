@@ -58,6 +58,7 @@ def test_every_provider_says_how_reasoning_is_switched_or_that_it_cannot_be():
 @pytest.mark.parametrize("provider,model,off", [
     ("vllm", "Qwen/Qwen3-30B-A3B", {"chat_template_kwargs": {"enable_thinking": False}}),
     ("llamacpp", "default", {"chat_template_kwargs": {"enable_thinking": False}}),
+    ("sglang", "Qwen/Qwen3-30B-A3B", {"chat_template_kwargs": {"enable_thinking": False}}),
     ("openai", "gpt-5-mini", {"reasoning_effort": "minimal"}),
     ("openai", "o3-mini", {"reasoning_effort": "low"}),
     ("openai", "gpt-4o-mini", {}),  # not a reasoning model: it would reject the field
