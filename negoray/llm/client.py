@@ -105,6 +105,8 @@ class LLMClient:
         self._cache_endpoint = f"local:{spec.default_model}" if spec.name == "local" else endpoint.url
         self._thinking_body = spec.thinking_body()
         """The reasoning switch's body fields: they change the answer, so they are part of the cache key."""
+        if (switch := spec.thinking_switch()) is not None and switch.off is None and spec.thinking == "off":
+            log.info("%s: no documented way to switch reasoning off for %s (%s)", spec.name, spec.default_model, switch.note)
         self._in_flight: dict[str, asyncio.Future[ChatReply]] = {}
         self.trip_after: int | None = None
         """With failover: give up a call once this many consecutive retryable failures piled up."""

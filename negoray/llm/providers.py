@@ -73,7 +73,6 @@ class ProviderSpec:
     """Typical output tokens/s of the whole server, where known (the planner's server bound)."""
     api_key: str | None = field(default=None, repr=False, compare=False)
     """A key given in a profile file; normally None and the key comes from ``api_key_env``."""
-
     thinking: Thinking = Thinking.OFF
     """Whether reasoning models think (``--thinking``, profile key ``thinking``)."""
     thinking_switches: tuple[ThinkingSwitch, ...] = field(default=(), compare=False)
