@@ -95,7 +95,8 @@ def config_from_args(args: argparse.Namespace) -> FaultConfig:
         latency_ms=args.latency_ms, per_token_ms=args.per_token_ms, slots=args.slots, rpm=args.rpm,
         tpm=args.tpm, window_s=args.window_s, error_rate=args.error_rate, drop_rate=args.drop_rate,
         unload_after=args.unload_after, unload_for=math.inf if args.unload_for is None else args.unload_for,
-        seed=args.seed, think_tokens=args.think, api_key=os.environ.get(args.require_api_key_env) if args.require_api_key_env else None,
+        seed=args.seed, think_tokens=args.think,
+        api_key=os.environ.get(args.require_api_key_env) if args.require_api_key_env else None,
     )
 
 
