@@ -76,6 +76,12 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of the fault and latency generator (default: 0)")
     p.add_argument("--require-api-key-env", metavar="VAR",
                    help="answer 401 unless requests carry the API key held in environment variable VAR")
+    p.add_argument("--honour-seed", action="store_true",
+                   help="behave like vLLM or llama.cpp given a seed: the reply depends on (messages, seed, "
+                        "temperature) only, never on negoray's own fields (replicate, x-negoray-replicate). "
+                        "Either way GET /stats counts repeated_requests: requests answered although an earlier "
+                        "answered one had the same (messages, seed, temperature, max_tokens), i.e. samples "
+                        "such a server would return again")
     p.set_defaults(func=run)
     return p
 
@@ -92,6 +98,7 @@ def config_from_args(args: argparse.Namespace) -> FaultConfig:
         tpm=args.tpm, window_s=args.window_s, error_rate=args.error_rate, drop_rate=args.drop_rate,
         unload_after=args.unload_after, unload_for=math.inf if args.unload_for is None else args.unload_for,
         seed=args.seed, api_key=os.environ.get(args.require_api_key_env) if args.require_api_key_env else None,
+        honour_seed=args.honour_seed,
     )
 
 
@@ -99,6 +106,8 @@ def _describe(config: FaultConfig) -> str:
     parts = [f"rpm {config.rpm or 'unlimited'}", f"tpm {config.tpm or 'unlimited'}", f"window {config.window_s:g}s",
              f"slots {config.slots or 'unlimited'}", f"latency {config.latency_ms:g}ms + {config.per_token_ms:g}ms/token",
              f"error rate {config.error_rate:g}", f"drop rate {config.drop_rate:g}"]
+    if config.honour_seed:
+        parts.append("replies from (messages, seed, temperature) only")
     if config.unload_after is not None:
         parts.append(f"unloaded from {config.unload_after:g}s for "
                      + ("good" if math.isinf(config.unload_for) else f"{config.unload_for:g}s"))
