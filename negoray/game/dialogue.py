@@ -186,8 +186,8 @@ async def run_negotiation(
             offered = rest(counts, standing[1]) if standing and standing[0] != side else None
             user = turn_prompt(counts, values, history, round_, config.max_rounds, side == AGENT, offered)
             messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+            call_seed = None if base_seed is None else derive_seed(base_seed, round_, side)
             try:
-                call_seed = None if base_seed is None else derive_seed(base_seed, round_, side)
                 reply = await side_chat(messages, dataclasses.replace(params, seed=call_seed))
             except ChatFailure as e:
                 calls.append(_usage(side, round_, None))
