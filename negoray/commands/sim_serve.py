@@ -80,6 +80,12 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
                         "max_tokens cannot hold is cut with finish_reason 'length' (default: 0 = no thinking)")
     p.add_argument("--require-api-key-env", metavar="VAR",
                    help="answer 401 unless requests carry the API key held in environment variable VAR")
+    p.add_argument("--honour-seed", action="store_true",
+                   help="behave like vLLM or llama.cpp given a seed: the reply depends on (messages, seed, "
+                        "temperature) only, never on negoray's own fields (replicate, x-negoray-replicate). "
+                        "Either way GET /stats counts repeated_requests: requests answered although an earlier "
+                        "answered one had the same (messages, seed, temperature, max_tokens), i.e. samples "
+                        "such a server would return again")
     p.set_defaults(func=run)
     return p
 
@@ -95,7 +101,7 @@ def config_from_args(args: argparse.Namespace) -> FaultConfig:
         latency_ms=args.latency_ms, per_token_ms=args.per_token_ms, slots=args.slots, rpm=args.rpm,
         tpm=args.tpm, window_s=args.window_s, error_rate=args.error_rate, drop_rate=args.drop_rate,
         unload_after=args.unload_after, unload_for=math.inf if args.unload_for is None else args.unload_for,
-        seed=args.seed, think_tokens=args.think,
+        seed=args.seed, think_tokens=args.think, honour_seed=args.honour_seed,
         api_key=os.environ.get(args.require_api_key_env) if args.require_api_key_env else None,
     )
 
@@ -106,6 +112,8 @@ def _describe(config: FaultConfig) -> str:
              f"error rate {config.error_rate:g}", f"drop rate {config.drop_rate:g}"]
     if config.think_tokens:
         parts.append(f"thinking {config.think_tokens} tokens unless switched off")
+    if config.honour_seed:
+        parts.append("replies from (messages, seed, temperature) only")
     if config.unload_after is not None:
         parts.append(f"unloaded from {config.unload_after:g}s for "
                      + ("good" if math.isinf(config.unload_for) else f"{config.unload_for:g}s"))

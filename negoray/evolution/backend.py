@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from negoray.chat import ChatFn, ChatParams, ChatReply, Message
+from negoray.chat import ChatFn, ChatParams, ChatReply, Message, derive_seed
 from negoray.game.dialogue import NegotiationConfig, NegotiationRecord, run_negotiation
 from negoray.game.scenario import Scenario
 
@@ -31,6 +31,11 @@ class Job:
     @property
     def key(self) -> tuple[str, int, str, str, str, int]:
         return (self.run_id, self.generation, self.phase, self.agent_id, self.scenario.id, self.replicate)
+
+    def seed(self, experiment_seed: int | None) -> int | None:
+        """The negotiation's own seed: the experiment seed and the job's key, so every negotiation of
+        every phase (and the baseline) samples afresh, and the same job replays the same calls."""
+        return None if experiment_seed is None else derive_seed(experiment_seed, *self.key)
 
 
 class Backend(Protocol):
@@ -54,7 +59,7 @@ async def play_jobs(
     async def one(job: Job) -> NegotiationRecord:
         async with gate:
             record = await run_negotiation(job.prompt, opponent, job.scenario, chat, config=config,
-                                           replicate=job.replicate)
+                                           replicate=job.replicate, seed=job.seed(config.seed))
         if on_record is not None:
             on_record(record)
         return record

@@ -58,8 +58,3 @@ def rng_for(seed: int, *parts: str | int) -> np.random.Generator:
     "tournament"): every random choice is reproducible and independent of execution order."""
     digest = hashlib.sha256("/".join(map(str, (seed, *parts))).encode()).digest()
     return np.random.default_rng(int.from_bytes(digest[:8], "little"))
-
-
-def seed_int(seed: int, *parts: str | int) -> int:
-    """A 31-bit integer seed for an LLM call, determined the same way."""
-    return int(rng_for(seed, *parts).integers(0, 2**31 - 1))

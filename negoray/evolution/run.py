@@ -16,11 +16,11 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from negoray.chat import ChatFailure, ChatParams, ChatReply
+from negoray.chat import ChatFailure, ChatParams, ChatReply, derive_seed
 from negoray.config import GROUPS, ExperimentConfig
 from negoray.evolution import diversity, gating, market, selection
 from negoray.evolution.backend import Backend, Job
-from negoray.evolution.genome import Genome, Origin, genome_id, rng_for, seed_int
+from negoray.evolution.genome import Genome, Origin, genome_id, rng_for
 from negoray.evolution.mutation import check_strategy, extract_strategy, mutation_messages, worst_cases
 from negoray.evolution.seeds import SEED_STRATEGIES
 from negoray.game.dialogue import NegotiationRecord
@@ -166,9 +166,10 @@ class Evolution:
         )
         problem = "no attempt made"
         for attempt in range(self.config.mutation_attempts):
+            # each attempt is a fresh sample: a server that honours seed would return a rejected text again
             params = ChatParams(
                 temperature=self.config.mutation_temperature, max_tokens=1024, replicate=attempt,
-                seed=seed_int(self.config.seed, self.run_id, parent.generation, "mutation", slot),
+                seed=derive_seed(self.config.seed, self.run_id, parent.generation, "mutation", slot, attempt),
             )
             try:
                 reply = await self.backend.chat(messages, params)

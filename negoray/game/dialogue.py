@@ -26,6 +26,8 @@ class NegotiationConfig:
     temperature: float = 0.7
     max_tokens: int = 200
     seed: int | None = None
+    """The experiment seed: each negotiation's seed derives from it (`negoray.evolution.backend.Job.seed`);
+    `run_negotiation` uses it as the negotiation's seed when given none."""
 
     def __post_init__(self) -> None:
         if self.max_rounds < 1:
@@ -187,8 +189,13 @@ async def run_negotiation(
     config: NegotiationConfig = NegotiationConfig(),
     opponent_chat: ChatFn | None = None,
     replicate: int = 0,
+    seed: int | None = None,
 ) -> NegotiationRecord:
     """Play ``scenario`` between two strategies; the agent moves first in every round.
+
+    ``seed`` is this negotiation's seed (default: ``config.seed``); each call carries
+    ``derive_seed(seed, round, side)``, so no two calls share a seed and a replay sends the same ones
+    (a server that honours ``seed`` then samples each turn afresh). None: calls carry no seed.
 
     Unparseable or invalid moves cost the turn. A `ChatFailure` (infrastructure) ends the
     negotiation with outcome ``error`` and no score; other exceptions propagate.
@@ -199,9 +206,10 @@ async def run_negotiation(
         OPPONENT: (system_prompt(opponent_prompt, config.max_rounds, config.move_format), scenario.opponent_values, opponent_chat or chat),
     }
     params = ChatParams(
-        temperature=config.temperature, max_tokens=config.max_tokens, seed=config.seed,
+        temperature=config.temperature, max_tokens=config.max_tokens,
         replicate=replicate, response_format=response_format(config.move_format),
     )
+    base_seed = config.seed if seed is None else seed
     turns: list[Turn] = []
     calls: list[CallUsage] = []
     standing: tuple[str, Counts] | None = None  # (proposer, the proposer's own share)
@@ -219,8 +227,9 @@ async def run_negotiation(
             offered = rest(counts, standing[1]) if standing and standing[0] != side else None
             user = turn_prompt(counts, values, history, round_, config.max_rounds, side == AGENT, offered)
             messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+            call_seed = None if base_seed is None else derive_seed(base_seed, round_, side)
             try:
-                reply = await _ask(side_chat, messages, params, calls, side, round_)
+                reply = await _ask(side_chat, messages, dataclasses.replace(params, seed=call_seed), calls, side, round_)
             except ChatFailure as e:
                 return finish(OutcomeKind.ERROR, None, f"{side} call in round {round_} failed: {e}")
             move = parse_move(reply.text, counts)

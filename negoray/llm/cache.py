@@ -133,10 +133,33 @@ _INSERT = (
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
+_SELECT = "SELECT text, prompt_tokens, completion_tokens, provider, model, extra FROM responses WHERE key = ?"
 
-def _settle(done: asyncio.Future, error: BaseException | None) -> None:
+
+def _settle(done: asyncio.Future, error: BaseException | None, result: Any = None) -> None:
     if not done.done():
-        done.set_exception(error) if error is not None else done.set_result(None)
+        done.set_exception(error) if error is not None else done.set_result(result)
+
+
+def _reply_of(row: Sequence[Any]) -> ChatReply:
+    """A stored row (text, prompt_tokens, completion_tokens, provider, model, extra) as a cache hit."""
+    text, prompt_tokens, completion_tokens, provider, model, extra = row
+    extra = json.loads(extra)
+    answer = extra.pop(_REPLY_KEY, {}) if isinstance(extra, dict) else {}
+    return ChatReply(
+        text=text,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        latency_s=0.0,
+        cache_hit=True,
+        attempts=0,
+        provider=provider,
+        model=model,
+        extra=extra,
+        finish_reason=answer.get("finish_reason"),
+        reasoning=answer.get("reasoning", ""),
+        reasoning_tokens=answer.get("reasoning_tokens", 0),
+    )
 
 
 class ResponseCache:
@@ -230,37 +253,13 @@ class ResponseCache:
                 self._misses += 1
             return None
         conn = self._conn()
-        row = self._retry(
-            lambda: conn.execute(
-                "SELECT text, prompt_tokens, completion_tokens, provider, model, extra"
-                " FROM responses WHERE key = ?",
-                (key,),
-            ).fetchone()
-        )
+        row = self._retry(lambda: conn.execute(_SELECT, (key,)).fetchone())
         with self._lock:
             if row is None:
                 self._misses += 1
             else:
                 self._hits += 1
-        if row is None:
-            return None
-        text, prompt_tokens, completion_tokens, provider, model, extra = row
-        extra = json.loads(extra)
-        answer = extra.pop(_REPLY_KEY, {}) if isinstance(extra, dict) else {}
-        return ChatReply(
-            text=text,
-            prompt_tokens=prompt_tokens,
-            completion_tokens=completion_tokens,
-            latency_s=0.0,
-            cache_hit=True,
-            attempts=0,
-            provider=provider,
-            model=model,
-            extra=extra,
-            finish_reason=answer.get("finish_reason"),
-            reasoning=answer.get("reasoning", ""),
-            reasoning_tokens=answer.get("reasoning_tokens", 0),
-        )
+        return None if row is None else _reply_of(row)
 
     def _row(self, key: str, reply: ChatReply) -> tuple[Any, ...]:
         stored = _plain(reply.extra)
@@ -271,47 +270,54 @@ class ResponseCache:
         return (key, reply.text, int(reply.prompt_tokens), int(reply.completion_tokens), reply.provider,
                 reply.model, extra, time.time())
 
-    def _insert(self, rows: list[tuple[Any, ...]]) -> None:
-        """Insert rows in one transaction (first write of a key wins)."""
+    def _insert(self, rows: list[tuple[Any, ...]]) -> list[ChatReply | None]:
+        """Insert rows in one transaction (first write of a key wins); for each row, None if it was
+        stored, else the reply an earlier write had stored under its key."""
         conn = self._conn()
 
-        def write() -> int:
+        def write() -> list[ChatReply | None]:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                before = conn.total_changes
-                conn.executemany(_INSERT, rows)
+                earlier: list[ChatReply | None] = []
+                for row in rows:
+                    stored = conn.execute(_INSERT, row).rowcount == 1
+                    earlier.append(None if stored else _reply_of(conn.execute(_SELECT, row[:1]).fetchone()))
                 conn.execute("COMMIT")
-                return conn.total_changes - before
+                return earlier
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
 
-        written = self._retry(write)
+        earlier = self._retry(write)
         with self._lock:
-            self._writes += written
+            self._writes += earlier.count(None)
+        return earlier
 
-    def put(self, key: str, reply: ChatReply) -> None:
-        """Store ``reply`` under ``key`` and commit; the first write of a key wins.
+    def put(self, key: str, reply: ChatReply) -> ChatReply:
+        """Store ``reply`` under ``key`` and commit; the first write of a key wins. Returns what the
+        cache holds under ``key`` now: ``reply`` itself if this put stored it, else the reply an earlier
+        write stored (as `get` returns it), which the caller should use instead of its own.
 
-        A no-op in ``ro`` and ``off`` modes. ``reply.extra`` is stored as JSON (values that are not
-        JSON become their ``str``); latency, attempts and cache_hit are not stored.
+        A no-op in ``ro`` and ``off`` modes (returns ``reply``). ``reply.extra`` is stored as JSON
+        (values that are not JSON become their ``str``); latency, attempts and cache_hit are not stored.
         """
-        if self.mode is CacheMode.READ_WRITE:
-            self._insert([self._row(key, reply)])
+        if self.mode is not CacheMode.READ_WRITE:
+            return reply
+        return self._insert([self._row(key, reply)])[0] or reply
 
     async def aget(self, key: str) -> ChatReply | None:
         """`get`, inline: a read of a WAL database by primary key never waits for writers."""
         return self.get(key)
 
-    async def aput(self, key: str, reply: ChatReply) -> None:
+    async def aput(self, key: str, reply: ChatReply) -> ChatReply:
         """`put` by group commit: concurrent puts share one transaction in a writer thread, and
-        each returns once its row is committed, so the event loop never blocks on disk."""
+        each returns (what `put` returns) once its row is committed, so the event loop never blocks on disk."""
         if self.mode is not CacheMode.READ_WRITE:
-            return
+            return reply
         loop = asyncio.get_running_loop()
         done = loop.create_future()
         self._writer().put((self._row(key, reply), loop, done))
-        await done
+        return await done or reply
 
     def _writer(self) -> queue.SimpleQueue:
         with self._lock:
@@ -330,12 +336,12 @@ class ResponseCache:
                 except queue.Empty:
                     break
             try:
-                self._insert([row for row, _, _ in batch])
+                earlier = self._insert([row for row, _, _ in batch])
                 error: BaseException | None = None
             except BaseException as e:  # noqa: BLE001 - handed to every waiting put
-                error = e
-            for _, loop, done in batch:
-                loop.call_soon_threadsafe(_settle, done, error)
+                earlier, error = [None] * len(batch), e
+            for (_, loop, done), stored in zip(batch, earlier):
+                loop.call_soon_threadsafe(_settle, done, error, stored)
 
     # -- housekeeping ------------------------------------------------------------------------
 

@@ -193,7 +193,10 @@ class LLMClient:
         usd = call_cost(prompt_tokens, completion_tokens, spec.price_in, spec.price_out)
         self.ledger.record(spec.name, self.run, prompt_tokens, completion_tokens, usd, False)
         if self.cache is not None:
-            await self.cache.aput(key, reply)
+            stored = await self.cache.aput(key, reply)
+            if stored is not None and stored != reply:
+                # another worker stored this call first: answer with its reply, as a resume will
+                reply = dataclasses.replace(stored, latency_s=reply.latency_s, attempts=reply.attempts, cache_hit=False)
         return reply
 
     def _body(self, messages: Sequence[Message], params: ChatParams) -> dict[str, Any]:

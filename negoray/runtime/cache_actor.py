@@ -23,8 +23,8 @@ class CacheActor:
     async def get(self, key: str) -> ChatReply | None:
         return await self.cache.aget(key)
 
-    async def put(self, key: str, reply: ChatReply) -> None:
-        await self.cache.aput(key, reply)
+    async def put(self, key: str, reply: ChatReply) -> ChatReply:
+        return await self.cache.aput(key, reply)
 
 
 def get_or_create_cache(namespace: str, path: str, mode: str, head_node: str):
@@ -45,5 +45,5 @@ class RemoteCache:
     async def aget(self, key: str) -> ChatReply | None:
         return await self._actor.get.remote(key)
 
-    async def aput(self, key: str, reply: ChatReply) -> None:
-        await self._actor.put.remote(key, reply)
+    async def aput(self, key: str, reply: ChatReply) -> ChatReply:
+        return await self._actor.put.remote(key, reply)

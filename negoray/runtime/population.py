@@ -7,7 +7,6 @@ after a crash, it resumes from its checkpoint; the interrupted generation replay
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -16,7 +15,6 @@ from typing import Any
 import ray
 
 from negoray.config import ExperimentConfig
-from negoray.evolution.genome import seed_int
 from negoray.evolution.run import Evolution
 from negoray.game.dialogue import NegotiationConfig
 from negoray.game.scenario import Scenario
@@ -34,9 +32,6 @@ class Population:
                  splits: Mapping[str, Sequence[Scenario]], opponent: str, negotiation: NegotiationConfig,
                  settings: ChatSettings, tag: str, prices: tuple[float, float]) -> None:
         self.config, self.results = config, Path(config.results)
-        # each run samples its own negotiations: runs are independent replicates, not copies of each
-        # other's generation 0
-        negotiation = dataclasses.replace(negotiation, seed=seed_int(config.seed, run_id, "negotiations"))
         backend = RayBackend(opponent, negotiation, settings, tag, config.runtime.in_flight, config.runtime.task_cpus,
                              progress=ray.get_runtime_context().current_actor)
         self.evolution = Evolution(config, run_id, group, index, splits, backend, on_status=self._set_status)

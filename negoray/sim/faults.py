@@ -54,6 +54,9 @@ class FaultConfig:
     model: str = SIM_MODEL_NAME
     api_key: str | None = field(default=None, repr=False)
     """If set, requests must carry ``Authorization: Bearer <api_key>`` or get OpenAI's 401."""
+    honour_seed: bool = False
+    """Answer like vLLM or llama.cpp given a ``seed``: from (messages, seed, temperature) only,
+    ignoring ``replicate`` and every other negoray-specific field."""
 
     def __post_init__(self) -> None:
         for name in ("latency_ms", "per_token_ms", "latency_sigma", "unload_for"):

@@ -37,6 +37,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from negoray.chat import ChatParams
 from negoray.sim.faults import Decision, Fault, FaultConfig, FaultModel
 from negoray.sim.requests import BadRequest, parse_chat_request
 from negoray.sim.model import SimModel
@@ -76,6 +77,10 @@ class Stats:
     bad_requests: int = 0
     unique_requests: int = 0
     """Distinct request bodies seen (a call sent twice counts once here, twice in ``requests``)."""
+    repeated_requests: int = 0
+    """Requests answered although an earlier answered request had the same (messages, seed,
+    temperature, max_tokens): on a server that honours ``seed`` they got the same reply again.
+    Retries of a request that failed do not count."""
     unauthorized: int = 0
     early: int = 0
     in_flight: int = 0
@@ -139,6 +144,8 @@ class SimServer:
         self.sim = SimModel(config.model)
         self.stats = Stats()
         self._seen: set[bytes] = set()
+        self._answered: set[bytes] = set()
+        """`_sample_identity` of every request answered so far (for ``repeated_requests``)."""
         self._slots = asyncio.Semaphore(config.slots) if config.slots else None
 
     def stats_dict(self) -> dict[str, Any]:
@@ -201,7 +208,11 @@ class SimServer:
             return _error(429, _rate_limit_error(self.config, decision, chat.tokens), headers)
         if decision.fault is not Fault.NONE:
             return self._fault(decision.fault, headers)
-        reply = self.sim.reply(chat.messages, chat.params)
+        identity = _sample_identity(chat.messages, chat.params)
+        self.stats.repeated_requests += identity in self._answered
+        self._answered.add(identity)
+        params = dataclasses.replace(chat.params, replicate=0) if self.config.honour_seed else chat.params
+        reply = self.sim.reply(chat.messages, params)
         completion = _Completion(self.config.model, reply.text, reply.prompt_tokens, reply.completion_tokens)
         if self.config.think_tokens:
             thought = with_thinking(reply.text, self.config.think_tokens if chat.thinking else 0, chat.params.max_tokens)
@@ -248,6 +259,12 @@ class SimServer:
         self.stats.completed += 1
         self.stats.prompt_tokens += c.prompt_tokens
         self.stats.completion_tokens += c.completion_tokens
+
+
+def _sample_identity(messages: list[dict[str, str]], params: ChatParams) -> bytes:
+    """What fixes the reply of a server that honours ``seed``: messages, seed, temperature, max_tokens."""
+    key = [messages, params.seed, params.temperature, params.max_tokens]
+    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).digest()
 
 
 @dataclass(frozen=True)
@@ -330,6 +347,7 @@ def create_app(config: FaultConfig, clock: Clock = time.monotonic) -> Starlette:
     async def reset_stats(request: Request) -> Response:
         server.stats.reset()
         server._seen.clear()
+        server._answered.clear()
         return JSONResponse(server.stats_dict())
 
     async def http_error(request: Request, exc: Exception) -> Response:

@@ -73,7 +73,9 @@ def test_an_empty_reply_is_asked_again_once_with_a_fresh_seed_then_is_an_unparse
     first = rec.turns[0]
     assert not first.move.parsed and first.move.problem == EMPTY_REPLY and not first.truncated
     assert rec.agent_unparseable == 1 and rec.truncated == 0
-    assert [p.seed for p in chat.params[:3]] == [7, derive_seed(7, "empty-retry"), 7]
+    first_call = derive_seed(7, 1, "agent")  # the turn's own seed, then a fresh one for the retry
+    assert [p.seed for p in chat.params[:3]] == [first_call, derive_seed(first_call, "empty-retry"),
+                                                 derive_seed(7, 1, "opponent")]
     assert len(rec.calls) == rec.n_turns + 1  # the retry is a call of its own
     assert rec.outcome is OutcomeKind.AGREED
 

@@ -112,7 +112,7 @@ def kill_ray_sessions(names: set[str]) -> None:
 
 
 def test_kill_9_mid_generation_then_rerun_is_identical_and_pays_no_call_twice(config, tmp_path):
-    faults = FaultConfig(latency_ms=20, slots=8, seed=1)
+    faults = FaultConfig(latency_ms=20, slots=8, seed=1, honour_seed=True)  # answers like vLLM given a seed
     with serve_in_subprocess(faults) as server:
         flags = ("--provider", "custom", "--base-url", str(server))
         run(config, tmp_path / "clean", *flags)
@@ -137,7 +137,8 @@ def test_kill_9_mid_generation_then_rerun_is_identical_and_pays_no_call_twice(co
     # The same distinct calls were made, and the killed-and-resumed run sent a call twice only if it
     # was in flight at the kill (sent, answer not yet cached): at most the negotiations in flight,
     # the tag's 16 units (`endpoint_slots`), two tasks of `in_flight = 8` -- beyond what the clean run itself repeated
-    # (this provider is not told the replicate, so a later replicate of the same turn looks alike).
+    # (every call carries its own seed, so the clean run itself sends no request twice).
+    assert clean["repeated_requests"] == 0 and clean["requests"] == clean["unique_requests"]
     assert resumed["unique_requests"] == clean["unique_requests"]
     repeats = resumed["requests"] - resumed["unique_requests"]
     assert repeats <= clean["requests"] - clean["unique_requests"] + 2 * 8, (clean, resumed)
