@@ -209,8 +209,7 @@ def negotiation_row(
     """One row of ``negotiations``. ``price_in``/``price_out`` are dollars per million tokens."""
     _check("phase", phase, PHASES)
     _check("split", split, SPLITS)
-    m = record.metrics
-    scored = record.outcome is not OutcomeKind.ERROR
+    m = record.metrics  # None for an infrastructure error: its score columns stay null
     served = next((c for c in record.calls if c.provider or c.model), None)
     return {
         "run_id": run_id,
@@ -223,14 +222,14 @@ def negotiation_row(
         "phase": phase,
         "replicate": record.replicate,
         "outcome": record.outcome.value,
-        "agent_score": m.agent_score if scored else None,
-        "opponent_score": m.opponent_score if scored else None,
-        "normalized_score": m.agent_normalized if scored else None,
-        "opponent_normalized": m.opponent_normalized if scored else None,
-        "pareto_optimal": m.pareto_optimal if scored else None,
-        "joint_efficiency": m.joint_efficiency if scored else None,
-        "nash_product": m.nash_product if scored else None,
-        "nash_ratio": m.nash_ratio if scored else None,
+        "agent_score": m.agent_score if m is not None else None,
+        "opponent_score": m.opponent_score if m is not None else None,
+        "normalized_score": m.agent_normalized if m is not None else None,
+        "opponent_normalized": m.opponent_normalized if m is not None else None,
+        "pareto_optimal": m.pareto_optimal if m is not None else None,
+        "joint_efficiency": m.joint_efficiency if m is not None else None,
+        "nash_product": m.nash_product if m is not None else None,
+        "nash_ratio": m.nash_ratio if m is not None else None,
         "turns": record.n_turns,
         "agent_invalid": record.agent_invalid,
         "opponent_invalid": record.opponent_invalid,
