@@ -148,10 +148,9 @@ class Evolution:
     async def _mutate(self, parent: Genome, records: Sequence[NegotiationRecord], slot: int,
                       calls: list[tuple[str, ChatReply | None, bool]]) -> tuple[str | None, str]:
         """A usable child prompt, or (None, why not) after `mutation_attempts` tries."""
-        scores = scores_by_scenario(records)
-        outcomes = {r.scenario_id: r.outcome.value for r in records}
+        dev = {s.id: s for s in self.splits["dev"]}
         messages = mutation_messages(
-            self.mutation_kind, parent.prompt, mean_score(records), deal_rate(records), worst_cases(scores, outcomes)
+            self.mutation_kind, parent.prompt, mean_score(records), deal_rate(records), worst_cases(records, dev)
         )
         problem = "no attempt made"
         for attempt in range(self.config.mutation_attempts):
