@@ -9,6 +9,7 @@ every model call has a stable cache key, so a resumed run replays identically.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import math
 import statistics
@@ -20,7 +21,7 @@ from negoray.chat import ChatFailure, ChatParams, ChatReply
 from negoray.config import GROUPS, ExperimentConfig
 from negoray.evolution import diversity, gating, market, selection
 from negoray.evolution.backend import Backend, Job
-from negoray.evolution.genome import Genome, Origin, genome_id, rng_for, seed_int
+from negoray.evolution.genome import Genome, Origin, genome_id, rejected_child_id, rng_for, seed_int
 from negoray.evolution.mutation import check_strategy, extract_strategy, mutation_messages, worst_cases
 from negoray.evolution.seeds import SEED_STRATEGIES
 from negoray.game.dialogue import NegotiationRecord
@@ -177,7 +178,9 @@ class Evolution:
 
     async def _gate_children(self, gen: int, candidates: list[tuple[int, Genome, str]],
                              ) -> tuple[dict[int, tuple[bool, gating.GateDecision | None]], list[tuple[Job, NegotiationRecord]]]:
-        """Play each (slot, parent, child prompt) on a val subset with its parent; decide entry."""
+        """Play each (slot, parent, child prompt) on a val subset with its parent; decide entry. The
+        child plays under the id it gets if accepted; a rejected child's gating rows are relabelled
+        with its own id (`rejected_child_id`), as its parent's clone takes the slot's id."""
         val = self.splits["val"]
         n = self.config.gating_scenarios
         subsets: dict[int, tuple[list[Job], list[Job]]] = {}
@@ -192,6 +195,7 @@ class Evolution:
         jobs = list(unique.values())
         by_key = {j.key: r for j, r in zip(jobs, await self._play(jobs))}
         decisions: dict[int, tuple[bool, gating.GateDecision | None]] = {}
+        relabel: dict[str, str] = {}
         for slot, (child_jobs, parent_jobs) in subsets.items():
             if not child_jobs:
                 decisions[slot] = (True, None)
@@ -201,7 +205,10 @@ class Evolution:
                     if c.metrics is not None and p.metrics is not None]
             decision = gating.gate([c for c, _ in both], [p for _, p in both], self.config.gating_tolerance)
             decisions[slot] = (decision.accepted, decision)
-        return decisions, [(j, by_key[j.key]) for j in jobs]
+            if not decision.accepted:
+                relabel[genome_id(self.run_id, gen + 1, slot)] = rejected_child_id(self.run_id, gen + 1, slot)
+        return decisions, [(dataclasses.replace(j, agent_id=relabel.get(j.agent_id, j.agent_id)), by_key[j.key])
+                           for j in jobs]
 
     # -- one generation ------------------------------------------------------------------------
 
@@ -291,10 +298,13 @@ class Evolution:
                 if accepted:
                     genome = self._child(gen + 1, slot, parent, child, "", Origin.MUTATION)
                 else:
-                    genome = self._child(gen + 1, slot, parent, None, "clone: child rejected by gating", Origin.CLONE)
+                    genome = self._child(gen + 1, slot, parent, None,
+                                         f"clone: child {rejected_child_id(self.run_id, gen + 1, slot)} rejected by gating",
+                                         Origin.CLONE)
                 if decision is not None:
-                    births[genome.id] = {"gate_child_mean": decision.child_mean,
-                                         "gate_parent_mean": decision.parent_mean, "gate_accepted": accepted}
+                    child_id = genome.id if accepted else rejected_child_id(self.run_id, gen + 1, slot)
+                    births[genome.id] = {"gate_child_mean": decision.child_mean, "gate_parent_mean": decision.parent_mean,
+                                         "gate_accepted": accepted, "gate_child_id": child_id}
             population.append(genome)
         return population, births, gated
 

@@ -116,6 +116,7 @@ AGENTS = _schema("agents", [
     ("gate_child_mean", _F, True),
     ("gate_parent_mean", _F, True),
     ("gate_accepted", _B, True),
+    ("gate_child_id", _S, True),
     ("test_score", _F, True),
     ("market_revenue", _F, True),
     ("market_clients", _I32, True),
@@ -334,7 +335,9 @@ def agent_row(genome: Genome, *, group: str | None = None, **scores: Any) -> dic
     """One ``agents`` row: the genome plus whichever scores apply (the rest stay null).
 
     ``scores`` keys: dev_fitness, dev_deal_rate, dev_errors, gate_child_mean, gate_parent_mean,
-    gate_accepted, test_score, market_revenue, market_clients. ``group`` defaults to the run id's
+    gate_accepted, gate_child_id (the agent id of the child's gating rows: this agent's own id when
+    accepted, ``...-rejected`` when its parent's clone took the slot), test_score, market_revenue,
+    market_clients. ``group`` defaults to the run id's
     leading letter when that is a V7 group.
     """
     unknown = set(scores) - _AGENT_SCORES

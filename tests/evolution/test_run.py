@@ -189,3 +189,27 @@ def test_a_few_stragglers_are_recorded_as_errors_and_excluded_from_fitness():
         assert [r.scenario_id for r in errors] == [bad]
         assert out.agent_stats[agent]["dev_errors"] == 1
         assert out.agent_stats[agent]["dev_fitness"] == mean_score([r for r in records if r.scenario_id != bad])
+
+
+def test_a_rejected_child_has_its_own_id_in_the_gating_rows(poc_runs):
+    """The clone that takes a rejected child's slot has the slot's id; the child's gating rows carry
+    the child's own id (`gate_child_id`), never the clone's."""
+    rejected = 0
+    for out in poc_runs["D"][:-1]:
+        parents = {g.id for g in out.state.population}
+        births = out.next_state.births
+        child_ids = {b["gate_child_id"] for b in births.values()}
+        gated_ids = {j.agent_id for j, _ in out.gating}
+        assert gated_ids <= parents | child_ids
+        for genome in out.next_state.population:
+            birth = births.get(genome.id)
+            if birth is None:
+                continue
+            if birth["gate_accepted"]:
+                assert genome.origin is Origin.MUTATION and birth["gate_child_id"] == genome.id
+            else:
+                rejected += 1
+                assert genome.origin is Origin.CLONE and genome.id not in gated_ids
+                assert birth["gate_child_id"] == f"{genome.id}-rejected" and birth["gate_child_id"] in gated_ids
+                assert birth["gate_child_id"] in genome.note
+    assert rejected, "the poc's group D rejects at least one child"
