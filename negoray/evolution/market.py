@@ -18,7 +18,8 @@ import numpy as np
 
 from negoray.evolution.selection import rank
 
-TemperatureMode = Literal["inverse", "standard"]
+TemperatureMode = Literal["standard", "inverse"]
+"""``[market] softmax``: how the client-choice temperature is applied (`choice_probabilities`)."""
 
 
 @dataclass
@@ -87,33 +88,34 @@ class ClientMemory:
 
 
 def choice_probabilities(utilities: Sequence[float], temperature: float,
-                         mode: TemperatureMode = "inverse") -> np.ndarray:
+                         mode: TemperatureMode = "standard") -> np.ndarray:
     """Softmax over a client's utilities (scores in [0, 1]).
 
-    ``mode="inverse"`` (the default): ``p ∝ exp(temperature · u)``, i.e. V7's "temperature 2.0" is
-    read as an inverse temperature (a sharpness). ``mode="standard"``: the textbook
-    ``p ∝ exp(u / temperature)`` (temperature 0 = argmax, ties shared).
+    ``mode="standard"`` (the default, as the original V7 code computes it):
+    ``p ∝ exp((u - max u) / temperature)``, "higher = more exploratory"; temperature 0 = argmax, ties
+    shared. With V7's T = 2.0 and scores in [0, 1] the preference is weak: the best possible agent
+    (1.0) is preferred to the worst (0.0) only 1.65:1 and a 0.1 gap moves a choice by about 5%, close
+    to generation 0's uniform assignment. The report shows how concentrated the choices were
+    against a uniform choice, so this weak selection pressure is visible rather than designed away.
 
-    Why inverse: scores live in [0, 1] and agents differ by ~0.05-0.2. With ``exp(u / 2)`` even
-    the best possible agent (1.0) is preferred to the worst (0.0) only 1.65:1, and a 0.1 gap moves
-    the choice by 5% — indistinguishable from generation 0's random assignment, so clients would
-    not really choose and the market would have no selection pressure of its own. With
-    ``exp(2u)`` the full range is 7.4:1 and a 0.1 gap 1.22:1: a clear but soft preference that
-    keeps exploring. ``temperature`` 0 in inverse mode is a uniform choice.
+    ``mode="inverse"`` (an option, ``[market] softmax = "inverse"``): ``p ∝ exp(temperature · u)``,
+    reading the temperature as a sharpness: the full range is then 7.4:1 and a 0.1 gap 1.22:1.
+    Temperature 0 in inverse mode is a uniform choice.
     """
     u = np.asarray(utilities, dtype=float)
     if u.size == 0:
         raise ValueError("choice_probabilities: no options")
     if mode == "inverse":
-        logits = temperature * u
+        logits = temperature * (u - u.max())
     elif mode == "standard":
         if temperature == 0:
             best = u == u.max()
             return best / best.sum()
-        logits = u / temperature
+        with np.errstate(over="ignore"):
+            logits = (u - u.max()) / temperature  # <= 0, so a tiny temperature gives -inf, never NaN
     else:
-        raise ValueError(f'choice_probabilities: mode must be "inverse" or "standard", got {mode!r}')
-    w = np.exp(logits - logits.max())
+        raise ValueError(f'choice_probabilities: mode must be "standard" or "inverse", got {mode!r}')
+    w = np.exp(logits)
     return w / w.sum()
 
 
@@ -135,7 +137,7 @@ def assign_clients(
     temperature: float = 2.0,
     exploration_bonus: float = 0.1,
     min_clients: int = 2,
-    temperature_mode: TemperatureMode = "inverse",
+    temperature_mode: TemperatureMode = "standard",
 ) -> dict[str, str]:
     """Client id -> agent id.
 

@@ -257,7 +257,7 @@ class Evolution:
         rng = rng_for(self.config.seed, self.run_id, state.generation, "market")
         assignment = market.assign_clients(
             [g.id for g in state.population], clients, memory, state.generation, rng,
-            cfg.temperature, cfg.exploration_bonus, cfg.min_clients,
+            cfg.temperature, cfg.exploration_bonus, cfg.min_clients, cfg.softmax,
         )
         revenue = market.revenue(assignment, scores)
         memory.remember(state.generation, scores)
