@@ -209,6 +209,17 @@ class MarketOutcome:
     """One survivor per dead slot, drawn in proportion to revenue (repeats allowed)."""
 
 
+def death_count(population: int, immune: int, death_fraction: float) -> int:
+    """How many agents a market generation replaces: ``death_fraction × population`` rounded half
+    up, at least 1 when ``death_fraction`` > 0 and someone is mortal, at most the mortal ones and
+    never everyone (someone must breed). V7: 0.3 × 8 = 2 of 8, elites immune."""
+    mortal = population - immune
+    n = math.floor(death_fraction * population + 0.5 + 1e-9)
+    if death_fraction > 0 and mortal > 0:
+        n = max(n, 1)
+    return max(0, min(n, mortal, population - max(1, immune)))
+
+
 def market_step(revenue: Mapping[str, float], elites: Sequence[str], death_fraction: float,
                 rng: np.random.Generator) -> MarketOutcome:
     """The bottom ``death_fraction`` by revenue die; elites are immune.
@@ -224,10 +235,7 @@ def market_step(revenue: Mapping[str, float], elites: Sequence[str], death_fract
     order = rank(revenue)
     immune = set(elites) & set(order)
     mortal = [a for a in order if a not in immune]
-    n_dead = math.floor(death_fraction * len(order) + 0.5 + 1e-9)
-    if death_fraction > 0 and mortal:
-        n_dead = max(n_dead, 1)
-    n_dead = min(n_dead, len(mortal), len(order) - max(1, len(immune)))
+    n_dead = death_count(len(order), len(immune), death_fraction)
     dead = mortal[len(mortal) - n_dead:] if n_dead > 0 else []
     survivors = [a for a in order if a not in dead]
     parents: list[str] = []
