@@ -295,14 +295,14 @@ class Evolution:
                 genome = self._child(gen + 1, slot, parent, None, f"clone: {problem}", Origin.CLONE)
             else:
                 accepted, decision = decisions.get(slot, (True, None))
+                rejected = rejected_child_id(self.run_id, gen + 1, slot)
                 if accepted:
                     genome = self._child(gen + 1, slot, parent, child, "", Origin.MUTATION)
                 else:
-                    genome = self._child(gen + 1, slot, parent, None,
-                                         f"clone: child {rejected_child_id(self.run_id, gen + 1, slot)} rejected by gating",
+                    genome = self._child(gen + 1, slot, parent, None, f"clone: child {rejected} rejected by gating",
                                          Origin.CLONE)
                 if decision is not None:
-                    child_id = genome.id if accepted else rejected_child_id(self.run_id, gen + 1, slot)
+                    child_id = genome.id if accepted else rejected
                     births[genome.id] = {"gate_child_mean": decision.child_mean, "gate_parent_mean": decision.parent_mean,
                                          "gate_accepted": accepted, "gate_child_id": child_id}
             population.append(genome)
