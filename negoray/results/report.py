@@ -763,7 +763,7 @@ def _h3(data: _Data) -> list[str]:
         comparisons = [Comparison.of(f"H3 C > {g} (test score)", "C", tested["C"], g, tested[g]) for g in ranking if g != "C"]
         out += _comparison_table(comparisons)
         best = ranking[0] == "C"
-        all_sig = all(c.p_directional < 0.05 / 3 for c in comparisons) and len(comparisons) == len(GROUPS) - 1
+        all_sig = all(c.significant_at(0.05 / 3) for c in comparisons) and len(comparisons) == len(GROUPS) - 1
         out += [("C has the highest mean test score" if best else f"C is not the best group on the test split ({ranking[0]} is)")
                 + ("; every comparison passes a Bonferroni-corrected one-sided α = 0.017." if best and all_sig
                    else "; H3 would need C above every other group with significant differences, which this data does not show."

@@ -231,11 +231,17 @@ class Comparison:
         return self.diff > 0 if self.direction == "greater" else self.diff < 0
 
     @property
+    def p_verdict(self) -> float:
+        """The p the verdict rests on, one-sided in the hypothesised direction: Welch's, or, where
+        Welch's test is undefined (neither sample varies), the exact permutation p."""
+        return self.p_permutation if self.no_variance else self.p_directional
+
+    def significant_at(self, alpha: float) -> bool:
+        return not math.isnan(self.p_verdict) and self.p_verdict < alpha
+
+    @property
     def significant(self) -> bool:
-        """One-sided, in the hypothesised direction: Welch's p below ``alpha``, or, where Welch's test
-        is undefined (neither sample varies), the exact permutation p."""
-        p = self.p_permutation if self.no_variance else self.p_directional
-        return not math.isnan(p) and p < self.alpha
+        return self.significant_at(self.alpha)
 
     def _permutation_words(self) -> str:
         n = permutations(self.n_a, self.n_b)
