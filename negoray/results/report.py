@@ -1,4 +1,5 @@
-"""The experiment report: ``report.md`` plus PNG figures, from the Parquet results alone.
+"""The experiment report: ``report.md`` plus PNG figures, from the Parquet results (and the
+experiment's ``config.json`` for the settings it states, V7's defaults where there is none).
 
 It works on a partial experiment: what is missing (groups, runs without a finished generation,
 runs behind the others, the test phase, the seed baselines) is listed at the top, and every
@@ -654,13 +655,14 @@ def _client_choice(data: _Data) -> list[str]:
         mode = "inverse"
     out = [f"Client choice: softmax `{mode}` at temperature {temperature} "
            + ("(the original V7 form, p ∝ exp((u − max u) / T): higher T = more exploratory)." if mode == "standard"
-              else "(an option, p ∝ exp(T · u): T read as a sharpness, not the original's form)")
+              else "(an option, p ∝ exp(T · u): T read as a sharpness, not the original's form).")
            + (" These results predate the `[market] softmax` setting; the code then always used this form." if older
               else ""), ""]
     counts: dict[tuple[str, str, int], list[int]] = defaultdict(list)
     for a in data.agents:
-        if a.get("market_clients") is not None and (a["group"] or group_of(a["run_id"])) in MARKET:
-            counts[(a["group"] or group_of(a["run_id"]) or "?", a["run_id"], a["generation"])].append(a["market_clients"])
+        group = a["group"] or group_of(a["run_id"])
+        if a.get("market_clients") is not None and group in MARKET:
+            counts[(group, a["run_id"], a["generation"])].append(a["market_clients"])
     if not counts:
         return out + ["No client assignments (agents.market_clients) recorded yet.", ""]
     rows = []
