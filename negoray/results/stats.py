@@ -55,7 +55,7 @@ def hedges_g(a: Sequence[float], b: Sequence[float]) -> float:
     """Cohen's d times the exact small-sample correction J(df) = Γ(df/2) / (√(df/2) Γ((df−1)/2)),
     df = n_a + n_b − 2 (J = 0.80 for 3 vs 3): d overstates the effect of small samples."""
     d = cohens_d(a, b)
-    if math.isnan(d) or math.isinf(d):
+    if math.isnan(d):
         return d
     df = len(_clean(a)) + len(_clean(b)) - 2
     j = math.exp(math.lgamma(df / 2) - math.lgamma((df - 1) / 2)) / math.sqrt(df / 2)
