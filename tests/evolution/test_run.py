@@ -213,3 +213,20 @@ def test_a_rejected_child_has_its_own_id_in_the_gating_rows(poc_runs):
                 assert birth["gate_child_id"] == f"{genome.id}-rejected" and birth["gate_child_id"] in gated_ids
                 assert birth["gate_child_id"] in genome.note
     assert rejected, "the poc's group D rejects at least one child"
+
+
+def test_reflective_mutation_is_shown_its_five_worst_scenarios_in_full():
+    requests = []
+
+    class Spy(SimModel):
+        async def __call__(self, messages, params):
+            if "## How it performed" in messages[-1]["content"]:
+                requests.append(messages[-1]["content"])
+            return await super().__call__(messages, params)
+
+    evo = evolution("C1", "C", chat=Spy())
+    asyncio.run(evo.step(evo.initial_state()))
+    assert requests, "group C mutates reflectively"
+    worst = requests[0].split("Worst scenarios:")[1].split("## Task")[0]
+    assert worst.count("normalised score") == 5
+    assert worst.count("  pool: [") == 5 and worst.count("your values: book = ") == 5 and worst.count("  ended: ") == 5
