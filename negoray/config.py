@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import dataclasses
 import tomllib
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from negoray.evolution.market import TemperatureMode
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "experiments" / "configs"
 
@@ -34,6 +37,9 @@ class MarketConfig:
     exploration_bonus: float = 0.1
     min_clients: int = 2
     death_fraction: float = 0.3
+    softmax: str = "standard"
+    """How ``temperature`` enters the clients' softmax: "standard" = exp(u / T), as the original V7
+    code ("higher = more exploratory"); "inverse" = exp(T * u), a sharper choice (an option)."""
 
 
 @dataclass(frozen=True)
@@ -153,6 +159,8 @@ class ExperimentConfig:
         cpus = self.runtime.task_cpus
         if cpus is not None and (isinstance(cpus, bool) or not isinstance(cpus, (int, float)) or not 0 < cpus <= 64):
             raise bad("runtime.task_cpus", "a number in (0, 64], e.g. 0.25 or 1", cpus)
+        if self.market.softmax not in typing.get_args(TemperatureMode):
+            raise bad("market.softmax", " or ".join(f'"{m}"' for m in typing.get_args(TemperatureMode)), self.market.softmax)
         if not 0 < self.market.death_fraction < 1:
             raise bad("market.death_fraction", "a number between 0 and 1", self.market.death_fraction)
         for key in ("mutation_temperature", "negotiation_temperature", "market.temperature"):

@@ -32,6 +32,7 @@ figures next to ours, each with the reason.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import math
 import statistics
@@ -42,6 +43,7 @@ from typing import Any
 
 from negoray.chat import estimate_tokens, messages_tokens
 from negoray.config import GROUPS, ExperimentConfig
+from negoray.evolution.mutation import worst_cases
 from negoray.evolution.mutation_prompts import BEGIN, END, WorstCase, random_mutation, reflective_mutation
 from negoray.evolution.seeds import OPPONENT_PROMPT, SEED_STRATEGIES
 from negoray.game.moves import Action, Move, MoveFormat
@@ -195,11 +197,23 @@ def measure_prompt_tokens(max_rounds: int, move_format: str = "text", calls: flo
     return statistics.fmean(samples)
 
 
+def _sample_worst_cases() -> list[WorstCase]:
+    """The five worst of 20 dev negotiations of the aggressive seed on the sim: real details."""
+    from negoray.evolution.evaluate import play_all
+    from negoray.game.generators import v7_splits
+    from negoray.sim.model import SimModel
+
+    dev = v7_splits()["dev"][:20]
+    records = asyncio.run(play_all(SEED_STRATEGIES["aggressive"], OPPONENT_PROMPT, dev, SimModel()))
+    return worst_cases(records, {sc.id: sc for sc in dev})
+
+
 def measure_mutation_tokens() -> tuple[float, float]:
     """(prompt, completion) tokens of one mutation call, from the real mutation prompts: the mean
-    over the seed strategies of a random and a reflective request (5 worst scenarios); the answer
-    is a strategy of the same size between the markers (plus a short diagnosis, reflective)."""
-    worst = [WorstCase(f"v7-42-{i:03d}", "timeout", 0.0) for i in range(5)]
+    over the seed strategies of a random and a reflective request (5 worst scenarios, each with
+    its detail as `worst_cases` writes it); the answer is a strategy of the same size between the
+    markers (plus a short diagnosis, reflective)."""
+    worst = _sample_worst_cases()
     prompts, completions = [], []
     for strategy in SEED_STRATEGIES.values():
         prompts.append(messages_tokens(random_mutation(strategy)))

@@ -36,6 +36,7 @@ def test_bad_flags_exit_2_naming_the_flag(capsys, argv, named):
     ('elites = 9\n', "elites = 9 is not allowed"),
     ('move_format = "xml"\n', 'move_format = \'xml\' is not allowed; expected "text" or "json"'),
     ('[market]\ndeath_fraction = 1.5\n', "market.death_fraction"),
+    ('[market]\nsoftmax = "hot"\n', 'market.softmax = \'hot\' is not allowed; expected "standard" or "inverse"'),
     ('[runtime]\ncache = "sometimes"\n', "runtime.cache"),
     ('[runtime]\ntask_cpus = 0\n', "runtime.task_cpus = 0 is not allowed; expected a number in (0, 64]"),
     ('[runtime]\nendpoint_slots = 0\n', "runtime.endpoint_slots = 0 is not allowed; expected an integer >= 1"),

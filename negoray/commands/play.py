@@ -50,6 +50,9 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         status = "ok" if turn.move.ok else f"wasted: {turn.move.problem}"
         print(f"\n[round {turn.round} {turn.side}] ({status})\n{turn.text}")
     m = record.metrics
+    if m is None:  # an infrastructure error: no score
+        print(f"\noutcome: {record.outcome.value}: {record.error}")
+        return 0
     print(f"\noutcome: {record.outcome.value}; agent {m.agent_score} ({m.agent_normalized:.2f}), "
           f"opponent {m.opponent_score} ({m.opponent_normalized:.2f}); pareto-optimal: {m.pareto_optimal}; "
           f"joint efficiency {m.joint_efficiency:.2f}; turns {record.n_turns}")

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from negoray.chat import ChatFn
 from negoray.evolution.backend import Job, play_jobs
 from negoray.game.dialogue import NegotiationConfig, NegotiationRecord
-from negoray.game.outcome import OutcomeKind
 from negoray.game.scenario import Scenario
+from negoray.game.scored import deal_rate, errors, mean_score, pareto_rate, scored
 
 
 async def play_all(
@@ -42,17 +42,13 @@ class Summary:
 
     @classmethod
     def of(cls, records: Sequence[NegotiationRecord]) -> Summary:
-        scored = [r for r in records if r.outcome is not OutcomeKind.ERROR]
-
-        def mean(values: list[float]) -> float:
-            return statistics.fmean(values) if values else float("nan")
-
+        with_score = scored(records)
         return cls(
             n=len(records),
-            errors=len(records) - len(scored),
-            deal_rate=mean([float(r.outcome is OutcomeKind.AGREED) for r in scored]),
-            mean_score=mean([r.metrics.agent_normalized for r in scored]),
-            pareto_rate=mean([float(r.metrics.pareto_optimal) for r in scored]),
-            mean_turns=mean([float(r.n_turns) for r in scored]),
-            invalid_moves=sum(r.agent_invalid for r in scored),
+            errors=errors(records),
+            deal_rate=deal_rate(records),
+            mean_score=mean_score(records),
+            pareto_rate=pareto_rate(records),
+            mean_turns=statistics.fmean(r.n_turns for r in with_score) if with_score else float("nan"),
+            invalid_moves=sum(r.agent_invalid for r in with_score),
         )

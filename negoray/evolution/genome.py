@@ -53,6 +53,12 @@ def genome_id(run_id: str, generation: int, slot: int) -> str:
     return f"{run_id}-g{generation:02d}-{slot}"
 
 
+def rejected_child_id(run_id: str, generation: int, slot: int) -> str:
+    """The id under which a child that gating rejected appears in the gating rows: its own, not
+    the id of the clone of its parent that takes the slot (``genome_id`` of the same slot)."""
+    return f"{genome_id(run_id, generation, slot)}-rejected"
+
+
 def rng_for(seed: int, *parts: str | int) -> np.random.Generator:
     """A generator determined by the experiment seed and a path of names, e.g. (run, generation,
     "tournament"): every random choice is reproducible and independent of execution order."""

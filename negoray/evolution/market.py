@@ -18,7 +18,8 @@ import numpy as np
 
 from negoray.evolution.selection import rank
 
-TemperatureMode = Literal["inverse", "standard"]
+TemperatureMode = Literal["standard", "inverse"]
+"""``[market] softmax``: how the client-choice temperature is applied (`choice_probabilities`)."""
 
 
 @dataclass
@@ -87,33 +88,34 @@ class ClientMemory:
 
 
 def choice_probabilities(utilities: Sequence[float], temperature: float,
-                         mode: TemperatureMode = "inverse") -> np.ndarray:
+                         mode: TemperatureMode = "standard") -> np.ndarray:
     """Softmax over a client's utilities (scores in [0, 1]).
 
-    ``mode="inverse"`` (the default): ``p ∝ exp(temperature · u)``, i.e. V7's "temperature 2.0" is
-    read as an inverse temperature (a sharpness). ``mode="standard"``: the textbook
-    ``p ∝ exp(u / temperature)`` (temperature 0 = argmax, ties shared).
+    ``mode="standard"`` (the default, as the original V7 code computes it):
+    ``p ∝ exp((u - max u) / temperature)``, "higher = more exploratory"; temperature 0 = argmax, ties
+    shared. With V7's T = 2.0 and scores in [0, 1] the preference is weak: the best possible agent
+    (1.0) is preferred to the worst (0.0) only 1.65:1 and a 0.1 gap moves a choice by about 5%, close
+    to generation 0's uniform assignment. The report shows how concentrated the choices were
+    against a uniform choice, so this weak selection pressure is visible rather than designed away.
 
-    Why inverse: scores live in [0, 1] and agents differ by ~0.05-0.2. With ``exp(u / 2)`` even
-    the best possible agent (1.0) is preferred to the worst (0.0) only 1.65:1, and a 0.1 gap moves
-    the choice by 5% — indistinguishable from generation 0's random assignment, so clients would
-    not really choose and the market would have no selection pressure of its own. With
-    ``exp(2u)`` the full range is 7.4:1 and a 0.1 gap 1.22:1: a clear but soft preference that
-    keeps exploring. ``temperature`` 0 in inverse mode is a uniform choice.
+    ``mode="inverse"`` (an option, ``[market] softmax = "inverse"``): ``p ∝ exp(temperature · u)``,
+    reading the temperature as a sharpness: the full range is then 7.4:1 and a 0.1 gap 1.22:1.
+    Temperature 0 in inverse mode is a uniform choice.
     """
     u = np.asarray(utilities, dtype=float)
     if u.size == 0:
         raise ValueError("choice_probabilities: no options")
     if mode == "inverse":
-        logits = temperature * u
+        logits = temperature * (u - u.max())
     elif mode == "standard":
         if temperature == 0:
             best = u == u.max()
             return best / best.sum()
-        logits = u / temperature
+        with np.errstate(over="ignore"):
+            logits = (u - u.max()) / temperature  # <= 0, so a tiny temperature gives -inf, never NaN
     else:
-        raise ValueError(f'choice_probabilities: mode must be "inverse" or "standard", got {mode!r}')
-    w = np.exp(logits - logits.max())
+        raise ValueError(f'choice_probabilities: mode must be "standard" or "inverse", got {mode!r}')
+    w = np.exp(logits)
     return w / w.sum()
 
 
@@ -135,7 +137,7 @@ def assign_clients(
     temperature: float = 2.0,
     exploration_bonus: float = 0.1,
     min_clients: int = 2,
-    temperature_mode: TemperatureMode = "inverse",
+    temperature_mode: TemperatureMode = "standard",
 ) -> dict[str, str]:
     """Client id -> agent id.
 
@@ -207,6 +209,17 @@ class MarketOutcome:
     """One survivor per dead slot, drawn in proportion to revenue (repeats allowed)."""
 
 
+def death_count(population: int, immune: int, death_fraction: float) -> int:
+    """How many agents a market generation replaces: ``death_fraction × population`` rounded half
+    up, at least 1 when ``death_fraction`` > 0 and someone is mortal, at most the mortal ones and
+    never everyone (someone must breed). V7: 0.3 × 8 = 2 of 8, elites immune."""
+    mortal = population - immune
+    n = math.floor(death_fraction * population + 0.5 + 1e-9)
+    if death_fraction > 0 and mortal > 0:
+        n = max(n, 1)
+    return max(0, min(n, mortal, population - max(1, immune)))
+
+
 def market_step(revenue: Mapping[str, float], elites: Sequence[str], death_fraction: float,
                 rng: np.random.Generator) -> MarketOutcome:
     """The bottom ``death_fraction`` by revenue die; elites are immune.
@@ -222,10 +235,7 @@ def market_step(revenue: Mapping[str, float], elites: Sequence[str], death_fract
     order = rank(revenue)
     immune = set(elites) & set(order)
     mortal = [a for a in order if a not in immune]
-    n_dead = math.floor(death_fraction * len(order) + 0.5 + 1e-9)
-    if death_fraction > 0 and mortal:
-        n_dead = max(n_dead, 1)
-    n_dead = min(n_dead, len(mortal), len(order) - max(1, len(immune)))
+    n_dead = death_count(len(order), len(immune), death_fraction)
     dead = mortal[len(mortal) - n_dead:] if n_dead > 0 else []
     survivors = [a for a in order if a not in dead]
     parents: list[str] = []

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping, Sequence
 from typing import Literal
 
 from negoray.evolution.mutation_prompts import WorstCase, random_mutation, reflective_mutation
+from negoray.game.dialogue import AGENT, OPPONENT, NegotiationRecord
+from negoray.game.moves import describe_share
+from negoray.game.outcome import OutcomeKind, rest, value
+from negoray.game.scenario import ITEMS, Counts, Scenario
+from negoray.game.scored import scored
 
 MIN_LENGTH = 40
 
@@ -144,11 +148,49 @@ def check_strategy(text: str | None, parent: str) -> str | None:
     return None
 
 
-def worst_cases(scores: Mapping[str, float], outcomes: Mapping[str, str], n: int = 5) -> list[WorstCase]:
-    """The ``n`` lowest-scoring scenarios, lowest first (ties by scenario id). NaN scores (errored
-    negotiations) are not scores and are left out; a missing outcome reads "unknown"."""
-    scored = sorted(((float(s), sid) for sid, s in scores.items() if not math.isnan(s)))
-    return [WorstCase(sid, outcomes.get(sid, "unknown"), s) for s, sid in scored[: max(0, n)]]
+def _share_value(share: Counts, values: Counts, total: int) -> str:
+    return f"{describe_share(share)} (worth {value(share, values)} of {total})"
+
+
+def describe_case(record: NegotiationRecord, scenario: Scenario) -> str:
+    """One negotiation as a reflective mutation is shown it, from the agent's side: the pool, the
+    agent's values, how it ended and the final (agreed) or last standing offers of both sides."""
+    counts, values, total = scenario.counts, scenario.agent_values, scenario.agent_max
+    lines = [f"pool: {describe_share(counts)}; your values: "
+             + ", ".join(f"{item[:-1]} = {v}" for item, v in zip(ITEMS, values)) + f" (the pool is worth {total} to you)"]
+    m = record.metrics
+    last: dict[str, Counts] = {}  # side -> the agent's share in that side's last valid proposal
+    for t in record.turns:
+        if t.move.ok and t.move.share is not None:
+            last[t.side] = t.move.share if t.side == AGENT else rest(counts, t.move.share)
+    if m is not None and m.kind is OutcomeKind.AGREED and m.agent_share is not None:
+        accepter = record.turns[-1].side if record.turns else AGENT
+        who = "you accepted the opponent's offer" if accepter == AGENT else "the opponent accepted your proposal"
+        lines.append(f"ended: agreed in round {record.turns[-1].round if record.turns else 0} ({who}); "
+                     f"you got {_share_value(m.agent_share, values, total)}")
+    else:
+        how = f"no deal after {record.n_turns} messages" if m is not None else f"infrastructure error ({record.error})"
+        offers = []
+        if AGENT in last:
+            offers.append(f"you last asked for {_share_value(last[AGENT], values, total)}")
+        if OPPONENT in last:
+            offers.append(f"the opponent last offered you {_share_value(last[OPPONENT], values, total)}")
+        lines.append(f"ended: {how}" + ("; " + "; ".join(offers) if offers else "; no valid offer from either side"))
+    if record.agent_invalid:
+        lines.append(f"wasted moves of yours: {record.agent_invalid} (unparseable or invalid)")
+    return "\n".join(lines)
+
+
+def worst_cases(records: Sequence[NegotiationRecord], scenarios: Mapping[str, Scenario] | None = None,
+                n: int = 5) -> list[WorstCase]:
+    """The ``n`` lowest-scoring negotiations, lowest first (ties by scenario id), each with
+    :func:`describe_case` as its detail when its scenario is in ``scenarios``. Errored negotiations
+    have no score and are left out."""
+    worst = sorted(scored(records), key=lambda r: (r.metrics.agent_normalized, r.scenario_id))  # type: ignore[union-attr]
+    scenarios = scenarios or {}
+    return [WorstCase(r.scenario_id, r.outcome.value, r.metrics.agent_normalized,  # type: ignore[union-attr]
+                      describe_case(r, scenarios[r.scenario_id]) if r.scenario_id in scenarios else "")
+            for r in worst[: max(0, n)]]
 
 
 def mutation_messages(

@@ -22,7 +22,8 @@ State its thresholds explicitly as percentages of the agent's own total value of
 
 @dataclass(frozen=True)
 class WorstCase:
-    """One of the scenarios a strategy did worst on, as shown to a reflective mutation."""
+    """One of the scenarios a strategy did worst on, as shown to a reflective mutation. ``detail``:
+    the pool, the agent's values, how it ended and the final or standing offers (one per line)."""
 
     scenario_id: str
     outcome: str
@@ -49,7 +50,8 @@ def reflective_mutation(
     """Show the strategy with its mean score, deal rate and worst scenarios; ask for a diagnosis
     and an improved strategy."""
     worst_lines = "\n".join(
-        f"- {w.scenario_id}: {w.outcome}, normalised score {w.score:.2f}" + (f" ({w.detail})" if w.detail else "")
+        f"- {w.scenario_id}: {w.outcome}, normalised score {w.score:.2f}"
+        + "".join(f"\n  {line}" for line in w.detail.splitlines())
         for w in worst
     ) or "- (none)"
     user = f"""{CURRENT_HEADER}

@@ -9,6 +9,7 @@ every model call has a stable cache key, so a resumed run replays identically.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import math
 import statistics
@@ -20,12 +21,12 @@ from negoray.chat import ChatFailure, ChatParams, ChatReply, derive_seed
 from negoray.config import GROUPS, ExperimentConfig
 from negoray.evolution import diversity, gating, market, selection
 from negoray.evolution.backend import Backend, Job
-from negoray.evolution.genome import Genome, Origin, genome_id, rng_for
+from negoray.evolution.genome import Genome, Origin, genome_id, rejected_child_id, rng_for
 from negoray.evolution.mutation import check_strategy, extract_strategy, mutation_messages, worst_cases
 from negoray.evolution.seeds import SEED_STRATEGIES
 from negoray.game.dialogue import NegotiationRecord
-from negoray.game.outcome import OutcomeKind
 from negoray.game.scenario import Scenario
+from negoray.game.scored import deal_rate, errors, mean_score, pareto_rate, scores_by_scenario
 
 log = logging.getLogger(__name__)
 
@@ -69,17 +70,6 @@ class GenerationOutput:
     mutation_calls: list[tuple[str, ChatReply | None, bool]]
     agent_stats: dict[str, dict[str, Any]]
     summary: dict[str, Any]
-
-
-def mean_score(records: Sequence[NegotiationRecord]) -> float:
-    """Mean normalised score, errors excluded (NaN if every negotiation errored)."""
-    scores = [r.metrics.agent_normalized for r in records if r.outcome is not OutcomeKind.ERROR]
-    return statistics.fmean(scores) if scores else math.nan
-
-
-def deal_rate(records: Sequence[NegotiationRecord]) -> float:
-    scored = [r for r in records if r.outcome is not OutcomeKind.ERROR]
-    return sum(r.outcome is OutcomeKind.AGREED for r in scored) / len(scored) if scored else math.nan
 
 
 class Evolution:
@@ -129,7 +119,7 @@ class Evolution:
         pause = self.pause_s
         attempt = 0
         while True:
-            failed = [i for i, r in enumerate(records) if r.outcome is OutcomeKind.ERROR]
+            failed = [i for i, r in enumerate(records) if r.metrics is None]
             if not failed:
                 return records
             if attempt >= self.config.infra_retries:
@@ -159,10 +149,9 @@ class Evolution:
     async def _mutate(self, parent: Genome, records: Sequence[NegotiationRecord], slot: int,
                       calls: list[tuple[str, ChatReply | None, bool]]) -> tuple[str | None, str]:
         """A usable child prompt, or (None, why not) after `mutation_attempts` tries."""
-        scores = {r.scenario_id: r.metrics.agent_normalized for r in records if r.outcome is not OutcomeKind.ERROR}
-        outcomes = {r.scenario_id: r.outcome.value for r in records}
+        dev = {s.id: s for s in self.splits["dev"]}
         messages = mutation_messages(
-            self.mutation_kind, parent.prompt, mean_score(records), deal_rate(records), worst_cases(scores, outcomes)
+            self.mutation_kind, parent.prompt, mean_score(records), deal_rate(records), worst_cases(records, dev)
         )
         problem = "no attempt made"
         for attempt in range(self.config.mutation_attempts):
@@ -190,7 +179,9 @@ class Evolution:
 
     async def _gate_children(self, gen: int, candidates: list[tuple[int, Genome, str]],
                              ) -> tuple[dict[int, tuple[bool, gating.GateDecision | None]], list[tuple[Job, NegotiationRecord]]]:
-        """Play each (slot, parent, child prompt) on a val subset with its parent; decide entry."""
+        """Play each (slot, parent, child prompt) on a val subset with its parent; decide entry. The
+        child plays under the id it gets if accepted; a rejected child's gating rows are relabelled
+        with its own id (`rejected_child_id`), as its parent's clone takes the slot's id."""
         val = self.splits["val"]
         n = self.config.gating_scenarios
         subsets: dict[int, tuple[list[Job], list[Job]]] = {}
@@ -205,16 +196,20 @@ class Evolution:
         jobs = list(unique.values())
         by_key = {j.key: r for j, r in zip(jobs, await self._play(jobs))}
         decisions: dict[int, tuple[bool, gating.GateDecision | None]] = {}
+        relabel: dict[str, str] = {}
         for slot, (child_jobs, parent_jobs) in subsets.items():
             if not child_jobs:
                 decisions[slot] = (True, None)
                 continue
             pairs = [(by_key[c.key], by_key[p.key]) for c, p in zip(child_jobs, parent_jobs)]
-            scored = [(c.metrics.agent_normalized, p.metrics.agent_normalized) for c, p in pairs
-                      if OutcomeKind.ERROR not in (c.outcome, p.outcome)]
-            decision = gating.gate([c for c, _ in scored], [p for _, p in scored], self.config.gating_tolerance)
+            both = [(c.metrics.agent_normalized, p.metrics.agent_normalized) for c, p in pairs
+                    if c.metrics is not None and p.metrics is not None]
+            decision = gating.gate([c for c, _ in both], [p for _, p in both], self.config.gating_tolerance)
             decisions[slot] = (decision.accepted, decision)
-        return decisions, [(j, by_key[j.key]) for j in jobs]
+            if not decision.accepted:
+                relabel[genome_id(self.run_id, gen + 1, slot)] = rejected_child_id(self.run_id, gen + 1, slot)
+        return decisions, [(dataclasses.replace(j, agent_id=relabel.get(j.agent_id, j.agent_id)), by_key[j.key])
+                           for j in jobs]
 
     # -- one generation ------------------------------------------------------------------------
 
@@ -225,7 +220,7 @@ class Evolution:
         by_id = {g.id: g for g in state.population}
         stats: dict[str, dict[str, Any]] = {
             gid: {"dev_fitness": fitness[gid], "dev_deal_rate": deal_rate(recs),
-                  "dev_errors": sum(r.outcome is OutcomeKind.ERROR for r in recs), **state.births.get(gid, {})}
+                  "dev_errors": errors(recs), **state.births.get(gid, {})}
             for gid, recs in evals.items()
         }
         calls: list[tuple[str, ChatReply | None, bool]] = []
@@ -256,15 +251,14 @@ class Evolution:
     def _market_accounting(self, state: RunState, evals: Mapping[str, Sequence[NegotiationRecord]],
                            memory: market.ClientMemory | None):
         cfg = self.config.market
-        scores = {gid: {r.scenario_id: r.metrics.agent_normalized for r in recs if r.outcome is not OutcomeKind.ERROR}
-                  for gid, recs in evals.items()}
+        scores = {gid: scores_by_scenario(recs) for gid, recs in evals.items()}
         memory = memory or market.ClientMemory(cfg.memory)
         memory.carry_over({g.parent_id: g.id for g in state.population if g.origin is Origin.ELITE and g.parent_id})
         clients = [s.id for s in self.splits["dev"]]
         rng = rng_for(self.config.seed, self.run_id, state.generation, "market")
         assignment = market.assign_clients(
             [g.id for g in state.population], clients, memory, state.generation, rng,
-            cfg.temperature, cfg.exploration_bonus, cfg.min_clients,
+            cfg.temperature, cfg.exploration_bonus, cfg.min_clients, cfg.softmax,
         )
         revenue = market.revenue(assignment, scores)
         memory.remember(state.generation, scores)
@@ -302,20 +296,22 @@ class Evolution:
                 genome = self._child(gen + 1, slot, parent, None, f"clone: {problem}", Origin.CLONE)
             else:
                 accepted, decision = decisions.get(slot, (True, None))
+                rejected = rejected_child_id(self.run_id, gen + 1, slot)
                 if accepted:
                     genome = self._child(gen + 1, slot, parent, child, "", Origin.MUTATION)
                 else:
-                    genome = self._child(gen + 1, slot, parent, None, "clone: child rejected by gating", Origin.CLONE)
+                    genome = self._child(gen + 1, slot, parent, None, f"clone: child {rejected} rejected by gating",
+                                         Origin.CLONE)
                 if decision is not None:
-                    births[genome.id] = {"gate_child_mean": decision.child_mean,
-                                         "gate_parent_mean": decision.parent_mean, "gate_accepted": accepted}
+                    child_id = genome.id if accepted else rejected
+                    births[genome.id] = {"gate_child_mean": decision.child_mean, "gate_parent_mean": decision.parent_mean,
+                                         "gate_accepted": accepted, "gate_child_id": child_id}
             population.append(genome)
         return population, births, gated
 
     def _summary(self, state, evals, fitness, gated, births, market_row) -> dict[str, Any]:
         values = [f for f in fitness.values() if not math.isnan(f)]
         records = [r for recs in evals.values() for r in recs]
-        scored = [r for r in records if r.outcome is not OutcomeKind.ERROR]
         all_records = records + [r for _, r in gated]
         return {
             "run_id": self.run_id, "group": self.group, "generation": state.generation,
@@ -323,12 +319,12 @@ class Evolution:
             "best_fitness": max(values, default=math.nan), "worst_fitness": min(values, default=math.nan),
             "median_fitness": statistics.median(values) if values else math.nan,
             "deal_rate": deal_rate(records),
-            "pareto_rate": sum(r.metrics.pareto_optimal for r in scored) / len(scored) if scored else math.nan,
+            "pareto_rate": pareto_rate(records),
             "diversity_lineages": diversity.distinct_lineages(state.population),
             "prompt_similarity": diversity.prompt_similarity([g.prompt for g in state.population]),
             "gating_attempts": len(births), "gating_accepted": sum(b["gate_accepted"] for b in births.values()),
             "market_gini": market_row.get("market_gini"), "market_hhi": market_row.get("market_hhi"),
-            "errors": sum(r.outcome is OutcomeKind.ERROR for r in all_records),
+            "errors": errors(all_records),
             "negotiations": len(all_records),
             "calls": sum(len(r.calls) for r in all_records),
             "prompt_tokens": sum(r.prompt_tokens for r in all_records),

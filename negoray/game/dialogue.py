@@ -78,12 +78,15 @@ class Turn:
 
 @dataclass(frozen=True)
 class NegotiationRecord:
-    """Everything about one negotiation: transcript, parsed moves, outcome and per-call usage."""
+    """Everything about one negotiation: transcript, parsed moves, outcome and per-call usage.
+
+    ``metrics`` is None exactly when the outcome is an infrastructure error: an error is not a score
+    (means and rates over records: `negoray.game.scored`)."""
 
     scenario_id: str
     replicate: int
     outcome: OutcomeKind
-    metrics: OutcomeMetrics
+    metrics: OutcomeMetrics | None
     turns: tuple[Turn, ...]
     calls: tuple[CallUsage, ...]
     error: str | None = None
@@ -143,7 +146,8 @@ class NegotiationRecord:
             "scenario_id": self.scenario_id,
             "replicate": self.replicate,
             "outcome": self.outcome.value,
-            "metrics": {k: (v.value if isinstance(v, OutcomeKind) else v) for k, v in dataclasses.asdict(self.metrics).items()},
+            "metrics": None if self.metrics is None else
+            {k: (v.value if isinstance(v, OutcomeKind) else v) for k, v in dataclasses.asdict(self.metrics).items()},
             "turns": [
                 {"round": t.round, "side": t.side, "text": t.text, "move": t.move.to_dict(),
                  "reasoning": t.reasoning, "finish_reason": t.usage.finish_reason, "truncated": t.truncated}
@@ -216,9 +220,8 @@ async def run_negotiation(
     agreed: Counts | None = None
 
     def finish(kind: OutcomeKind, share: Counts | None, error: str | None = None) -> NegotiationRecord:
-        return NegotiationRecord(
-            scenario.id, replicate, kind, evaluate(scenario, kind, share), tuple(turns), tuple(calls), error, config
-        )
+        metrics = None if kind is OutcomeKind.ERROR else evaluate(scenario, kind, share)
+        return NegotiationRecord(scenario.id, replicate, kind, metrics, tuple(turns), tuple(calls), error, config)
 
     for round_ in range(1, config.max_rounds + 1):
         for side in (AGENT, OPPONENT):

@@ -92,8 +92,10 @@ class OutcomeMetrics:
 def evaluate(scenario: Scenario, kind: OutcomeKind, agent_share: Counts | None) -> OutcomeMetrics:
     """Metrics for a finished negotiation. ``agent_share`` is the split being scored: the accepted
     one, or under `TimeoutPolicy.LAST_PROPOSAL` the last standing one; None (no deal) scores 0 for
-    both sides, and so does an error, whatever share is passed."""
-    if agent_share is None or kind is OutcomeKind.ERROR:
+    both sides. An infrastructure error has no metrics at all: asking for them is a ValueError."""
+    if kind is OutcomeKind.ERROR:
+        raise ValueError("an infrastructure error is not a score: it has no metrics")
+    if agent_share is None:
         return OutcomeMetrics(kind, None, 0, 0, 0.0, 0.0, False, 0.0, 0, 0.0)
     if not is_valid_share(agent_share, scenario.counts):
         raise ValueError(f"share {agent_share} is not a split of the pool {scenario.counts}")

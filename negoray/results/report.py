@@ -1,4 +1,5 @@
-"""The experiment report: ``report.md`` plus PNG figures, from the Parquet results alone.
+"""The experiment report: ``report.md`` plus PNG figures, from the Parquet results (and the
+experiment's ``config.json`` for the settings it states, V7's defaults where there is none).
 
 It works on a partial experiment: what is missing (groups, runs without a finished generation,
 runs behind the others, the test phase, the seed baselines) is listed at the top, and every
@@ -7,6 +8,7 @@ figure or test that cannot be computed yet is skipped with a line saying why.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import re
@@ -20,9 +22,10 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from negoray.config import GROUPS
+from negoray.config import GROUPS, ExperimentConfig
+from negoray.evolution.market import death_count
 from negoray.results.schema import CALL_PHASES, OUTCOMES, PHASES, group_of
-from negoray.results.stats import Comparison, hhi, min_detectable_d, power
+from negoray.results.stats import Comparison, hhi, min_detectable_d, permutations, power
 from negoray.results.writer import read_table
 
 log = logging.getLogger(__name__)
@@ -121,6 +124,8 @@ class _Data:
     runs: dict[str, _Run]
     baselines: dict[str, tuple[float, int, int]]
     """seed style -> (mean test score, negotiations, errors)"""
+    config: dict[str, Any] = field(default_factory=dict)
+    """The experiment's ``config.json`` (empty if the results directory has none)."""
 
     def groups(self) -> list[str]:
         return sorted({r.group for r in self.runs.values() if r.group and r.gens})
@@ -176,7 +181,8 @@ def _usage_by_phase(root: Path, negotiations: list[dict[str, Any]]) -> dict[str,
 
 def _load(root: Path) -> _Data:
     negotiations = read_table(root, "negotiations", _NEG_COLUMNS).to_pylist()
-    agents_t = read_table(root, "agents", ["run_id", "group", "agent_id", "generation", "lineage", "dev_fitness"])
+    agents_t = read_table(root, "agents", ["run_id", "group", "agent_id", "generation", "lineage", "dev_fitness",
+                                           "market_clients"])
     agents = agents_t.to_pylist()
     generations = read_table(root, "generations").to_pylist()
     call_runs = read_table(root, "calls", ["run_id", "phase"])
@@ -229,7 +235,9 @@ def _load(root: Path) -> _Data:
         style: (_mean(n["normalized_score"] for n in rows), len(rows), sum(1 for n in rows if n["outcome"] == "error"))
         for style, rows in sorted(baseline_rows.items())
     }
-    return _Data(negotiations, agents, generations, _usage_by_phase(root, negotiations), runs, baselines)
+    config_path = root / "config.json"
+    config = json.loads(config_path.read_text()) if config_path.exists() else {}
+    return _Data(negotiations, agents, generations, _usage_by_phase(root, negotiations), runs, baselines, config)
 
 
 # --------------------------------------------------------------------------- missing
@@ -582,8 +590,8 @@ _DRAW: dict[str, Callable[[_Data, Path], str | None]] = {
 
 
 def _comparison_table(comparisons: Sequence[Comparison]) -> list[str]:
-    return _table(["comparison", "mean a", "mean b", "a − b", "Welch t", "p (two-sided)", "p (one-sided)", "Cohen's d"],
-                  [c.row() for c in comparisons])
+    return _table(["comparison", "mean a", "mean b", "a − b", "Welch t", "p (two-sided)", "p (one-sided)",
+                   "exact permutation p (one-sided)", "Cohen's d", "Hedges' g"], [c.row() for c in comparisons])
 
 
 def _caveat(data: _Data) -> list[str]:
@@ -597,11 +605,22 @@ def _caveat(data: _Data) -> list[str]:
         "or a per-run diversity measure. Negotiations within a run are not independent samples of a "
         "selection scheme, so they do not add to n.",
         "",
-        f"- With {PLANNED_RUNS} vs {PLANNED_RUNS} runs a two-sided test at α = 0.05 can only come out significant "
-        f"when |Cohen's d| ≥ {d_planned:.2f} (pooled degrees of freedom; Welch's test has fewer, so the bar is higher). "
-        f"The chance of detecting a large effect (d = 0.8) is about {power(0.8, PLANNED_RUNS, PLANNED_RUNS):.0%}, "
-        f"a very large one (d = 1.5) about {power(1.5, PLANNED_RUNS, PLANNED_RUNS):.0%}."
+        "- Every hypothesis is directional, so every verdict, the bar and the power below are one-sided "
+        "(the two-sided Welch p is shown for reference only).",
+        f"- With {PLANNED_RUNS} vs {PLANNED_RUNS} runs a one-sided t-test at α = 0.05 can only come out significant "
+        f"when Cohen's d ≥ {d_planned:.2f} in the hypothesised direction (pooled degrees of freedom; Welch's test has "
+        f"fewer, so the bar is higher). The chance of detecting a large effect (d = 0.8) is about "
+        f"{power(0.8, PLANNED_RUNS, PLANNED_RUNS):.0%}, a very large one (d = 1.5) about "
+        f"{power(1.5, PLANNED_RUNS, PLANNED_RUNS):.0%}."
         + _bar_now(n),
+        f"- The exact permutation test needs no normality: it ranks the observed difference among all "
+        f"{permutations(PLANNED_RUNS, PLANNED_RUNS)} ways to split the {2 * PLANNED_RUNS} runs into two groups of "
+        f"{PLANNED_RUNS}. Its smallest possible one-sided p is 1/{permutations(PLANNED_RUNS, PLANNED_RUNS)} = "
+        f"{1 / permutations(PLANNED_RUNS, PLANNED_RUNS):.2f}, reached only by complete separation (every run of one "
+        "group above every run of the other): at n = 3 it can never fall below α = 0.05 on its own.",
+        "- Cohen's d overstates effects of small samples; Hedges' g corrects it (×0.80 at 3 vs 3). When neither "
+        "sample varies (e.g. lineages 8, 8, 8 vs 1, 1, 1) d and Welch's t are undefined, and the report states "
+        "the complete separation and its permutation p instead.",
         "- So a non-significant result is *not* evidence that the groups are equal; it says the experiment is "
         "too small to tell. A significant one rests on three values per side and on the t-test's normality "
         "assumption, which three values cannot check.",
@@ -620,6 +639,75 @@ def _bar_now(n: int) -> str:
     if n < 2:
         return " With 1 run in the smallest group present now no test can be made (a t-test needs 2 runs a side)."
     return f" With the {n} runs per group present now the bar is d ≥ {min_detectable_d(n, n):.2f}."
+
+
+def _setting(data: _Data, key: str) -> Any:
+    """A config value of the experiment (``market.softmax``), or the default where the results
+    directory has no ``config.json``."""
+    section, _, name = key.rpartition(".")
+    saved = data.config.get(section, {}) if section else data.config
+    if name in saved:
+        return saved[name]
+    return getattr(getattr(ExperimentConfig(), section) if section else ExperimentConfig(), name)
+
+
+def _confounds(data: _Data) -> list[str]:
+    """What the V7 design itself confounds with the factors it compares."""
+    pop, elites, generations = (_setting(data, k) for k in ("population", "elites", "generations"))
+    fraction = _setting(data, "market.death_fraction")
+    dead = death_count(pop, elites, fraction)
+    return [
+        "### What the design itself confounds",
+        "",
+        f"- Replacement rate and gating differ with the selection scheme: a market generation replaces {dead} of "
+        f"{pop} agents (the bottom {fraction:.0%} by revenue, elites immune) and lets every child in ungated; a "
+        f"tournament generation replaces {pop - elites} of {pop} (all but the {elites} elites) and lets a child in "
+        "only if it passes gating against its parent. A market-vs-tournament difference (H2, H3) is therefore also "
+        "a difference of how many agents change per generation and of whether children are filtered, not of the "
+        "selection rule alone.",
+        f"- {generations} generations are {generations} evaluations but only {generations - 1} rounds of variation: "
+        "the last generation is evaluated and its best agent tested, it is not mutated. Fitness curves over "
+        f"generations show {generations - 1} steps of evolution.",
+        "",
+    ]
+
+
+def _client_choice(data: _Data) -> list[str]:
+    """How the market's clients chose: the HHI of the per-agent client counts against a uniform choice."""
+    mode, temperature = _setting(data, "market.softmax"), _setting(data, "market.temperature")
+    older = bool(data.config) and "softmax" not in data.config.get("market", {})
+    if older:  # written before [market] softmax existed, when the inverse form was the only one
+        mode = "inverse"
+    out = [f"Client choice: softmax `{mode}` at temperature {temperature} "
+           + ("(the original V7 form, p ∝ exp((u − max u) / T): higher T = more exploratory)." if mode == "standard"
+              else "(an option, p ∝ exp(T · u): T read as a sharpness, not the original's form).")
+           + (" These results predate the `[market] softmax` setting; the code then always used this form." if older
+              else ""), ""]
+    counts: dict[tuple[str, str, int], list[int]] = defaultdict(list)
+    for a in data.agents:
+        group = a["group"] or group_of(a["run_id"])
+        if a.get("market_clients") is not None and group in MARKET:
+            counts[(group, a["run_id"], a["generation"])].append(a["market_clients"])
+    if not counts:
+        return out + ["No client assignments (agents.market_clients) recorded yet.", ""]
+    rows = []
+    for g in MARKET:
+        per_gen = {k: v for k, v in counts.items() if k[0] == g and sum(v)}
+        if not per_gen:
+            continue
+        n_agents = round(_mean(len(v) for v in per_gen.values()))
+        n_clients = round(_mean(sum(v) for v in per_gen.values()))
+        uniform = 1 / n_agents + (1 - 1 / n_agents) / n_clients  # E[HHI] of n_clients uniform draws
+        first = _mean(hhi(v) for k, v in per_gen.items() if k[2] == 0)
+        later = _mean(hhi(v) for k, v in per_gen.items() if k[2] > 0)
+        rows.append([group_label(g), len({k[1] for k in per_gen}), f"{1 / n_agents:.3f}", f"{uniform:.3f}",
+                     _f(first), _f(later), _f(1 / later if later else float("nan"), 1)])
+    out += _table(["group", "runs", "HHI if shared equally (1/N)", "HHI of a uniform random choice",
+                   "HHI, generation 0 (random)", "HHI, later generations (softmax)", "effective agents chosen"], rows)
+    out += ["The HHI of the per-agent client counts is 1/N when every agent has as many clients as the others and "
+            "1 when one agent has them all; a softmax choice that stays close to the uniform random choice's HHI "
+            "puts little selection pressure on the agents through their clients.", ""]
+    return out
 
 
 def _h1(data: _Data) -> list[str]:
@@ -686,7 +774,7 @@ def _h2(data: _Data) -> list[str]:
         out += _table(["group", "runs", "Gini, first generation", "Gini, last", "HHI, first generation", "HHI, last"], rows)
     else:
         out += ["No market revenue concentration (market_gini / market_hhi) recorded yet.", ""]
-    return out
+    return out + _client_choice(data)
 
 
 def _h3(data: _Data) -> list[str]:
@@ -702,7 +790,7 @@ def _h3(data: _Data) -> list[str]:
         comparisons = [Comparison.of(f"H3 C > {g} (test score)", "C", tested["C"], g, tested[g]) for g in ranking if g != "C"]
         out += _comparison_table(comparisons)
         best = ranking[0] == "C"
-        all_sig = all(c.p_directional < 0.05 / 3 for c in comparisons) and len(comparisons) == len(GROUPS) - 1
+        all_sig = all(c.significant_at(0.05 / 3) for c in comparisons) and len(comparisons) == len(GROUPS) - 1
         out += [("C has the highest mean test score" if best else f"C is not the best group on the test split ({ranking[0]} is)")
                 + ("; every comparison passes a Bonferroni-corrected one-sided α = 0.017." if best and all_sig
                    else "; H3 would need C above every other group with significant differences, which this data does not show."
@@ -844,7 +932,7 @@ def write_report(results_dir: Path | str) -> Path:
         ("runs", lambda: _runs_section(data)),
         ("curves", lambda: ["## Fitness over generations", ""] + fig("generation_curves")),
         ("test", lambda: _test_section(data) + fig("test_scores")),
-        ("hypotheses", lambda: ["## Hypotheses", ""] + _caveat(data) + _h1(data) + _h2(data) + _h3(data)),
+        ("hypotheses", lambda: ["## Hypotheses", ""] + _caveat(data) + _confounds(data) + _h1(data) + _h2(data) + _h3(data)),
         ("gating", lambda: _gating_section(data) + fig("gating")),
         ("diversity", lambda: _diversity_section(data) + fig("diversity") + fig("market_concentration")),
         ("outcomes", lambda: _outcome_section(data) + fig("outcomes")),

@@ -120,6 +120,7 @@ AGENTS = _schema("agents", [
     ("gate_child_mean", _F, True),
     ("gate_parent_mean", _F, True),
     ("gate_accepted", _B, True),
+    ("gate_child_id", _S, True),
     ("test_score", _F, True),
     ("market_revenue", _F, True),
     ("market_clients", _I32, True),
@@ -214,8 +215,7 @@ def negotiation_row(
     """One row of ``negotiations``. ``price_in``/``price_out`` are dollars per million tokens."""
     _check("phase", phase, PHASES)
     _check("split", split, SPLITS)
-    m = record.metrics
-    scored = record.outcome is not OutcomeKind.ERROR
+    m = record.metrics  # None for an infrastructure error: its score columns stay null
     served = next((c for c in record.calls if c.provider or c.model), None)
     return {
         "run_id": run_id,
@@ -228,14 +228,14 @@ def negotiation_row(
         "phase": phase,
         "replicate": record.replicate,
         "outcome": record.outcome.value,
-        "agent_score": m.agent_score if scored else None,
-        "opponent_score": m.opponent_score if scored else None,
-        "normalized_score": m.agent_normalized if scored else None,
-        "opponent_normalized": m.opponent_normalized if scored else None,
-        "pareto_optimal": m.pareto_optimal if scored else None,
-        "joint_efficiency": m.joint_efficiency if scored else None,
-        "nash_product": m.nash_product if scored else None,
-        "nash_ratio": m.nash_ratio if scored else None,
+        "agent_score": m.agent_score if m is not None else None,
+        "opponent_score": m.opponent_score if m is not None else None,
+        "normalized_score": m.agent_normalized if m is not None else None,
+        "opponent_normalized": m.opponent_normalized if m is not None else None,
+        "pareto_optimal": m.pareto_optimal if m is not None else None,
+        "joint_efficiency": m.joint_efficiency if m is not None else None,
+        "nash_product": m.nash_product if m is not None else None,
+        "nash_ratio": m.nash_ratio if m is not None else None,
         "turns": record.n_turns,
         "agent_invalid": record.agent_invalid,
         "opponent_invalid": record.opponent_invalid,
@@ -346,7 +346,9 @@ def agent_row(genome: Genome, *, group: str | None = None, **scores: Any) -> dic
     """One ``agents`` row: the genome plus whichever scores apply (the rest stay null).
 
     ``scores`` keys: dev_fitness, dev_deal_rate, dev_errors, gate_child_mean, gate_parent_mean,
-    gate_accepted, test_score, market_revenue, market_clients. ``group`` defaults to the run id's
+    gate_accepted, gate_child_id (the agent id of the child's gating rows: this agent's own id when
+    accepted, ``...-rejected`` when its parent's clone took the slot), test_score, market_revenue,
+    market_clients. ``group`` defaults to the run id's
     leading letter when that is a V7 group.
     """
     unknown = set(scores) - _AGENT_SCORES

@@ -1,4 +1,5 @@
-"""The statistics the report needs: Welch's t-test, Cohen's d, what n runs can detect, Gini and HHI.
+"""The statistics the report needs: Welch's t-test, an exact permutation test, Cohen's d and Hedges' g,
+what n runs can detect (one-sided, as the hypotheses are), Gini and HHI.
 
 Every function takes plain sequences, ignores NaN values and answers NaN (never raises) when a
 sample is too small: a partial experiment must still produce a report.
@@ -50,27 +51,74 @@ def cohens_d(a: Sequence[float], b: Sequence[float]) -> float:
     return float((x.mean() - y.mean()) / pooled)
 
 
-def min_detectable_d(n_a: int, n_b: int, alpha: float = 0.05) -> float:
-    """The smallest |Cohen's d| whose two-sided t-test can reach ``alpha`` with these sample sizes
-    (pooled degrees of freedom; Welch's are fewer, so the real threshold is higher)."""
+def hedges_g(a: Sequence[float], b: Sequence[float]) -> float:
+    """Cohen's d times the exact small-sample correction J(df) = Γ(df/2) / (√(df/2) Γ((df−1)/2)),
+    df = n_a + n_b − 2 (J = 0.80 for 3 vs 3): d overstates the effect of small samples."""
+    d = cohens_d(a, b)
+    if math.isnan(d):
+        return d
+    df = len(_clean(a)) + len(_clean(b)) - 2
+    j = math.exp(math.lgamma(df / 2) - math.lgamma((df - 1) / 2)) / math.sqrt(df / 2)
+    return float(d * j)
+
+
+Alternative = Literal["greater", "less", "two-sided"]
+
+MAX_EXACT_PERMUTATIONS = 100_000
+"""Up to this many distinct splits the permutation test enumerates them all (3 vs 3: 20)."""
+
+
+def permutations(n_a: int, n_b: int) -> int:
+    """Distinct ways to split the pooled values into samples of n_a and n_b."""
+    return math.comb(n_a + n_b, n_a)
+
+
+def permutation_p(a: Sequence[float], b: Sequence[float], alternative: Alternative = "greater") -> float:
+    """p of a permutation test of mean a − mean b: exact (every split enumerated) up to
+    :data:`MAX_EXACT_PERMUTATIONS`, else 99,999 seeded random splits. It needs no normality and no
+    variance, so it also answers when both samples are constant (e.g. 8, 8, 8 vs 1, 1, 1: one-sided
+    p = 1/20). NaN when a sample has fewer than 2 values (scipy's limit). The smallest possible
+    one-sided p is 1 / permutations."""
+    from scipy import stats
+
+    x, y = _clean(a), _clean(b)
+    if len(x) < 2 or len(y) < 2:
+        return NAN
+    exact = permutations(len(x), len(y)) <= MAX_EXACT_PERMUTATIONS
+    result = stats.permutation_test(
+        (x, y), lambda u, v, axis: np.mean(u, axis=axis) - np.mean(v, axis=axis), vectorized=True,
+        permutation_type="independent", alternative=alternative,
+        n_resamples=np.inf if exact else 99_999, rng=np.random.default_rng(0),
+    )
+    return float(result.pvalue)
+
+
+def min_detectable_d(n_a: int, n_b: int, alpha: float = 0.05, alternative: Alternative = "greater") -> float:
+    """The smallest |Cohen's d| whose t-test can reach ``alpha`` with these sample sizes; one-sided
+    by default, as V7's hypotheses are directional (pooled degrees of freedom; Welch's are fewer, so
+    the real threshold is higher)."""
     from scipy import stats
 
     if n_a < 2 or n_b < 2:
         return NAN
-    t_crit = stats.t.ppf(1 - alpha / 2, n_a + n_b - 2)
+    tail = alpha / 2 if alternative == "two-sided" else alpha
+    t_crit = stats.t.ppf(1 - tail, n_a + n_b - 2)
     return float(t_crit / math.sqrt(n_a * n_b / (n_a + n_b)))
 
 
-def power(d: float, n_a: int, n_b: int, alpha: float = 0.05) -> float:
-    """Probability that a two-sided two-sample t-test detects a true effect of size ``d``."""
+def power(d: float, n_a: int, n_b: int, alpha: float = 0.05, alternative: Alternative = "greater") -> float:
+    """Probability that a two-sample t-test detects a true effect of size ``d`` in the hypothesised
+    direction (one-sided by default; ``"two-sided"`` counts either tail)."""
     from scipy import stats
 
     if n_a < 2 or n_b < 2 or math.isnan(d):
         return NAN
     df = n_a + n_b - 2
-    t_crit = stats.t.ppf(1 - alpha / 2, df)
     ncp = abs(d) * math.sqrt(n_a * n_b / (n_a + n_b))
-    return float(stats.nct.sf(t_crit, df, ncp) + stats.nct.cdf(-t_crit, df, ncp))
+    if alternative == "two-sided":
+        t_crit = stats.t.ppf(1 - alpha / 2, df)
+        return float(stats.nct.sf(t_crit, df, ncp) + stats.nct.cdf(-t_crit, df, ncp))
+    return float(stats.nct.sf(stats.t.ppf(1 - alpha, df), df, ncp))
 
 
 def gini(values: Sequence[float]) -> float:
@@ -98,7 +146,8 @@ def _fmt(x: float, digits: int = 3) -> str:
 @dataclass(frozen=True)
 class Comparison:
     """One hypothesis test between two samples of per-run values, hypothesised ``a > b``
-    (``direction="greater"``) or ``a < b`` (``"less"``)."""
+    (``direction="greater"``) or ``a < b`` (``"less"``). The verdict is one-sided, in the hypothesised
+    direction, as is the report's minimum-detectable-effect caveat."""
 
     label: str
     a_name: str
@@ -109,10 +158,14 @@ class Comparison:
     p: float
     """Two-sided p of Welch's test."""
     p_directional: float
-    """One-sided p in the hypothesised direction."""
+    """One-sided p of Welch's test in the hypothesised direction."""
     d: float
     direction: Literal["greater", "less"] = "greater"
     alpha: float = 0.05
+    g: float = NAN
+    """Hedges' g: Cohen's d with the small-sample correction."""
+    p_permutation: float = NAN
+    """One-sided p of the permutation test in the hypothesised direction (exact for small samples)."""
 
     @classmethod
     def of(
@@ -128,7 +181,8 @@ class Comparison:
         x, y = tuple(map(float, _clean(a))), tuple(map(float, _clean(b)))
         t, p = welch(x, y)
         _, p_dir = welch(x, y, alternative=direction)
-        return cls(label, a_name, b_name, x, y, t, p, p_dir, cohens_d(x, y), direction, alpha)
+        return cls(label, a_name, b_name, x, y, t, p, p_dir, cohens_d(x, y), direction, alpha,
+                   hedges_g(x, y), permutation_p(x, y, direction))
 
     @property
     def n_a(self) -> int:
@@ -155,6 +209,21 @@ class Comparison:
         return self.n_a >= 2 and self.n_b >= 2
 
     @property
+    def separated(self) -> bool:
+        """Complete separation: every value of one sample lies above every value of the other."""
+        return bool(self.a and self.b and (min(self.a) > max(self.b) or max(self.a) < min(self.b)))
+
+    @property
+    def no_variance(self) -> bool:
+        """Neither sample varies (Welch's t and Cohen's d are undefined; the permutation test is not)."""
+        return self.testable and np.var(self.a) == 0 and np.var(self.b) == 0
+
+    @property
+    def min_permutation_p(self) -> float:
+        """The smallest one-sided permutation p these sample sizes allow (3 vs 3: 1/20 = 0.05)."""
+        return 1 / permutations(self.n_a, self.n_b) if self.a and self.b else NAN
+
+    @property
     def as_hypothesised(self) -> bool | None:
         """Whether the observed difference points the hypothesised way (None: no data)."""
         if math.isnan(self.diff):
@@ -162,8 +231,24 @@ class Comparison:
         return self.diff > 0 if self.direction == "greater" else self.diff < 0
 
     @property
+    def p_verdict(self) -> float:
+        """The p the verdict rests on, one-sided in the hypothesised direction: Welch's, or, where
+        Welch's test is undefined (neither sample varies), the exact permutation p."""
+        return self.p_permutation if self.no_variance else self.p_directional
+
+    def significant_at(self, alpha: float) -> bool:
+        return not math.isnan(self.p_verdict) and self.p_verdict < alpha
+
+    @property
     def significant(self) -> bool:
-        return not math.isnan(self.p_directional) and self.p_directional < self.alpha
+        return self.significant_at(self.alpha)
+
+    def _permutation_words(self) -> str:
+        n = permutations(self.n_a, self.n_b)
+        how = f"exact over {n} arrangements" if n <= MAX_EXACT_PERMUTATIONS else "99,999 random arrangements"
+        floor = (f", the smallest possible with {self.n_a} vs {self.n_b} runs"
+                 if math.isclose(self.p_permutation, self.min_permutation_p) else "")
+        return f"permutation p = {_fmt(self.p_permutation)} one-sided ({how}{floor})"
 
     def sentence(self) -> str:
         """The result in one plain sentence."""
@@ -173,16 +258,26 @@ class Comparison:
         if not self.testable:
             return (f"{head}: cannot be tested, Welch's test needs at least 2 runs on each side "
                     f"(have {self.n_a} and {self.n_b}).")
-        if math.isnan(self.t):
-            return f"{head}: no variation in either sample, so no test is possible."
-        way = "as hypothesised" if self.as_hypothesised else "opposite to the hypothesis"
         verdict = (f"significant at α = {self.alpha} (one-sided)" if self.significant
-                   else f"not significant at α = {self.alpha}")
-        return (f"{head}: difference {self.diff:+.3f} ({self.a_name} {sign} {self.b_name} hypothesised; observed {way}), "
-                f"Welch t = {_fmt(self.t, 2)}, p = {_fmt(self.p)} two-sided / {_fmt(self.p_directional)} one-sided, "
-                f"Cohen's d = {_fmt(self.d, 2)}; {verdict}.")
+                   else f"not significant at α = {self.alpha} (one-sided)")
+        if self.no_variance:
+            if self.diff == 0:
+                return f"{head}: every run of both groups has the same value, so there is no difference to test."
+            above, below = (self.a_name, self.b_name) if self.diff > 0 else (self.b_name, self.a_name)
+            way = "as hypothesised" if self.as_hypothesised else "opposite to the hypothesis"
+            return (f"{head}: complete separation, every {above} run lies above every {below} run ({way}); neither "
+                    f"sample varies, so Welch's t and Cohen's d are undefined; {self._permutation_words()}; {verdict}.")
+        way = "as hypothesised" if self.as_hypothesised else "opposite to the hypothesis"
+        separation = "; the samples are completely separated" if self.separated else ""
+        return (f"{head}: difference {self.diff:+.3f} ({self.a_name} {sign} {self.b_name} hypothesised; observed {way}"
+                f"{separation}), Welch t = {_fmt(self.t, 2)}, p = {_fmt(self.p)} two-sided / {_fmt(self.p_directional)} "
+                f"one-sided, {self._permutation_words()}, Cohen's d = {_fmt(self.d, 2)}, Hedges' g = {_fmt(self.g, 2)}; "
+                f"{verdict}.")
 
     def row(self) -> list[str]:
-        """A Markdown table row: label, means, n, difference, t, p, one-sided p, d."""
+        """A Markdown table row: label, means, n, difference, t, p two-sided, p one-sided, exact
+        permutation p (one-sided), d, g."""
+        d = "separated" if self.no_variance and self.diff != 0 else _fmt(self.d, 2)
         return [self.label, f"{_fmt(self.mean_a)} (n={self.n_a})", f"{_fmt(self.mean_b)} (n={self.n_b})",
-                _fmt(self.diff), _fmt(self.t, 2), _fmt(self.p), _fmt(self.p_directional), _fmt(self.d, 2)]
+                _fmt(self.diff), _fmt(self.t, 2), _fmt(self.p), _fmt(self.p_directional), _fmt(self.p_permutation),
+                d, _fmt(self.g, 2)]

@@ -31,6 +31,7 @@ def _random(p: SimStrategy, rng: random.Random) -> SimStrategy:
         exponent=p.exponent * math.exp((rng.gauss(0, 0.35))),
         late_round=p.late_round,
         late_floor=p.late_floor,
+        accept_at=p.accept_at,
     )
 
 
@@ -47,6 +48,7 @@ def _reflective(p: SimStrategy, score: float, deal_rate: float, rng: random.Rand
         exponent=p.exponent * pace * math.exp((rng.gauss(0, 0.1))),
         late_round=p.late_round,
         late_floor=p.late_floor,
+        accept_at=p.accept_at,
     )
 
 

@@ -1,8 +1,8 @@
 """The sim's negotiating behaviour: read the turn from the prompt text, decide with a
 time-dependent aspiration, answer in the protocol's format.
 
-Decision rule: accept an offer worth at least the current aspiration (or, after the strategy's
-late round, its late floor); otherwise propose the split that still meets the aspiration and,
+Decision rule: accept an offer worth at least the current aspiration (or the strategy's immediate
+``accept_at`` threshold, or after its late round its late floor); otherwise propose the split that still meets the aspiration and,
 among those, gives the other side the most by the sim's estimate of their values (learned from
 what they have asked for; equal values before they speak).
 """
@@ -92,6 +92,8 @@ def decide(state: TurnState, strategy: SimStrategy, noise: float) -> Move:
             Move(Action.PROPOSE, tuple(0 for _ in ITEMS), "Nothing here is worth anything to me.")  # type: ignore[arg-type]
     aspiration = min(1.0, max(0.0, strategy.aspiration(state.time) + noise))
     threshold = aspiration
+    if strategy.accept_at is not None:
+        threshold = min(threshold, strategy.accept_at)
     if strategy.late_round is not None and strategy.late_floor is not None and state.round > strategy.late_round:
         threshold = min(threshold, strategy.late_floor)
     if state.message == state.last_message:

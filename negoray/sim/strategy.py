@@ -16,7 +16,9 @@ _GAP = r"[^.%\n]{0,60}?"
 _FLOOR = [
     re.compile(rf"\bnever\s+accept{_GAP}(?:less\s+than|below|under){_GAP}{PCT}", re.I),
     re.compile(rf"\b(?:floor|minimum|reservation\s+value|walk[- ]away(?:\s+point)?)\b{_GAP}{PCT}", re.I),
-    re.compile(rf"\baccept\s+(?:any|an|offers|deals)?{_GAP}(?:at\s+least|>=|≥|of\s+at\s+least){_GAP}{PCT}", re.I),
+]
+_ACCEPT_AT = [  # "accept any offer worth at least 40%", "accepts >= 40%": an immediate acceptance threshold
+    re.compile(rf"\baccepts?\s+(?:any|an|offers|deals)?{_GAP}(?:at\s+least|>=|≥|of\s+at\s+least){_GAP}{PCT}", re.I),
 ]
 _OPENING = [
     re.compile(rf"\b(?:open|opening|anchor|first\s+offer|initial\s+demand|start){_GAP}{PCT}", re.I),
@@ -36,13 +38,15 @@ _CONCESSION_WORDS: list[tuple[re.Pattern[str], float]] = [
 class SimStrategy:
     """Aspiration ``u(t) = floor + (opening - floor) * (1 - t**exponent)`` over the game's time t in
     [0, 1]; exponent > 1 concedes slowly (Boulware), < 1 fast (Conceder). After ``late_round`` the
-    acceptance threshold drops to ``late_floor``."""
+    acceptance threshold drops to ``late_floor``. ``accept_at`` ("accept any offer worth at least
+    X%") accepts such an offer at once, whatever the aspiration still is."""
 
     opening: float = 0.8
     floor: float = 0.4
     exponent: float = 1.0
     late_round: int | None = None
     late_floor: float | None = None
+    accept_at: float | None = None
 
     def aspiration(self, t: float) -> float:
         t = min(1.0, max(0.0, t))
@@ -56,6 +60,7 @@ class SimStrategy:
             exponent=min(10.0, max(0.1, self.exponent)),
             late_round=self.late_round,
             late_floor=self.late_floor,
+            accept_at=None if self.accept_at is None else min(1.0, max(0.0, self.accept_at)),
         )
 
 
@@ -66,10 +71,13 @@ def _first_pct(patterns: list[re.Pattern[str]], text: str) -> float | None:
 
 @functools.lru_cache(maxsize=8192)
 def read_strategy(text: str) -> SimStrategy:
-    """Parameters stated in a strategy prompt; anything not stated keeps its default."""
+    """Parameters stated in a strategy prompt; anything not stated keeps its default. A stated
+    ``accept_at`` with no stated floor is also where the aspiration ends."""
     late = _LATE.search(text)
     body = text[: late.start()] + text[late.end() :] if late else text
+    accept_at = _first_pct(_ACCEPT_AT, body)
     floor = _first_pct(_FLOOR, body)
+    floor = floor if floor is not None else accept_at
     opening = _first_pct(_OPENING, body)
     m = _EXPONENT.search(body)
     words = [(hit.start(), e) for p, e in _CONCESSION_WORDS if (hit := p.search(body))]
@@ -81,6 +89,7 @@ def read_strategy(text: str) -> SimStrategy:
         exponent=exponent,
         late_round=int(late.group("round")) if late else None,
         late_floor=float(late.group("pct")) / 100 if late else None,
+        accept_at=accept_at,
     ).clamped()
 
 
@@ -108,6 +117,8 @@ def write_strategy(params: SimStrategy, previous: str = "") -> str:
         f"{_pace(p.exponent)} (concession exponent {p.exponent:.2f}).",
         f"Never accept less than {round(p.floor * 100)}% of your total value.",
     ]
+    if p.accept_at is not None:
+        lines.append(f"Accept any offer worth at least {round(p.accept_at * 100)}% of your total value.")
     if p.late_round is not None and p.late_floor is not None:
         lines.append(f"After round {p.late_round}, accept any offer worth at least {round(p.late_floor * 100)}%.")
     kept = [

@@ -70,7 +70,13 @@ def test_clients_prefer_remembered_good_agents():
     counts = Counter()
     for seed in range(50):
         counts.update(assign_clients(["good", "bad"], CLIENTS, memory, 1, np.random.default_rng(seed), min_clients=0).values())
-    # inverse temperature 2: P(good) = e^2 / (e^2 + 1) ≈ 0.881
+    # standard softmax at T = 2 (the default, as the original): P(good) = e^0.5 / (e^0.5 + 1) ≈ 0.622
+    assert counts["good"] / (50 * 60) == pytest.approx(math.exp(0.5) / (math.exp(0.5) + 1), abs=0.02)
+    counts = Counter()
+    for seed in range(50):
+        counts.update(assign_clients(["good", "bad"], CLIENTS, memory, 1, np.random.default_rng(seed), min_clients=0,
+                                     temperature_mode="inverse").values())
+    # inverse temperature 2 (the option): P(good) = e^2 / (e^2 + 1) ≈ 0.881
     assert counts["good"] / (50 * 60) == pytest.approx(math.exp(2) / (math.exp(2) + 1), abs=0.02)
 
 
@@ -82,12 +88,41 @@ def test_unknown_agent_gets_mean_plus_bonus():
 
 
 def test_choice_probabilities_modes():
-    p = choice_probabilities([0.0, 1.0], 2.0)
-    assert p[1] / p[0] == pytest.approx(math.exp(2))
-    p = choice_probabilities([0.0, 1.0], 2.0, "standard")
+    p = choice_probabilities([0.0, 1.0], 2.0)  # standard is the default
     assert p[1] / p[0] == pytest.approx(math.exp(0.5))
-    assert list(choice_probabilities([0.3, 0.9, 0.9], 0.0, "standard")) == [0.0, 0.5, 0.5]
-    assert list(choice_probabilities([0.3, 0.9], 0.0)) == [0.5, 0.5]
+    p = choice_probabilities([0.0, 1.0], 2.0, "inverse")
+    assert p[1] / p[0] == pytest.approx(math.exp(2))
+    assert list(choice_probabilities([0.3, 0.9, 0.9], 0.0)) == [0.0, 0.5, 0.5]
+    assert list(choice_probabilities([0.3, 0.9], 0.0, "inverse")) == [0.5, 0.5]
+    with pytest.raises(ValueError, match="standard"):
+        choice_probabilities([0.3], 1.0, "hot")  # type: ignore[arg-type]
+
+
+UTILITIES = st.lists(st.floats(0, 1), min_size=1, max_size=12)
+
+
+@given(UTILITIES, st.floats(0, 50), st.sampled_from(["standard", "inverse"]))
+def test_choice_probabilities_are_a_distribution_that_prefers_better_agents(u, temperature, mode):
+    p = choice_probabilities(u, temperature, mode)
+    assert p.shape == (len(u),) and np.all(p >= 0) and p.sum() == pytest.approx(1.0)
+    for i in range(len(u)):
+        for j in range(len(u)):
+            if u[i] > u[j]:
+                assert p[i] >= p[j] - 1e-12
+
+
+@given(UTILITIES)
+def test_standard_softmax_approaches_uniform_at_high_temperature(u):
+    """'Higher = more exploratory': at T = 1e6 every agent is (nearly) equally likely."""
+    p = choice_probabilities(u, 1e6, "standard")
+    assert np.allclose(p, 1 / len(u), atol=1e-6)
+    hot, cold = choice_probabilities(u, 10.0, "standard"), choice_probabilities(u, 0.5, "standard")
+    assert np.abs(hot - 1 / len(u)).max() <= np.abs(cold - 1 / len(u)).max() + 1e-12
+
+
+@given(UTILITIES, st.floats(0.01, 10))
+def test_inverse_mode_is_standard_at_the_reciprocal_temperature(u, temperature):
+    assert np.allclose(choice_probabilities(u, temperature, "inverse"), choice_probabilities(u, 1 / temperature))
 
 
 @settings(max_examples=100, deadline=None)
@@ -98,15 +133,17 @@ def test_choice_probabilities_modes():
     generation=st.integers(0, 3),
     seed=st.integers(0, 2**32 - 1),
     skew=st.floats(0, 50),
+    mode=st.sampled_from(["standard", "inverse"]),
 )
-def test_no_agent_is_starved(n_agents, n_clients, min_clients, generation, seed, skew):
+def test_no_agent_is_starved(n_agents, n_clients, min_clients, generation, seed, skew, mode):
     agents = [f"a{i}" for i in range(n_agents)]
     clients = [f"c{i}" for i in range(n_clients)]
     memory = ClientMemory()
     if generation:  # a memory where one agent is far better, so softmax piles clients onto it
         memory.remember(generation - 1, {a: {c: 1.0 if a == "a0" else 0.0 for c in clients} for a in agents[:-1]})
     out = assign_clients(agents, clients, memory, generation, np.random.default_rng(seed),
-                         temperature=skew, min_clients=min_clients)
+                         temperature=skew if mode == "inverse" else 1 / (1 + skew), min_clients=min_clients,
+                         temperature_mode=mode)
     assert sorted(out) == sorted(clients) and set(out.values()) <= set(agents)
     counts = Counter(out.values())
     floor = min(min_clients, n_clients // n_agents)

@@ -1,11 +1,16 @@
 """Reading realistic mutation replies, rejecting unusable ones, and building the requests."""
 
-import math
+import asyncio
 
 import pytest
 
+from negoray.chat import ChatFailure, ChatParams, ChatReply
+from negoray.game.dialogue import NegotiationConfig, run_negotiation
+from negoray.game.scenario import Scenario
+from negoray.sim.model import SimModel
+from negoray.sim.strategy import read_strategy
 from negoray.evolution.mutation import check_strategy, extract_strategy, looks_truncated, mutation_messages, worst_cases
-from negoray.evolution.mutation_prompts import BEGIN, END, FEEDBACK_HEADER, WorstCase
+from negoray.evolution.mutation_prompts import BEGIN, END, FEEDBACK_HEADER
 from negoray.evolution.seeds import SEED_STRATEGIES
 
 PARENT = SEED_STRATEGIES["aggressive"]
@@ -100,24 +105,70 @@ def test_list_items_without_full_stops_are_not_truncated():
         assert looks_truncated(ending), ending
 
 
-def test_worst_cases():
-    scores = {"s1": 0.9, "s2": 0.0, "s3": 0.3, "s4": math.nan, "s5": 0.0, "s6": 0.5}
-    outcomes = {"s1": "agreed", "s2": "no_deal", "s3": "agreed", "s5": "timeout", "s6": "agreed"}
-    assert worst_cases(scores, outcomes, n=3) == [
-        WorstCase("s2", "no_deal", 0.0), WorstCase("s5", "timeout", 0.0), WorstCase("s3", "agreed", 0.3)]
-    assert len(worst_cases(scores, outcomes)) == 5
-    assert worst_cases({"x": 0.1}, {})[0].outcome == "unknown"
+SCENARIO = Scenario("s-1", (3, 2, 1), (1, 2, 3), (2, 1, 0))  # the pool is worth 10 to the agent
+
+
+def negotiate(agent: list[str], opponent: list[str], scenario_id: str = "s-1", fail: bool = False):
+    """A real negotiation on SCENARIO (renamed) with scripted replies; ``fail``: the opponent's
+    first call fails (an infrastructure error)."""
+    scripts = {"agent": list(agent), "opponent": list(opponent)}
+
+    async def chat(messages, params):
+        side = "agent" if "AGENT" in messages[0]["content"] else "opponent"
+        if fail and side == "opponent":
+            raise ChatFailure("server went away")
+        return ChatReply(scripts[side].pop(0))
+
+    scenario = Scenario(scenario_id, SCENARIO.counts, SCENARIO.agent_values, SCENARIO.opponent_values)
+    return asyncio.run(run_negotiation("AGENT", "OPPONENT", scenario, chat, config=NegotiationConfig(max_rounds=2)))
+
+
+ASK = "PROPOSE: I get [3 books, 2 hats, 1 ball], you get [0 books, 0 hats, 0 balls]"
+OFFER = "PROPOSE: I get [3 books, 1 hat, 0 balls], you get [0 books, 1 hat, 1 ball]"
+
+
+def test_worst_cases_are_the_lowest_scored_with_their_detail():
+    deal = negotiate(["PROPOSE: I get [0 books, 2 hats, 1 ball], you get [3 books, 0 hats, 0 balls]"], ["ACCEPT"], "s-a")
+    timeout = negotiate([ASK, ASK], [OFFER, OFFER], "s-t")
+    error = negotiate([ASK], [], "s-e", fail=True)
+    accepted = negotiate([ASK, "ACCEPT"], [OFFER, OFFER], "s-b")
+    records = [deal, timeout, error, accepted]
+    scenarios = {r.scenario_id: SCENARIO for r in records}
+    worst = worst_cases(records, scenarios, n=3)
+    assert [(w.scenario_id, w.outcome, w.score) for w in worst] == [("s-t", "timeout", 0.0), ("s-b", "agreed", 0.5),
+                                                                   ("s-a", "agreed", 0.7)]
+    assert len(worst_cases(records, scenarios)) == 3  # the error has no score: never a worst case
+    t, b, a = (w.detail for w in worst)
+    for detail in (t, b, a):
+        assert "pool: [3 books, 2 hats, 1 ball]; your values: book = 1, hat = 2, ball = 3" in detail
+        assert "worth 10 to you" in detail
+    assert "ended: no deal after 4 messages" in t
+    assert "you last asked for [3 books, 2 hats, 1 ball] (worth 10 of 10)" in t
+    assert "the opponent last offered you [0 books, 1 hat, 1 ball] (worth 5 of 10)" in t
+    assert "agreed in round 2 (you accepted the opponent's offer); you got [0 books, 1 hat, 1 ball] (worth 5 of 10)" in b
+    assert "the opponent accepted your proposal" in a and "(worth 7 of 10)" in a
+    assert worst_cases(records)[0].detail == ""  # no scenarios known: no detail
 
 
 def test_mutation_messages():
-    worst = worst_cases({"s1": 0.1}, {"s1": "no_deal"})
+    worst = worst_cases([negotiate([ASK, ASK], [OFFER, OFFER])], {"s-1": SCENARIO})
     random_msgs = mutation_messages("random", PARENT, 0.4, 0.5, worst)
     reflective = mutation_messages("reflective", PARENT, 0.4, 0.5, worst)
     assert FEEDBACK_HEADER not in random_msgs[1]["content"]
-    assert FEEDBACK_HEADER in reflective[1]["content"] and "s1: no_deal" in reflective[1]["content"]
-    assert PARENT in reflective[1]["content"]
+    content = reflective[1]["content"]
+    assert FEEDBACK_HEADER in content and "- s-1: timeout, normalised score 0.00\n  pool: [3 books" in content
+    assert "\n  ended: no deal" in content and "the opponent last offered you" in content
+    assert PARENT in content
     with pytest.raises(ValueError):
         mutation_messages("crossover", PARENT, 0.4, 0.5, worst)
+
+
+def test_the_sim_mutator_reads_a_reflective_request_with_details():
+    worst = worst_cases([negotiate([ASK, ASK], [OFFER, OFFER])], {"s-1": SCENARIO})
+    messages = mutation_messages("reflective", PARENT, 0.4, 0.5, worst)
+    child = extract_strategy(SimModel().reply(messages, ChatParams(temperature=0.8, seed=1)).text)
+    assert check_strategy(child, PARENT) is None
+    assert read_strategy(child).floor < read_strategy(PARENT).floor  # a 50% deal rate lowers the floor
 
 
 def test_text_inside_markers_is_kept_whole():

@@ -1,6 +1,7 @@
 """The generation loop on the in-process sim: evolution has a signal, runs replay identically."""
 
 import asyncio
+import dataclasses
 import json
 import statistics
 
@@ -189,3 +190,53 @@ def test_a_few_stragglers_are_recorded_as_errors_and_excluded_from_fitness():
         assert [r.scenario_id for r in errors] == [bad]
         assert out.agent_stats[agent]["dev_errors"] == 1
         assert out.agent_stats[agent]["dev_fitness"] == mean_score([r for r in records if r.scenario_id != bad])
+
+
+def _check_gating_ids(outputs) -> int:
+    """Asserts the id rules of gated slots; returns how many children were rejected."""
+    rejected = 0
+    for out in outputs[:-1]:
+        parents = {g.id for g in out.state.population}
+        births = out.next_state.births
+        child_ids = {b["gate_child_id"] for b in births.values()}
+        gated_ids = {j.agent_id for j, _ in out.gating}
+        assert gated_ids <= parents | child_ids
+        for genome in out.next_state.population:
+            birth = births.get(genome.id)
+            if birth is None:
+                continue
+            if birth["gate_accepted"]:
+                assert genome.origin is Origin.MUTATION and birth["gate_child_id"] == genome.id
+            else:
+                rejected += 1
+                assert genome.origin is Origin.CLONE and genome.id not in gated_ids
+                assert birth["gate_child_id"] == f"{genome.id}-rejected" and birth["gate_child_id"] in gated_ids
+                assert birth["gate_child_id"] in genome.note
+    return rejected
+
+
+def test_a_rejected_child_has_its_own_id_in_the_gating_rows(poc_runs):
+    """The clone that takes a rejected child's slot has the slot's id; the child's gating rows carry
+    the child's own id (`gate_child_id`), never the clone's."""
+    _check_gating_ids(poc_runs["D"])
+    # a tolerance of -1 asks a child to beat its parent by the whole score range: every child is rejected
+    strict = dataclasses.replace(POC, gating_tolerance=-1.0, generations=2)
+    outputs = asyncio.run(run_all(evolution("D2", "D", config=strict)))[0]
+    assert _check_gating_ids(outputs) > 0
+
+
+def test_reflective_mutation_is_shown_its_five_worst_scenarios_in_full():
+    requests = []
+
+    class Spy(SimModel):
+        async def __call__(self, messages, params):
+            if "## How it performed" in messages[-1]["content"]:
+                requests.append(messages[-1]["content"])
+            return await super().__call__(messages, params)
+
+    evo = evolution("C1", "C", chat=Spy())
+    asyncio.run(evo.step(evo.initial_state()))
+    assert requests, "group C mutates reflectively"
+    worst = requests[0].split("Worst scenarios:")[1].split("## Task")[0]
+    assert worst.count("normalised score") == 5
+    assert worst.count("  pool: [") == 5 and worst.count("your values: book = ") == 5 and worst.count("  ended: ") == 5

@@ -130,13 +130,20 @@ def assert_scores_nothing(m: OutcomeMetrics) -> None:
     assert not m.pareto_optimal
 
 
-@given(scenario_and_split(), st.sampled_from(list(OutcomeKind)))
-def test_no_deal_and_errors_score_nothing(pair: tuple[Scenario, Counts], kind: OutcomeKind) -> None:
-    s, share = pair
-    # No deal (no share, whatever the kind), and an infrastructure error whatever share is passed.
+@given(scenario_and_split(), st.sampled_from([k for k in OutcomeKind if k is not OutcomeKind.ERROR]))
+def test_no_deal_scores_nothing(pair: tuple[Scenario, Counts], kind: OutcomeKind) -> None:
+    s, _ = pair
     assert_scores_nothing(evaluate(s, kind, None))
-    assert_scores_nothing(evaluate(s, OutcomeKind.ERROR, share))
     assert evaluate(s, kind, None).kind is kind
+
+
+@given(scenario_and_split())
+def test_an_error_has_no_metrics_at_all(pair: tuple[Scenario, Counts]) -> None:
+    """An infrastructure error is not a score of 0: it has no metrics, whatever share is passed."""
+    s, share = pair
+    for passed in (share, None):
+        with pytest.raises(ValueError, match="not a score"):
+            evaluate(s, OutcomeKind.ERROR, passed)
 
 
 @given(scenario_and_split())

@@ -119,7 +119,7 @@ def generation_tables(run_id: str, group: str, generation: int, pool, rng: np.ra
     for g, f in zip(genomes, fitness):
         scores = {"dev_fitness": float(f), "dev_deal_rate": 0.7, "dev_errors": 0}
         if g.origin is Origin.MUTATION and selection == "tournament":
-            scores.update(gate_child_mean=0.5, gate_parent_mean=0.48, gate_accepted=True)
+            scores.update(gate_child_mean=0.5, gate_parent_mean=0.48, gate_accepted=True, gate_child_id=g.id)
         if selection == "market":
             scores.update(market_revenue=float(f) * 10, market_clients=int(rng.integers(2, 8)))
         agents.append(agent_row(g, group=group, **scores))

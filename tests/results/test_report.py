@@ -1,5 +1,6 @@
 """The report on a full synthetic experiment and on partial ones; the `negoray report` command."""
 
+import json
 import shutil
 
 import numpy as np
@@ -31,7 +32,12 @@ def test_full_report_has_every_section_and_figure(full, full_report):
                     "What n = 3 runs per group can and cannot show", "## Gating", "## Diversity and market concentration",
                     "## Outcomes", "## Tokens and cost"):
         assert heading in text, heading
-    assert "Welch t =" in text and "Cohen's d" in text and "2.27" in text
+    assert "Welch t =" in text and "Cohen's d" in text and "Hedges' g" in text
+    assert "one-sided t-test at α = 0.05 can only come out significant when Cohen's d ≥ 1.74" in text
+    assert "exact permutation p (one-sided)" in text and "1/20 = 0.05" in text
+    assert "### What the design itself confounds" in text
+    assert "replaces 2 of 8 agents" in text and "replaces 6 of 8" in text and "only 9 rounds of variation" in text
+    assert "Client choice: softmax `standard` at temperature 2.0" in text and "HHI of a uniform random choice" in text
     assert "| mutation |" in text and "| baseline |" in text
     assert "could not be computed" not in text
 
@@ -84,3 +90,15 @@ def test_cli_report(full, full_report, tmp_path, capsys):
     assert main(["report", str(tmp_path)]) == 2
     assert "no results" in capsys.readouterr().err
     assert main(["report", str(tmp_path / "nope")]) == 2
+
+
+def test_report_states_the_market_softmax_mode_of_the_experiment(tmp_path, pool):
+    build(tmp_path, pool, groups=("C",), runs=1, generations=2, test=False, baseline=False)
+    (tmp_path / "config.json").write_text(json.dumps({"population": 6, "elites": 1, "generations": 4,
+                                                      "market": {"softmax": "inverse", "temperature": 2.0,
+                                                                 "death_fraction": 0.5}}))
+    text = write_report(tmp_path).read_text()
+    assert "Client choice: softmax `inverse` at temperature 2.0 (an option" in text
+    assert "replaces 3 of 6 agents" in text and "replaces 5 of 6" in text and "4 generations are 4 evaluations" in text
+    (tmp_path / "config.json").write_text(json.dumps({"market": {"temperature": 2.0}}))  # before the setting existed
+    assert "softmax `inverse`" in write_report(tmp_path).read_text()

@@ -25,7 +25,7 @@ REQUIRED = {
     "calls": "run_id generation agent_id scenario_id phase replicate turn side round provider model prompt_tokens "
              "completion_tokens latency_s attempts cache_hit status",
     "agents": "run_id group agent_id parent_id generation origin mutation_kind lineage prompt note dev_fitness "
-              "dev_deal_rate dev_errors gate_child_mean gate_parent_mean gate_accepted test_score market_revenue "
+              "dev_deal_rate dev_errors gate_child_mean gate_parent_mean gate_accepted gate_child_id test_score market_revenue "
               "market_clients",
     "generations": "run_id group generation mean_fitness best_fitness worst_fitness median_fitness deal_rate "
                    "pareto_rate diversity_lineages prompt_similarity gating_attempts gating_accepted market_gini "
