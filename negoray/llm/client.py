@@ -28,6 +28,7 @@ from negoray.llm.cost import Budget, UsageLedger, call_cost
 from negoray.llm.errors import FatalProviderError, Verdict, classify
 from negoray.llm.limiter import InProcessLimiter, RateLimiter, RateLimits
 from negoray.llm.providers import response_format_for
+from negoray.llm.redact import redact
 
 log = logging.getLogger(__name__)
 
@@ -227,9 +228,10 @@ class LLMClient:
     async def _failed(self, err: Exception) -> None:
         spec = self.endpoint.spec
         if isinstance(err, openai.APIError):
-            verdict = classify(err, provider=spec.name, local=spec.local, key_env=spec.api_key_env)
+            verdict = classify(err, provider=spec.name, local=spec.local, key_env=spec.api_key_env,
+                               key_hint=self.endpoint.key_hint)
         else:
-            verdict = Verdict(True, None, f"{spec.name}: malformed response ({type(err).__name__}: {err})")
+            verdict = Verdict(True, None, redact(f"{spec.name}: malformed response ({type(err).__name__}: {err})"))
         if not verdict.retryable:
             raise FatalProviderError(verdict.reason) from None
         if isinstance(err, openai.RateLimitError):

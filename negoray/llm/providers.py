@@ -46,6 +46,10 @@ class ProviderSpec:
     """Typical output tokens/s of the whole server, where known (the planner's server bound)."""
     api_key: str | None = field(default=None, repr=False, compare=False)
     """A key given in a profile file; normally None and the key comes from ``api_key_env``."""
+    api_key_required: bool = True
+    """A cloud provider refuses calls without a key; a custom URL (often a local server) may not need one."""
+    profile_source: str | None = field(default=None, compare=False)
+    """``FILE: [providers.NAME]`` for a provider defined in a profile file (not itself a profile key)."""
 
     def with_overrides(self, **changes: object) -> ProviderSpec:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
@@ -76,7 +80,7 @@ _SPECS = [
     ProviderSpec("xai", "https://api.x.ai/v1", "grok-3-mini", "XAI_API_KEY", rpm=480, price_in=0.30, price_out=0.50),
     ProviderSpec("anthropic", "https://api.anthropic.com/v1/", "claude-sonnet-4-5", "ANTHROPIC_API_KEY",
                  rpm=50, tpm=30_000, price_in=3.0, price_out=15.0, json_mode=JsonMode.NONE, max_concurrency=16),
-    ProviderSpec("custom", None, "default", "CUSTOM_API_KEY", json_mode=JsonMode.NONE),
+    ProviderSpec("custom", None, "default", "CUSTOM_API_KEY", json_mode=JsonMode.NONE, api_key_required=False),
 ]
 
 PROVIDERS: dict[str, ProviderSpec] = {s.name: s for s in _SPECS}

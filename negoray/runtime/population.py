@@ -20,6 +20,7 @@ from negoray.evolution.genome import seed_int
 from negoray.evolution.run import Evolution
 from negoray.game.dialogue import NegotiationConfig
 from negoray.game.scenario import Scenario
+from negoray.llm.redact import install_log_redaction
 from negoray.results.recorder import generation_tables
 from negoray.results.writer import ResultsWriter
 from negoray.runtime.backend import RayBackend
@@ -33,6 +34,7 @@ class Population:
     def __init__(self, config: ExperimentConfig, run_id: str, group: str, index: int,
                  splits: Mapping[str, Sequence[Scenario]], opponent: str, negotiation: NegotiationConfig,
                  settings: ChatSettings, tag: str, prices: tuple[float, float]) -> None:
+        install_log_redaction()
         self.config, self.results = config, Path(config.results)
         # each run samples its own negotiations: runs are independent replicates, not copies of each
         # other's generation 0

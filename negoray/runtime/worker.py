@@ -23,6 +23,7 @@ from negoray.llm.cache import CacheMode, ResponseCache
 from negoray.llm.client import LLMClient
 from negoray.llm.config import LLMConfig
 from negoray.llm.failover import FailoverChat
+from negoray.llm.redact import install_log_redaction
 from negoray.runtime.progress import LIVE_KEYS
 
 T = TypeVar("T")
@@ -50,6 +51,7 @@ class _WorkerState:
     """This process's event loop and, per settings, its chat function."""
 
     def __init__(self) -> None:
+        install_log_redaction()  # a worker's log lines (Ray's session logs) never carry an API key
         self.loop = asyncio.new_event_loop()
         threading.Thread(target=self.loop.run_forever, name="negoray-worker-loop", daemon=True).start()
         self.chats: dict[str, Any] = {}
