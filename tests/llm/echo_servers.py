@@ -59,8 +59,10 @@ def _handler(mode: str, seen: set[str]) -> type[BaseHTTPRequestHandler]:
                     self._echo(500)
             elif mode == "echo500":
                 self._echo(500)
-            elif mode in ("html", "nodata"):
-                self._send(200, b"<html>not json</html>" if mode == "html" else b'{"answer": "OK"}')
+            elif mode == "html":
+                self._send(200, b"<html>not json</html>", "text/html")
+            elif mode == "nodata":
+                self._send(200, b'{"answer": "OK"}')
             else:
                 self._send(200, json.dumps(OK_REPLY).encode())
 
