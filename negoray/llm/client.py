@@ -201,9 +201,9 @@ class LLMClient:
     async def _wait_for_limiter(self, reserved: int) -> None:
         await self._ensure_limiter()
         wait = await self.limiter.acquire(self.limit_key, 1, reserved)
-        while wait > 0:  # after waiting, make sure no 429 paused the key meanwhile
+        while wait > 0:  # a 429 that paused the key meanwhile puts this call behind the pause, at the pace
             await self._sleep(wait)
-            wait = await self.limiter.paused_for(self.limit_key)
+            wait = await self.limiter.resume(self.limit_key, reserved)
 
     async def _attempt(self, body: dict[str, Any], reserved: int) -> tuple[str, dict[str, int], float]:
         """One try: wait for the limiter and any 429 pause, then one request; (text, usage, seconds
