@@ -25,7 +25,7 @@ from negoray.results.recorder import generation_tables
 from negoray.results.writer import ResultsWriter
 from negoray.runtime.backend import RayBackend
 from negoray.runtime.checkpoint import load_checkpoint, save_checkpoint
-from negoray.runtime.progress import LIVE_KEYS
+from negoray.runtime.progress import LIVE_KEYS, OutstandingCalls
 from negoray.runtime.worker import ChatSettings
 
 
@@ -50,17 +50,23 @@ class Population:
         self.progress: dict[str, Any] = {"run_id": run_id, "group": group, "generation": 0, "done": False,
                                          "negotiations": 0, "calls": 0, "tokens": 0, "cost_usd": 0.0, "errors": 0}
         self.live = dict.fromkeys(LIVE_KEYS, 0)
-        """Counts from the generation in progress, reported by its tasks as negotiations end."""
+        """Counts from the generation in progress, reported by its tasks as calls and negotiations end."""
+        self.calls_out = OutstandingCalls()
 
     def _set_status(self, message: str) -> None:
         self._status = message
 
     async def status(self) -> dict[str, Any]:
-        return {**self.progress, **{k: self.progress[k] + v for k, v in self.live.items()}, "status": self._status}
+        return {**self.progress, **{k: self.progress[k] + v for k, v in self.live.items()}, "status": self._status,
+                "outstanding": self.calls_out.starts()}
 
     async def add_progress(self, **counts: int) -> None:
         for k, v in counts.items():
             self.live[k] += v
+
+    async def outstanding(self, task: str, starts: list[tuple[float, str]]) -> None:
+        """A task's calls in flight for long (`ProgressTally.heartbeat`)."""
+        self.calls_out.report(task, starts)
 
     async def stop(self) -> None:
         """Finish the generation in progress, then stop (its results and checkpoint are kept)."""

@@ -57,6 +57,11 @@ def _handler(mode: str, seen: set[str]) -> type[BaseHTTPRequestHandler]:
                 else:
                     seen.add(digest)
                     self._echo(500)
+            elif mode == "slow-first":  # the first request takes 25 s, the rest answer at once
+                if not seen:
+                    seen.add("first")
+                    time.sleep(25)
+                self._send(200, json.dumps(OK_REPLY).encode())
             elif mode == "echo500":
                 self._echo(500)
             elif mode == "html":
@@ -72,7 +77,7 @@ def _handler(mode: str, seen: set[str]) -> type[BaseHTTPRequestHandler]:
 @contextmanager
 def misbehaving_server(mode: str) -> Iterator[str]:
     """A server in a thread of this process; yields its base URL (``http://127.0.0.1:PORT/v1``).
-    Modes: ok, echo400, echo500, echo500-once, html, nodata, hang."""
+    Modes: ok, echo400, echo500, echo500-once, slow-first, html, nodata, hang."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(mode, set()))
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
