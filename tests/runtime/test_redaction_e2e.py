@@ -71,4 +71,6 @@ def test_a_canary_key_never_leaves_negoray(tmp_path, mode):
     if mode == "echo400":
         assert proc.returncode != 0 and b"[redacted]" in out, out  # the fatal message is shown, the key is not
     assert CANARY.encode() not in out, out.decode(errors="replace")[-3000:]
-    assert files_holding([results, *sessions_since(started)], CANARY.encode()) == []
+    sessions = sessions_since(started)
+    assert sessions, "the run left no Ray session logs to search"
+    assert files_holding([results, *sessions], CANARY.encode()) == []
