@@ -122,6 +122,7 @@ class Endpoint:
     def url(self) -> str:
         return self.spec.base_url or ""
 
+
 _PROFILE_KEYS = {f.name for f in fields(ProviderSpec)} - {"name", "profile_source"} | {"model", "extends"}
 
 

@@ -122,6 +122,7 @@ class RateLimiter:
         start = max(now, state.paused_until)
         if lim.unlimited and rpm is None:
             state.starts.append(start)
+            state.observed_rpm(now)  # keeps only the last minute
             return start - now
         interval = 60.0 / (rpm * lim.headroom) if rpm else 0.0
         per_token = 60.0 / (lim.tpm * lim.headroom) if lim.tpm else 0.0
@@ -146,6 +147,7 @@ class RateLimiter:
             state.token_tat = max(state.token_tat, start) + tokens * per_token
         if lim.rpm is None:
             state.starts.append(start)
+            state.observed_rpm(now)
         return start - now
 
     def settle(self, key: str, reserved_tokens: int, actual_tokens: int) -> None:

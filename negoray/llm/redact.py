@@ -55,14 +55,6 @@ def redact(text: str, secrets: Iterable[str] | None = None) -> str:
     return _BEARER.sub(lambda m: m.group(1) + REDACTED, text)
 
 
-class RedactingFilter(logging.Filter):
-    """Redacts a record's formatted message and traceback text (install on a handler or logger)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        _redact_record(record)
-        return True
-
-
 def _redact_record(record: logging.LogRecord) -> logging.LogRecord:
     if getattr(record, "_negoray_redacted", False):
         return record

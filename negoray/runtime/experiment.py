@@ -170,7 +170,9 @@ class Experiment:
         with view:
             # the view keeps updating while the seed baseline is still playing after the runs are done
             while pending or (baseline_refs and ray.wait(baseline_refs, num_returns=len(baseline_refs), timeout=0)[1]):
-                done, _ = ray.wait(list(pending), timeout=0.5, num_returns=len(pending)) if pending else ([], time.sleep(0.5))
+                done = ray.wait(list(pending), timeout=0.5, num_returns=len(pending))[0] if pending else []
+                if not pending:
+                    time.sleep(0.5)
                 for ref in done:
                     run_id = pending.pop(ref)
                     try:

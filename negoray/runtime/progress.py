@@ -92,6 +92,7 @@ class ProgressView:
         self.limiter, self.stall_warn_s = limiter, stall_warn_s
         self._said: dict[str, str] = {}
         """What log mode last printed per run (and for the limiter): a line is printed when it changes."""
+        self._stalled = False
         self.bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} generations"),
                             TimeRemainingColumn(), console=console)
         total = len(config.runs()) * config.generations
@@ -144,24 +145,24 @@ class ProgressView:
                 self._last_print = time.monotonic()
                 total = len(statuses) * self.config.generations
                 extra = f"; {stalled}" if stalled else ""
-                self.console.print(f"[{elapsed:.0f}s] {done}/{total} generations; {caption}{extra}", soft_wrap=True,
-                                   markup=False, highlight=False, emoji=False)
+                self._print_line(elapsed, f"{done}/{total} generations; {caption}{extra}")
 
     def _log_changes(self, elapsed: float, statuses: list[dict[str, Any]], notes: Sequence[str], stalled: str) -> None:
         """Log mode: a line for each run whose status changed (a pause and its reason, a new generation),
-        each limiter note, and a request newly outstanding for long."""
-        said = {s["run_id"]: redact(s["status"]) for s in statuses}
-        said["limits"] = "; ".join(notes)
-        said["stalled"] = "stalled" if stalled else ""
-        for key, text in said.items():
+        for a change in the limiter's notes, and when requests start being outstanding for long."""
+        lines = {f"run {s['run_id']}: ": redact(s["status"]) for s in statuses}
+        lines["limits"] = "; ".join(notes)
+        for key, text in lines.items():
             if self._said.get(key, "") != text:
                 self._said[key] = text
-                if key == "stalled":
-                    text = stalled
-                if text:
-                    who = "" if key in ("limits", "stalled") else f"run {key}: "
-                    self.console.print(f"[{elapsed:.0f}s] {who}{text}", soft_wrap=True, markup=False, highlight=False,
-                                       emoji=False)
+                self._print_line(elapsed, text if key == "limits" else key + text)
+        if bool(stalled) != self._stalled:
+            self._stalled = bool(stalled)
+            self._print_line(elapsed, stalled)
+
+    def _print_line(self, elapsed: float, text: str) -> None:
+        if text:
+            self.console.print(f"[{elapsed:.0f}s] {text}", soft_wrap=True, markup=False, highlight=False, emoji=False)
 
     def _limiter_notes(self) -> list[str]:
         if self.limiter is None:

@@ -99,6 +99,7 @@ STALL_REPORT_FLOOR_S = 5.0
 """Calls outstanding at least this long are reported to the progress sink (the view applies its own,
 larger threshold); younger ones are normal latency."""
 MAX_REPORTED = 32
+_call_ids = itertools.count()
 
 
 class ProgressTally:
@@ -164,9 +165,6 @@ class ProgressTally:
                 self.call_ended(token, reply)
 
         return counted
-
-
-_call_ids = itertools.count()
 
 
 def play_batch_local(jobs: Sequence[Job], opponent: str, config: NegotiationConfig, settings: ChatSettings,
