@@ -2,6 +2,7 @@
 and in a 500 body) never reaches stdout, stderr, the results directory or Ray's session logs."""
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -74,3 +75,34 @@ def test_a_canary_key_never_leaves_negoray(tmp_path, mode):
     sessions = sessions_since(started)
     assert sessions, "the run left no Ray session logs to search"
     assert files_holding([results, *sessions], CANARY.encode()) == []
+
+
+def test_a_canary_key_echoed_in_every_500_stays_out_of_the_pause_line_and_ray_logs(tmp_path):
+    """Every call fails with the key in its body: the run pauses saying why (the status line, the
+    population's log warning in Ray's session logs); Ctrl-C stops it. The key is in none of them."""
+    config = tmp_path / "canary.toml"
+    config.write_text(CONFIG)
+    env = {**os.environ, "CUSTOM_API_KEY": CANARY, "PYTHONPATH": str(ROOT)}
+    started = time.time()
+    lines: list[str] = []
+    with misbehaving_server("echo500") as url:
+        proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "experiments" / "poc.py"), "--config", str(config),
+             "--results", str(tmp_path / "results"), "--provider", "custom", "--base-url", url],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        try:
+            for line in proc.stderr:  # retries take about a minute before the first pause
+                lines.append(line)
+                if "paused:" in line or time.time() - started > 400:
+                    break
+            proc.send_signal(signal.SIGINT)
+            lines += proc.communicate(timeout=120)[1].splitlines(keepends=True)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    out = "".join(lines)
+    assert "paused:" in out and "HTTP 500" in out and "[redacted]" in out, out[-3000:]
+    assert CANARY not in out
+    sessions = sessions_since(started)
+    assert sessions and files_holding([tmp_path / "results", *sessions], CANARY.encode()) == []
+    assert files_holding(sessions, b"negotiations failed"), "the pause warning reached Ray's logs"
