@@ -231,7 +231,8 @@ class LLMClient:
             verdict = classify(err, provider=spec.name, local=spec.local, key_env=spec.api_key_env,
                                key_hint=self.endpoint.key_hint)
         else:
-            verdict = Verdict(True, None, redact(f"{spec.name}: malformed response ({type(err).__name__}: {err})"))
+            reason = redact(f"{spec.name}: malformed response ({type(err).__name__}: {err})")
+            verdict = Verdict(True, None, reason)
         if not verdict.retryable:
             raise FatalProviderError(verdict.reason) from None
         if isinstance(err, openai.RateLimitError):

@@ -95,8 +95,8 @@ class LLMConfig:
                 )
         if key:
             register_secret(key)
-        return Endpoint(spec=spec, api_key=key or "not-needed", timeout_s=self.timeout_s, max_attempts=self.max_attempts,
-                        key_hint=hint if key else "the provider's API key")
+        return Endpoint(spec=spec, api_key=key or "not-needed", timeout_s=self.timeout_s,
+                        max_attempts=self.max_attempts, key_hint=hint if key else "the provider's API key")
 
 
 @dataclass(frozen=True)
@@ -152,8 +152,8 @@ def parse_profiles(data: Mapping[str, Any], source: str = "<profiles>") -> dict[
                 raise ConfigError(f"{where}: json_mode must be one of {', '.join(m.value for m in JsonMode)}") from None
         spec = PROVIDERS[base_name]
         register_secret(values.get("api_key"))
-        out[name] = ProviderSpec(**{**{f.name: getattr(spec, f.name) for f in fields(ProviderSpec)}, **values, "name": name,
-                                    "profile_source": where})
+        defaults = {f.name: getattr(spec, f.name) for f in fields(ProviderSpec)}
+        out[name] = ProviderSpec(**{**defaults, **values, "name": name, "profile_source": where})
     return out
 
 

@@ -106,7 +106,8 @@ def classify(err: BaseException, *, provider: str, local: bool, key_env: str | N
     if local and status in (400, 404, 503) and _NOT_LOADED.search(message):
         return Verdict(True, wait, f"{provider}: the model is not loaded ({message[:200]})")
     if status in (401, 403):
-        where = f"check {key_hint}" if key_hint else f"check the key in {key_env}" if key_env else "check the provider's API key"
+        hint = key_hint or (f"the key in {key_env}" if key_env else "the provider's API key")
+        where = f"check {hint}"
         return Verdict(False, None, f"{provider} rejected the API key (HTTP {status}): {where}")
     if status == 404:
         return Verdict(False, None, f"{provider}: HTTP 404 - unknown model or endpoint ({message[:200]}); check --model and --base-url")

@@ -47,7 +47,7 @@ class HealthReport:
             out.append(f"  note: {note}")
         if self.problem:
             out.append(f"  problem: {self.problem}")
-        return out
+        return [redact(line) for line in out]  # whatever the server sent back, no key is printed
 
 
 DEFAULT_CHECK_TIMEOUT_S = 10.0

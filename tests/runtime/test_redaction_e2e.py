@@ -41,7 +41,9 @@ endpoint_slots = 8
 def sessions_since(started: float) -> list[Path]:
     """Ray session directories created by runs that began after ``started``."""
     root = Path("/tmp/ray")
-    return [p for p in root.glob("session_2*") if p.is_dir() and p.stat().st_mtime >= started - 1] if root.exists() else []
+    if not root.exists():
+        return []
+    return [p for p in root.glob("session_2*") if p.is_dir() and p.stat().st_mtime >= started - 1]
 
 
 def files_holding(paths: list[Path], needle: bytes) -> list[str]:
