@@ -21,6 +21,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from negoray.llm.redact import install_log_redaction
+
+    install_log_redaction()  # no log line of this process carries an API key
     parser = build_parser()
     args = parser.parse_args(argv)
     return int(args.func(args, parser) or 0)

@@ -84,6 +84,8 @@ class RuntimeConfig:
     behind HTTP (the task mostly waits, so several share a core)."""
     cache: str = "rw"
     progress: bool = True
+    stall_warn_s: float = 60.0
+    """The progress reports a request outstanding longer than this many seconds (a hung server)."""
 
 
 @dataclass(frozen=True)
@@ -156,6 +158,9 @@ class ExperimentConfig:
             raise bad("provider.thinking", '"off" or "on"', self.provider.thinking)
         if self.runtime.cache not in ("rw", "ro", "off"):
             raise bad("runtime.cache", '"rw", "ro" or "off"', self.runtime.cache)
+        stall = self.runtime.stall_warn_s
+        if isinstance(stall, bool) or not isinstance(stall, (int, float)) or not stall > 0:
+            raise bad("runtime.stall_warn_s", "a number of seconds > 0", stall)
         cpus = self.runtime.task_cpus
         if cpus is not None and (isinstance(cpus, bool) or not isinstance(cpus, (int, float)) or not 0 < cpus <= 64):
             raise bad("runtime.task_cpus", "a number in (0, 64], e.g. 0.25 or 1", cpus)

@@ -16,13 +16,21 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "call and its latency, and the rate limits it reports in its headers. Exit status 1 if it fails.",
     )
     add_provider_args(p)
+    p.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                   help="how long to wait for each answer before calling the server hung (default: 10)")
     p.set_defaults(func=run)
     return p
 
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from negoray.llm.health import acheck_provider  # imports the openai SDK: only when needed
+    import dataclasses
 
-    report = asyncio.run(acheck_provider(config_from_args(args, parser)))
+    from negoray.llm.health import DEFAULT_CHECK_TIMEOUT_S, acheck_provider  # imports the SDK: only when needed
+
+    timeout = DEFAULT_CHECK_TIMEOUT_S if args.timeout is None else args.timeout
+    if not timeout > 0:
+        parser.error(f"--timeout: must be a positive number of seconds, got {args.timeout}")
+    config = dataclasses.replace(config_from_args(args, parser), timeout_s=timeout)
+    report = asyncio.run(acheck_provider(config))
     print("\n".join(report.lines()))
     return 0 if report.ok else 1

@@ -80,8 +80,10 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     config = config_from_args(args, parser)
     from negoray.llm.config import ConfigError
+    from negoray.llm.redact import install_log_redaction
     from negoray.runtime.experiment import Experiment
 
+    install_log_redaction()  # the experiment scripts enter here, not through `negoray.cli.main`
     try:
         return Experiment(config).run()
     except ConfigError as e:

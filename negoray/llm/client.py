@@ -29,6 +29,7 @@ from negoray.llm.errors import FatalProviderError, Verdict, classify
 from negoray.llm.limiter import InProcessLimiter, RateLimiter, RateLimits
 from negoray.llm.providers import response_format_for
 from negoray.llm.reasoning import reasoning_tokens, split_reasoning
+from negoray.llm.redact import redact
 
 log = logging.getLogger(__name__)
 
@@ -225,9 +226,9 @@ class LLMClient:
     async def _wait_for_limiter(self, reserved: int) -> None:
         await self._ensure_limiter()
         wait = await self.limiter.acquire(self.limit_key, 1, reserved)
-        while wait > 0:  # after waiting, make sure no 429 paused the key meanwhile
+        while wait > 0:  # a 429 that paused the key meanwhile puts this call behind the pause, at the pace
             await self._sleep(wait)
-            wait = await self.limiter.paused_for(self.limit_key)
+            wait = await self.limiter.resume(self.limit_key, reserved)
 
     async def _attempt(self, body: dict[str, Any], reserved: int) -> _Answer:
         """One try: wait for the limiter and any 429 pause, then one request; the answer (reasoning
@@ -255,9 +256,11 @@ class LLMClient:
     async def _failed(self, err: Exception) -> None:
         spec = self.endpoint.spec
         if isinstance(err, openai.APIError):
-            verdict = classify(err, provider=spec.name, local=spec.local, key_env=spec.api_key_env)
+            verdict = classify(err, provider=spec.name, local=spec.local, key_env=spec.api_key_env,
+                               key_hint=self.endpoint.key_hint)
         else:
-            verdict = Verdict(True, None, f"{spec.name}: malformed response ({type(err).__name__}: {err})")
+            reason = redact(f"{spec.name}: malformed response ({type(err).__name__}: {err})")
+            verdict = Verdict(True, None, reason)
         if not verdict.retryable:
             raise FatalProviderError(verdict.reason) from None
         if isinstance(err, openai.RateLimitError):

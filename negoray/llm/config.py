@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from negoray.llm.providers import PROVIDERS, JsonMode, ProviderSpec, Thinking
+from negoray.llm.redact import register_secret
 
 PROVIDER_ENV = "NEGORAY_PROVIDER"
 
@@ -85,14 +86,19 @@ class LLMConfig:
             spec = spec.with_overrides(base_url=ensure_local_server(gguf))
         elif spec.base_url is None:
             raise ConfigError(f"provider {spec.name!r} needs a base URL: set base_url (--base-url)")
-        key = self.api_key or spec.api_key
+        key, hint = self.api_key, "the api_key given in code"
+        if key is None and spec.api_key is not None:
+            key, hint = spec.api_key, f"api_key in {spec.profile_source or 'the profile'}"
         if key is None and spec.api_key_env:
-            key = environ.get(spec.api_key_env)
-            if not key and not spec.local and spec.name != "custom":
+            key, hint = environ.get(spec.api_key_env), f"the key in {spec.api_key_env}"
+            if not key and not spec.local and spec.api_key_required:
                 raise MissingAPIKey(
                     f"provider {spec.name!r} needs an API key: set the environment variable {spec.api_key_env}"
                 )
-        return Endpoint(spec=spec, api_key=key or "not-needed", timeout_s=self.timeout_s, max_attempts=self.max_attempts)
+        if key:
+            register_secret(key)
+        return Endpoint(spec=spec, api_key=key or "not-needed", timeout_s=self.timeout_s,
+                        max_attempts=self.max_attempts, key_hint=hint if key else "the provider's API key")
 
 
 @dataclass(frozen=True)
@@ -103,6 +109,8 @@ class Endpoint:
     api_key: str = field(repr=False)
     timeout_s: float = 120.0
     max_attempts: int = 8
+    key_hint: str = "the provider's API key"
+    """Where the key came from, for "rejected the API key: check ..." (names the variable or profile)."""
 
     @property
     def name(self) -> str:
@@ -117,7 +125,7 @@ class Endpoint:
         return self.spec.base_url or ""
 
 
-_PROFILE_KEYS = {f.name for f in fields(ProviderSpec)} - {"name", "thinking_switches"} | {"model", "extends"}
+_PROFILE_KEYS = {f.name for f in fields(ProviderSpec)} - {"name", "thinking_switches", "profile_source"} | {"model", "extends"}
 
 
 def parse_thinking(value: object, key: str = "thinking") -> Thinking:
@@ -155,7 +163,9 @@ def parse_profiles(data: Mapping[str, Any], source: str = "<profiles>") -> dict[
         if "thinking" in values:
             values["thinking"] = parse_thinking(values["thinking"], f"{where}: thinking")
         spec = PROVIDERS[base_name]
-        out[name] = ProviderSpec(**{**{f.name: getattr(spec, f.name) for f in fields(ProviderSpec)}, **values, "name": name})
+        register_secret(values.get("api_key"))
+        defaults = {f.name: getattr(spec, f.name) for f in fields(ProviderSpec)}
+        out[name] = ProviderSpec(**{**defaults, **values, "name": name, "profile_source": where})
     return out
 
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import openai
 
+from negoray.llm.redact import redact
+
 _NOT_LOADED = re.compile(r"no models? (?:is |are )?loaded|model (?:is )?not loaded|unloaded|model_not_found|not found", re.I)
 _DURATION = re.compile(r"(?P<n>\d+(?:\.\d+)?)(?P<unit>ms|s|m|h)")
 _UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -89,20 +91,23 @@ def _message(err: openai.APIStatusError) -> str:
     return str(err.message)
 
 
-def classify(err: BaseException, *, provider: str, local: bool, key_env: str | None) -> Verdict:
-    """Retryable or fatal. Fatal reasons are phrased for the person who must fix them."""
+def classify(err: BaseException, *, provider: str, local: bool, key_env: str | None,
+             key_hint: str | None = None) -> Verdict:
+    """Retryable or fatal. Fatal reasons are phrased for the person who must fix them; ``key_hint``
+    (`Endpoint.key_hint`) says where a rejected key came from. No reason carries a key (`redact`)."""
     if isinstance(err, (openai.APITimeoutError, openai.APIConnectionError)):
         return Verdict(True, None, f"{provider}: {type(err).__name__}")
     if not isinstance(err, openai.APIStatusError):
-        return Verdict(False, None, f"{provider}: unexpected {type(err).__name__}: {err}")
-    status, message = err.status_code, _message(err)
+        return Verdict(False, None, redact(f"{provider}: unexpected {type(err).__name__}: {err}"))
+    status, message = err.status_code, redact(_message(err))  # an error body may echo the Authorization header
     wait = retry_after(err.response.headers)
     if status in (408, 409, 429) or status >= 500:
         return Verdict(True, wait, f"{provider}: HTTP {status}: {message[:200]}")
     if local and status in (400, 404, 503) and _NOT_LOADED.search(message):
         return Verdict(True, wait, f"{provider}: the model is not loaded ({message[:200]})")
     if status in (401, 403):
-        where = f"check the key in {key_env}" if key_env else "check the provider's API key"
+        hint = key_hint or (f"the key in {key_env}" if key_env else "the provider's API key")
+        where = f"check {hint}"
         return Verdict(False, None, f"{provider} rejected the API key (HTTP {status}): {where}")
     if status == 404:
         return Verdict(False, None, f"{provider}: HTTP 404 - unknown model or endpoint ({message[:200]}); check --model and --base-url")

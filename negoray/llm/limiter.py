@@ -4,20 +4,28 @@ GCRA (the generic cell rate algorithm) for requests and tokens: each key keeps a
 arrival time per dimension, and `acquire` *reserves* the earliest start that respects every limit
 and answers how long to wait -- it never holds a call open, so it can sit behind an async actor.
 Token reservations (prompt estimate + max_tokens) are settled with actual usage afterwards. A 429
-pauses the key for everyone until its Retry-After. The runtime wraps this core in a Ray actor;
-in one process `RateLimiter` is used as is.
+pauses the key for everyone until its Retry-After; callers whose reservation fell inside the pause
+take a new one behind it (`resume`), so after a pause they are released at the limit's pace, not all
+at once. Repeated 429s lower the key's effective rate (`AdaptiveRate`) until they stop; it is probed
+back up slowly. The runtime wraps this core in a Ray actor; in one process `RateLimiter` is used as is.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import tempfile
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from negoray.llm.adaptive_rate import AdaptiveRate
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -43,7 +51,18 @@ class _KeyState:
     paused_until: float = 0.0
     day: str = ""
     day_count: int = 0
-    history: list[float] = field(default_factory=list)
+    adaptive: AdaptiveRate = field(default_factory=AdaptiveRate)
+    starts: deque[float] = field(default_factory=deque)
+    """Reserved start times of the last minute: the observed rate of a key with no configured rpm."""
+
+    def observed_rpm(self, now: float) -> float:
+        while self.starts and self.starts[0] <= now - 60.0:
+            self.starts.popleft()
+        return float(len(self.starts))
+
+    def rpm(self) -> float | None:
+        """The request rate in force: the learned one after repeated 429s, else the configured one."""
+        return self.adaptive.rpm if self.adaptive.rpm is not None else self.limits.rpm
 
 
 def _utc_day(wall: float) -> str:
@@ -85,18 +104,34 @@ class RateLimiter:
         state = self._keys.get(key)
         if state is None:
             return 0.0
+        return self._reserve(key, state, requests, tokens, count_day=True)
+
+    def resume(self, key: str, tokens: int = 0) -> float:
+        """For a caller whose wait is over: 0 if it may go now; if a 429 paused the key meanwhile, a new
+        reservation behind the pause (its place at the limit's pace) and the seconds to wait for it."""
+        state = self._keys.get(key)
+        if state is None or state.paused_until <= self._clock():
+            return 0.0
+        return self._reserve(key, state, 1, tokens, count_day=False)
+
+    def _reserve(self, key: str, state: _KeyState, requests: int, tokens: int, count_day: bool) -> float:
         lim, now = state.limits, self._clock()
-        if lim.unlimited:
-            return max(0.0, state.paused_until - now)
+        if state.adaptive.tick(now):
+            self._report(key, state, "no 429s for a while: raising")
+        rpm = state.rpm()
         start = max(now, state.paused_until)
-        interval = 60.0 / (lim.rpm * lim.headroom) if lim.rpm else 0.0
+        if lim.unlimited and rpm is None:
+            state.starts.append(start)
+            state.observed_rpm(now)  # keeps only the last minute
+            return start - now
+        interval = 60.0 / (rpm * lim.headroom) if rpm else 0.0
         per_token = 60.0 / (lim.tpm * lim.headroom) if lim.tpm else 0.0
         if interval:
             start = max(start, state.request_tat + interval * (requests - 1))
         if per_token:
             # a burst allowance of (1 - headroom) of a minute's tokens keeps every 60 s window under tpm
             start = max(start, state.token_tat + tokens * per_token - 60.0 * (1.0 - lim.headroom) / lim.headroom)
-        if lim.rpd is not None:
+        if lim.rpd is not None and count_day:
             wall = self._wall() + (start - now)
             day = _utc_day(wall)
             if state.day != day:
@@ -110,6 +145,9 @@ class RateLimiter:
             state.request_tat = max(state.request_tat, start) + interval * requests
         if per_token:
             state.token_tat = max(state.token_tat, start) + tokens * per_token
+        if lim.rpm is None:
+            state.starts.append(start)
+            state.observed_rpm(now)
         return start - now
 
     def settle(self, key: str, reserved_tokens: int, actual_tokens: int) -> None:
@@ -119,10 +157,24 @@ class RateLimiter:
             state.token_tat += (actual_tokens - reserved_tokens) * 60.0 / (state.limits.tpm * state.limits.headroom)
 
     def pause(self, key: str, seconds: float) -> None:
-        """A 429 with Retry-After: nobody calls ``key`` before it has passed."""
+        """A 429 with Retry-After: nobody calls ``key`` before it has passed, and the calls after it
+        start at the key's pace (repeated 429s lower that pace: `AdaptiveRate`)."""
         state = self._keys.get(key)
-        if state is not None:
-            state.paused_until = max(state.paused_until, self._clock() + max(0.0, seconds))
+        if state is None:
+            return
+        now = self._clock()
+        state.paused_until = max(state.paused_until, now + max(0.0, seconds))
+        if state.adaptive.on_429(now, state.limits.rpm or state.observed_rpm(now)):
+            self._report(key, state, "repeated 429s: lowering")
+        state.request_tat = max(state.request_tat, state.paused_until)
+        state.token_tat = max(state.token_tat, state.paused_until)
+
+    def notes(self) -> list[str]:
+        """One line per key whose effective rate differs from its configured one (for the progress view)."""
+        return [_describe(key, s) for key, s in sorted(self._keys.items()) if s.adaptive.rpm is not None]
+
+    def _report(self, key: str, state: _KeyState, why: str) -> None:
+        log.warning("%s: %s", why, _describe(key, state))
 
     def paused_for(self, key: str) -> float:
         """Seconds left of a pause on ``key`` (0 if none)."""
@@ -153,9 +205,16 @@ class RateLimiter:
         os.replace(tmp, self._state_path)
 
 
+def _describe(key: str, state: _KeyState) -> str:
+    configured = f"configured {state.limits.rpm:g} rpm" if state.limits.rpm else "no rpm configured"
+    rpm = state.adaptive.rpm
+    now = f"{rpm:.0f} rpm" if rpm is not None else f"back to {configured}"
+    return f"rate limit {key}: {now} ({configured}) after 429s" if rpm is not None else f"rate limit {key}: {now}"
+
+
 class InProcessLimiter:
     """The async face every client uses, over a `RateLimiter` in this process. The runtime's Ray
-    actor handle offers the same four coroutines, so a client never knows which it has."""
+    actor handle offers the same coroutines, so a client never knows which it has."""
 
     def __init__(self, core: RateLimiter | None = None) -> None:
         self.core = core if core is not None else RateLimiter()
@@ -174,3 +233,9 @@ class InProcessLimiter:
 
     async def paused_for(self, key: str) -> float:
         return self.core.paused_for(key)
+
+    async def resume(self, key: str, tokens: int = 0) -> float:
+        return self.core.resume(key, tokens)
+
+    async def notes(self) -> list[str]:
+        return self.core.notes()

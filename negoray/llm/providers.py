@@ -80,6 +80,10 @@ class ProviderSpec:
     reasoning_in_completion: bool = True
     """Whether ``usage.completion_tokens`` already counts the reasoning tokens (OpenAI's convention).
     Where it does not, the client adds them, so completion tokens are always what is billed as output."""
+    api_key_required: bool = True
+    """A cloud provider refuses calls without a key; a custom URL (often a local server) may not need one."""
+    profile_source: str | None = field(default=None, compare=False)
+    """``FILE: [providers.NAME]`` for a provider defined in a profile file (not itself a profile key)."""
 
     def with_overrides(self, **changes: object) -> ProviderSpec:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
@@ -194,7 +198,7 @@ _SPECS = [
     ProviderSpec("anthropic", "https://api.anthropic.com/v1/", "claude-sonnet-4-5", "ANTHROPIC_API_KEY",
                  rpm=50, tpm=30_000, price_in=3.0, price_out=15.0, json_mode=JsonMode.NONE, max_concurrency=16,
                  thinking_switches=(_ANTHROPIC_OFF,)),
-    ProviderSpec("custom", None, "default", "CUSTOM_API_KEY", json_mode=JsonMode.NONE),
+    ProviderSpec("custom", None, "default", "CUSTOM_API_KEY", json_mode=JsonMode.NONE, api_key_required=False),
 ]
 
 PROVIDERS: dict[str, ProviderSpec] = {s.name: s for s in _SPECS}

@@ -19,6 +19,7 @@ from negoray.config import GROUPS
 from negoray.evolution.genome import Genome, Origin
 from negoray.game.dialogue import CallUsage, NegotiationRecord
 from negoray.game.outcome import OutcomeKind
+from negoray.llm.redact import redact
 
 SCHEMA_VERSION = "1"
 
@@ -251,10 +252,10 @@ def negotiation_row(
         "latency_s": record.latency_s,
         "provider": served.provider if served else "",
         "model": served.model if served else "",
-        "error": record.error,
+        "error": redact(record.error) if record.error else record.error,
         # the turns, moves and outcome; per-call usage (timings, cache hits) lives in the calls table
-        "transcript": json.dumps({k: v for k, v in record.to_dict().items() if k != "calls"},
-                                 ensure_ascii=False, separators=(",", ":")),
+        "transcript": redact(json.dumps({k: v for k, v in record.to_dict().items() if k != "calls"},
+                                        ensure_ascii=False, separators=(",", ":"))),
     }
 
 

@@ -163,11 +163,16 @@ class Experiment:
             for run_id, group, index in config.runs()
         }
         pending = {actors[r].run.remote(): r for r in actors}
-        view = ProgressView(self.console, config, started, enabled=config.runtime.progress)
+        limiter = ray.get_actor(settings.limiter_name, namespace=settings.namespace) if settings.limiter_name else None
+        view = ProgressView(self.console, config, started, enabled=config.runtime.progress, limiter=limiter,
+                            stall_warn_s=config.runtime.stall_warn_s)
         failures: list[str] = []
         with view:
-            while pending:
-                done, _ = ray.wait(list(pending), timeout=0.5, num_returns=len(pending))
+            # the view keeps updating while the seed baseline is still playing after the runs are done
+            while pending or (baseline_refs and ray.wait(baseline_refs, num_returns=len(baseline_refs), timeout=0)[1]):
+                done = ray.wait(list(pending), timeout=0.5, num_returns=len(pending))[0] if pending else []
+                if not pending:
+                    time.sleep(0.5)
                 for ref in done:
                     run_id = pending.pop(ref)
                     try:

@@ -51,3 +51,9 @@ class RemoteLimiter:
 
     async def paused_for(self, key: str) -> float:
         return await self._actor.paused_for.remote(key)
+
+    async def resume(self, key: str, tokens: int = 0) -> float:
+        return await self._actor.resume.remote(key, tokens)
+
+    async def notes(self) -> list[str]:
+        return await self._actor.notes.remote()

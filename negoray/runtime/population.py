@@ -18,11 +18,12 @@ from negoray.config import ExperimentConfig
 from negoray.evolution.run import Evolution
 from negoray.game.dialogue import NegotiationConfig
 from negoray.game.scenario import Scenario
+from negoray.llm.redact import install_log_redaction
 from negoray.results.recorder import generation_tables
 from negoray.results.writer import ResultsWriter
 from negoray.runtime.backend import RayBackend
 from negoray.runtime.checkpoint import load_checkpoint, save_checkpoint
-from negoray.runtime.progress import LIVE_KEYS
+from negoray.runtime.progress import LIVE_KEYS, OutstandingCalls
 from negoray.runtime.worker import ChatSettings
 
 
@@ -31,6 +32,7 @@ class Population:
     def __init__(self, config: ExperimentConfig, run_id: str, group: str, index: int,
                  splits: Mapping[str, Sequence[Scenario]], opponent: str, negotiation: NegotiationConfig,
                  settings: ChatSettings, tag: str, prices: tuple[float, float]) -> None:
+        install_log_redaction()
         self.config, self.results = config, Path(config.results)
         backend = RayBackend(opponent, negotiation, settings, tag, config.runtime.in_flight, config.runtime.task_cpus,
                              progress=ray.get_runtime_context().current_actor)
@@ -43,17 +45,23 @@ class Population:
         self.progress: dict[str, Any] = {"run_id": run_id, "group": group, "generation": 0, "done": False,
                                          "negotiations": 0, "calls": 0, "tokens": 0, "cost_usd": 0.0, "errors": 0}
         self.live = dict.fromkeys(LIVE_KEYS, 0)
-        """Counts from the generation in progress, reported by its tasks as negotiations end."""
+        """Counts from the generation in progress, reported by its tasks as calls and negotiations end."""
+        self.calls_out = OutstandingCalls()
 
     def _set_status(self, message: str) -> None:
         self._status = message
 
     async def status(self) -> dict[str, Any]:
-        return {**self.progress, **{k: self.progress[k] + v for k, v in self.live.items()}, "status": self._status}
+        return {**self.progress, **{k: self.progress[k] + v for k, v in self.live.items()}, "status": self._status,
+                "outstanding": self.calls_out.starts()}
 
     async def add_progress(self, **counts: int) -> None:
         for k, v in counts.items():
             self.live[k] += v
+
+    async def outstanding(self, task: str, starts: list[tuple[float, str]]) -> None:
+        """A task's calls in flight for long (`ProgressTally.heartbeat`)."""
+        self.calls_out.report(task, starts)
 
     async def stop(self) -> None:
         """Finish the generation in progress, then stop (its results and checkpoint are kept)."""

@@ -8,8 +8,10 @@ negotiations as coroutines on that loop, many in flight at once.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import threading
 import time
+import uuid
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -23,6 +25,7 @@ from negoray.llm.cache import CacheMode, ResponseCache
 from negoray.llm.client import LLMClient
 from negoray.llm.config import LLMConfig
 from negoray.llm.failover import FailoverChat
+from negoray.llm.redact import install_log_redaction
 from negoray.runtime.progress import LIVE_KEYS
 
 T = TypeVar("T")
@@ -50,6 +53,7 @@ class _WorkerState:
     """This process's event loop and, per settings, its chat function."""
 
     def __init__(self) -> None:
+        install_log_redaction()  # a worker's log lines (Ray's session logs) never carry an API key
         self.loop = asyncio.new_event_loop()
         threading.Thread(target=self.loop.run_forever, name="negoray-worker-loop", daemon=True).start()
         self.chats: dict[str, Any] = {}
@@ -91,43 +95,104 @@ def worker_state() -> _WorkerState:
     return _state
 
 
-class ProgressTally:
-    """Counts finished negotiations and sends the counts to ``sink.add_progress`` (an actor method) at
-    most once per ``period_s`` and on `flush`, so a slow model shows progress before a batch ends."""
+STALL_REPORT_FLOOR_S = 5.0
+"""Calls outstanding at least this long are reported to the progress sink (the view applies its own,
+larger threshold); younger ones are normal latency."""
+MAX_REPORTED = 32
+_call_ids = itertools.count()
 
-    def __init__(self, sink: Any, period_s: float = 1.0, clock=time.monotonic) -> None:
-        self.sink, self.period_s, self.clock = sink, period_s, clock
+
+class ProgressTally:
+    """Counts calls as they complete and negotiations as they end, and sends the counts to
+    ``sink.add_progress`` (an actor method) at most once per ``period_s`` and on `flush`, so calls/s
+    moves while negotiations are still running. It also tracks calls in flight: `heartbeat` sends the
+    start times of those outstanding longer than `STALL_REPORT_FLOOR_S` to ``sink.outstanding``, so
+    a hung server shows as such instead of as an idle run."""
+
+    def __init__(self, sink: Any, period_s: float = 1.0, clock=time.monotonic, wall=time.time,
+                 provider: str = "") -> None:
+        self.sink, self.period_s, self.clock, self.wall, self.provider = sink, period_s, clock, wall, provider
         self.pending = dict.fromkeys(LIVE_KEYS, 0)
         self.last = clock()
+        self.task = uuid.uuid4().hex[:12]
+        self._in_flight: dict[int, float] = {}
+        self._reported_outstanding = False
 
     def add(self, record: NegotiationRecord) -> None:
-        p = self.pending
-        p["negotiations"] += 1
-        p["calls"] += len(record.calls)
-        p["tokens"] += record.prompt_tokens + record.completion_tokens
-        p["errors"] += record.outcome.value == "error"
+        self.pending["negotiations"] += 1
+        self.pending["errors"] += record.outcome.value == "error"
+        self._maybe_flush()
+
+    def call_started(self) -> int:
+        token = next(_call_ids)
+        self._in_flight[token] = self.wall()
+        return token
+
+    def call_ended(self, token: int, reply: ChatReply | None) -> None:
+        self._in_flight.pop(token, None)
+        if reply is not None:
+            self.pending["calls"] += 1
+            self.pending["tokens"] += reply.prompt_tokens + reply.completion_tokens
+        self._maybe_flush()
+
+    def _maybe_flush(self) -> None:
         if self.clock() - self.last >= self.period_s:
             self.flush()
 
     def flush(self) -> None:
-        if self.pending["negotiations"]:
+        if any(self.pending.values()):
             self.sink.add_progress.remote(**self.pending)
         self.pending, self.last = dict.fromkeys(LIVE_KEYS, 0), self.clock()
+
+    def heartbeat(self) -> None:
+        """Flush the counts and report calls outstanding for long (or that none are any more)."""
+        self.flush()
+        now = self.wall()
+        old = sorted(t for t in self._in_flight.values() if now - t >= STALL_REPORT_FLOOR_S)[:MAX_REPORTED]
+        if old or self._reported_outstanding:
+            self.sink.outstanding.remote(self.task, [(t, self.provider) for t in old])
+            self._reported_outstanding = bool(old)
+
+    def counting(self, chat: Any) -> Any:
+        """``chat`` wrapped so each call is tracked while in flight and counted when it completes."""
+        async def counted(messages: Sequence[Message], params: ChatParams) -> ChatReply:
+            token = self.call_started()
+            reply = None
+            try:
+                reply = await chat(messages, params)
+                return reply
+            finally:
+                self.call_ended(token, reply)
+
+        return counted
 
 
 def play_batch_local(jobs: Sequence[Job], opponent: str, config: NegotiationConfig, settings: ChatSettings,
                      in_flight: int, progress: Any = None) -> tuple[str, list[NegotiationRecord]]:
-    """(the node it ran on, the records in job order). ``progress``: an actor with ``add_progress``."""
+    """(the node it ran on, the records in job order). ``progress``: an actor with ``add_progress`` and
+    ``outstanding``."""
     state = worker_state()
-    tally = ProgressTally(progress) if progress is not None else None
+    provider = settings.providers[0].provider_name() if settings.providers else ""
+    tally = ProgressTally(progress, provider=provider) if progress is not None else None
 
     async def go() -> list[NegotiationRecord]:
-        return await play_jobs(jobs, opponent, await state.chat_for(settings), config, in_flight,
-                               on_record=tally.add if tally else None)
+        chat = await state.chat_for(settings)
+        if tally is None:
+            return await play_jobs(jobs, opponent, chat, config, in_flight)
+
+        async def beat() -> None:
+            while True:
+                await asyncio.sleep(tally.period_s)
+                tally.heartbeat()
+
+        beating = asyncio.ensure_future(beat())
+        try:
+            return await play_jobs(jobs, opponent, tally.counting(chat), config, in_flight, on_record=tally.add)
+        finally:
+            beating.cancel()
+            tally.heartbeat()  # the last counts, and "nothing outstanding" if something was
 
     records = state.run(go())
-    if tally:
-        tally.flush()
     return ray.get_runtime_context().get_node_id(), records
 
 

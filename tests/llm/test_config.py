@@ -77,3 +77,30 @@ def test_profile_file_errors_name_the_file(tmp_path):
         load_profiles(bad)
     with pytest.raises(ConfigError, match="no such profile file"):
         load_profiles(tmp_path / "missing.toml")
+
+
+def test_a_profile_extending_custom_needs_no_key_like_plain_custom():
+    """Issue 12: ``extends = "custom"`` must not demand CUSTOM_API_KEY when ``--provider custom`` does not."""
+    profiles = parse_profiles({"providers": {"box": {"extends": "custom", "base_url": "http://box:8000/v1"}}})
+    assert LLMConfig(provider="custom", base_url="http://box:8000/v1").resolve({}).api_key == "not-needed"
+    assert LLMConfig(provider="box", profiles=profiles).resolve({}).api_key == "not-needed"
+
+
+def test_a_rejected_profile_key_names_the_profile_and_file_not_an_environment_variable():
+    """Issue 12: a profile's ``api_key`` rejected with a 401 says where that key was written."""
+    import httpx2
+    import openai
+
+    from negoray.llm.errors import classify
+
+    profiles = parse_profiles({"providers": {"box": {"base_url": "http://box/v1", "api_key": "profile-key-1234"}}},
+                              "team.toml")
+    endpoint = LLMConfig(provider="box", profiles=profiles).resolve({})
+    response = httpx2.Response(401, json={"error": {"message": "bad key"}},
+                               request=httpx2.Request("POST", "http://box/v1/chat/completions"))
+    err = openai.AuthenticationError("bad key", response=response, body={"error": {"message": "bad key"}})
+    reason = classify(err, provider="box", local=False, key_env=endpoint.spec.api_key_env,
+                      key_hint=endpoint.key_hint).reason
+    assert "api_key in team.toml: [providers.box]" in reason and "CUSTOM_API_KEY" not in reason
+    env_endpoint = LLMConfig(provider="groq").resolve({"GROQ_API_KEY": "gsk-abcdefgh"})
+    assert env_endpoint.key_hint == "the key in GROQ_API_KEY"
