@@ -44,12 +44,11 @@ log = logging.getLogger(__name__)
 NAMESPACE = "negoray"
 
 
-class Interrupted(Exception):
-    """SIGTERM, turned into an exception so the driver stops the same way as on Ctrl-C."""
-
-
 def _on_sigterm(signum: int, frame: Any) -> None:
-    raise Interrupted()
+    """SIGTERM (what ``ray job stop`` sends) stops the driver the way Ctrl-C does. It must be a
+    KeyboardInterrupt: Ray's blocking calls pass that one on, while any other exception raised by a
+    signal handler inside them comes out as a SystemError."""
+    raise KeyboardInterrupt()
 
 
 def bind_options(bind: str) -> dict[str, Any]:
@@ -57,14 +56,16 @@ def bind_options(bind: str) -> dict[str, Any]:
 
     Ray 2.60 turns a loopback ``_node_ip_address`` into the machine's outward address
     (``services.resolve_ip_for_localhost``), so loopback is asked for the one way Ray honours: with
-    clusters "disabled" (``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``, read by ``ray_constants.ENABLE_RAY_CLUSTER``)
-    ``services.get_node_ip_address`` is 127.0.0.1 and every Ray process, inheriting the variable,
-    binds 127.0.0.1 (checked with ``ss -ltnp``)."""
-    if bind in LOOPBACK:
-        os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
-        return {}
-    os.environ.pop("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", None)
-    return {} if bind == "0.0.0.0" else {"_node_ip_address": bind}
+    clusters "disabled" (``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``, Ray's default on macOS and Windows)
+    ``services.get_node_ip_address`` is 127.0.0.1 and every Ray process binds 127.0.0.1 (checked with
+    ``ss -ltnp``). Ray's processes inherit the variable; this process read it when it imported Ray
+    (``ray_constants.ENABLE_RAY_CLUSTER``), so the constant is set to match."""
+    from ray._private import ray_constants
+
+    loopback = bind in LOOPBACK
+    os.environ[ray_constants.ENABLE_RAY_CLUSTERS_ENV_VAR] = "0" if loopback else "1"
+    ray_constants.ENABLE_RAY_CLUSTER = not loopback
+    return {} if loopback or bind == "0.0.0.0" else {"_node_ip_address": bind}
 
 
 def provider_configs(config: ExperimentConfig) -> list[LLMConfig]:
@@ -185,7 +186,7 @@ class Experiment:
             settings = ChatSettings(tuple(chain), cache_path, self.config.runtime.cache,
                                     LIMITER_NAME if limiter is not None else None, NAMESPACE, service)
             return self._run_all(settings, tag, head, (spec.price_in, spec.price_out), started)
-        except (KeyboardInterrupt, Interrupted):
+        except KeyboardInterrupt:
             self.console.print(f"[yellow]Interrupted.[/] Finished generations are saved in {self.results}; "
                                "run the same command again to resume.")
             return 130
