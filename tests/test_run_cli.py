@@ -51,7 +51,7 @@ def test_help_lists_every_flag():
     out = subprocess.run([sys.executable, str(ROOT / "experiments" / "full_12x10.py"), "--help"],
                          capture_output=True, text=True, check=True).stdout
     for flag in ("--config", "--provider", "--model", "--base-url", "--api-key-env", "--rpm", "--results", "--runs",
-                 "--generations", "--address", "--max-usd", "--seed"):
+                 "--generations", "--address", "--ray-bind", "--max-usd", "--seed"):
         assert flag in out
 
 

@@ -44,13 +44,6 @@ log = logging.getLogger(__name__)
 NAMESPACE = "negoray"
 
 
-def _on_sigterm(signum: int, frame: Any) -> None:
-    """SIGTERM (what ``ray job stop`` sends) stops the driver the way Ctrl-C does. It must be a
-    KeyboardInterrupt: Ray's blocking calls pass that one on, while any other exception raised by a
-    signal handler inside them comes out as a SystemError."""
-    raise KeyboardInterrupt()
-
-
 def bind_options(bind: str) -> dict[str, Any]:
     """``ray.init`` arguments for a local Ray listening on ``bind`` (`RuntimeConfig.bind`).
 
@@ -100,6 +93,23 @@ class Experiment:
         self.config = config
         self.results = Path(config.results)
         self.console = console or Console(stderr=True)
+        self._terminated = False
+        self._deferred = False
+        """While waiting for the runs, SIGTERM is only noted; the loop acts on it within 0.5 s."""
+
+    def _on_sigterm(self, signum: int, frame: Any) -> None:
+        """SIGTERM (what ``ray job stop`` sends) stops the driver the way Ctrl-C does, as a
+        KeyboardInterrupt: Ray's blocking calls pass that one on (any other exception raised by a
+        signal handler inside them comes out as a SystemError). A handler's exception raised inside
+        a finalizer is swallowed, so in the wait loop, where the driver spends its time, it only
+        notes the signal and the loop raises (`_check_terminated`)."""
+        self._terminated = True
+        if not self._deferred:
+            raise KeyboardInterrupt()
+
+    def _check_terminated(self) -> None:
+        if self._terminated:
+            raise KeyboardInterrupt()
 
     def _check_results_dir(self) -> None:
         """A results directory holds one experiment: refuse to mix in a different config, or to
@@ -132,8 +142,8 @@ class Experiment:
         if rt.address:
             ray.init(address=rt.address, namespace=NAMESPACE, logging_level="WARNING", log_to_driver=False)
             if not ray.cluster_resources().get(tag):
-                raise SystemExit(f"no node of the cluster at {rt.address} advertises the resource {tag!r}: "
-                                 f"start nodes with --resources='{{\"{tag}\": N}}' or use the cluster YAML")
+                raise ExperimentConfigError(f"no node of the cluster at {rt.address} advertises the resource {tag!r}: "
+                                            f"start nodes with --resources='{{\"{tag}\": N}}' or use the cluster YAML")
         else:
             slots = rt.endpoint_slots or endpoint_slots_for(spec)
             self._reaper = RayReaper().start()
@@ -150,7 +160,7 @@ class Experiment:
     def run(self) -> int:
         """Exit status: 0 done, 1 a run failed or the provider failed fatally, 2 a configuration
         problem (bad config or key, results directory in use), 130 interrupted."""
-        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+        previous = signal.signal(signal.SIGTERM, self._on_sigterm)
         self._reaper: RayReaper | None = None
         lock = ResultsLock(self.results)
         try:
@@ -173,7 +183,8 @@ class Experiment:
             self._write_config(finished=False)
             started = time.monotonic()
             self._init_ray(tag, spec)
-            signal.signal(signal.SIGTERM, _on_sigterm)  # ray.init installs its own (sys.exit)
+            signal.signal(signal.SIGTERM, self._on_sigterm)  # ray.init installs its own (sys.exit)
+            self._check_terminated()
             head = ray.get_runtime_context().get_node_id()
             limiter = None
             if any(c.spec().rpm or c.spec().tpm or c.spec().rpd for c in chain):
@@ -222,8 +233,10 @@ class Experiment:
             pending[baseline.run.remote()] = "the seed baseline"
         view = ProgressView(self.console, config, started, enabled=config.runtime.progress)
         failures: list[str] = []
+        self._deferred = True
         with view:
             while pending:
+                self._check_terminated()
                 done, _ = ray.wait(list(pending), timeout=0.5, num_returns=len(pending))
                 for ref in done:
                     what = pending.pop(ref)
@@ -241,6 +254,8 @@ class Experiment:
                 if self._over_budget(statuses):
                     for a in actors.values():
                         a.stop.remote()
+        self._deferred = False
+        self._check_terminated()
         if failures:
             for f in failures:
                 self.console.print(f"[red]error[/] {f}")

@@ -169,7 +169,7 @@ def test_a_second_run_exits_2_naming_the_holder_and_sigterm_interrupts_with_130(
         addresses = listening_addresses(set(ray_tree(first.pid)))
         assert addresses and addresses <= {"127.0.0.1", "[::ffff:127.0.0.1]"}, addresses
 
-    os.kill(first.pid, signal.SIGTERM)  # what `ray job stop` sends
+    os.killpg(first.pid, signal.SIGTERM)  # `ray job stop` sends it to the driver and its descendants
     code, out = finish(first, timeout_s=120)
     assert code == 130 and "Interrupted." in out, out
     assert "Traceback" not in out
