@@ -140,6 +140,21 @@ def test_the_seed_baseline_pauses_through_an_outage_and_is_written_only_complete
     assert len(neg) == len(jobs) and (neg.outcome == OutcomeKind.ERROR.value).sum() == 0
 
 
+def test_a_model_unloaded_for_longer_than_the_retries_leaves_no_error_in_the_baseline(config, tmp_path):
+    """The issue's trial: `custom` (LM Studio's "No models loaded") unloaded for longer than one
+    call's retries (8 attempts, about 62 s). Every phase, the baseline included, re-queues its failed
+    negotiations until the model is back: the run ends with a complete baseline and no errors."""
+    with serve_in_subprocess(FaultConfig(unload_after=0.0, unload_for=150.0, seed=2)) as server:
+        code, out = finish(start(config, tmp_path / "r", "--provider", "custom", "--base-url", str(server)))
+        assert server.stats()["unloaded"] > 0
+    assert code == 0, out
+    neg = ds.dataset(tmp_path / "r" / "negotiations", format="parquet").to_table().to_pandas()
+    baseline = neg[neg.phase == "baseline"]
+    assert len(baseline) == 16 and (baseline.outcome == OutcomeKind.ERROR.value).sum() == 0
+    assert (neg.outcome == OutcomeKind.ERROR.value).sum() == 0
+    assert "nan)" not in (tmp_path / "r" / "report.md").read_text()
+
+
 # -- items 2, 6, 11, 12: the lock, SIGTERM, kill -9, loopback -------------------------------------
 
 def listening_addresses(pids: set[int]) -> set[str]:
