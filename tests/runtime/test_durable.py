@@ -64,11 +64,26 @@ def config(tmp_path_factory):
     return path
 
 
+STARTED: list[subprocess.Popen] = []
+
+
+@pytest.fixture(autouse=True)
+def no_run_outlives_its_test():
+    yield
+    while STARTED:
+        proc = STARTED.pop()
+        if proc.poll() is None:  # a failed test left it running: its watchdog takes its Ray with it
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
 def start(config: Path, results: Path, *extra: str, env: dict | None = None) -> subprocess.Popen:
     cmd = [sys.executable, str(ROOT / "experiments" / "full_12x10.py"), "--config", str(config),
            "--results", str(results), "--no-progress", *extra]
-    return subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True, env={**os.environ, **(env or {})})
+    STARTED.append(proc)
+    return proc
 
 
 def finish(proc: subprocess.Popen, timeout_s: float = 600) -> tuple[int, str]:
