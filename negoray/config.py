@@ -6,12 +6,15 @@ Every key is validated; an error names the file, the key and what is allowed.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import tomllib
+import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from negoray.evolution.market import TemperatureMode
 
@@ -24,6 +27,10 @@ GROUPS: dict[str, tuple[str, str]] = {
     "D": ("tournament", "random"),
 }
 """V7's groups: selection x mutation. D is the control."""
+
+
+LOOPBACK = ("127.0.0.1", "localhost")
+"""`RuntimeConfig.bind` values that keep a local Ray on the loopback interface."""
 
 
 class ExperimentConfigError(ValueError):
@@ -86,6 +93,10 @@ class RuntimeConfig:
     progress: bool = True
     stall_warn_s: float = 60.0
     """The progress reports a request outstanding longer than this many seconds (a hung server)."""
+    bind: str = "127.0.0.1"
+    """Address a local Ray (no ``address``) listens on: "127.0.0.1" (loopback, the default: nothing
+    outside this machine can reach it), "0.0.0.0" (Ray's own default: every interface), or one of
+    this machine's IP addresses."""
 
 
 @dataclass(frozen=True)
@@ -127,6 +138,9 @@ class ExperimentConfig:
         def bad(key: str, allowed: str, value: Any) -> ExperimentConfigError:
             return ExperimentConfigError(f"{source}: {key} = {value!r} is not allowed; expected {allowed}")
 
+        for key, value, expected in _typed_values(self):
+            if (allowed := _type_problem(value, expected)) is not None:
+                raise bad(key, allowed, value)
         for g in self.groups:
             if g not in GROUPS:
                 raise bad("groups", f"a list drawn from {', '.join(GROUPS)}", list(self.groups))
@@ -156,6 +170,9 @@ class ExperimentConfig:
             raise bad("scenarios.generator", '"v7" or "lewis"', self.scenarios.generator)
         if self.provider.thinking not in (None, "off", "on"):
             raise bad("provider.thinking", '"off" or "on"', self.provider.thinking)
+        if self.runtime.bind not in LOOPBACK and not _is_ip(self.runtime.bind):
+            raise bad("runtime.bind", '"127.0.0.1" (loopback), "0.0.0.0" (every interface) or an IP address',
+                      self.runtime.bind)
         if self.runtime.cache not in ("rw", "ro", "off"):
             raise bad("runtime.cache", '"rw", "ro" or "off"', self.runtime.cache)
         stall = self.runtime.stall_warn_s
@@ -172,10 +189,82 @@ class ExperimentConfig:
             value = self.market.temperature if key == "market.temperature" else getattr(self, key)
             if not isinstance(value, (int, float)) or value < 0:
                 raise bad(key, "a number >= 0", value)
+        if self.provider.base_url is not None and not _is_http_url(self.provider.base_url):
+            raise bad("provider.base_url", "an http:// or https:// URL such as http://localhost:8000/v1",
+                      self.provider.base_url)
+        if self.provider.profiles is not None and not Path(self.provider.profiles).is_file():
+            raise bad("provider.profiles", "the path of an existing TOML file of provider profiles",
+                      self.provider.profiles)
+        if self.infra_retries < 0:
+            raise bad("infra_retries", "an integer >= 0", self.infra_retries)
+        results = Path(self.results)
+        if results.exists() and not results.is_dir():
+            raise bad("results", "a directory (this path is a file)", self.results)
         return self
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_http_url(text: str) -> bool:
+    parts = urlsplit(text)
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def _typed_values(config: Any, prefix: str = "") -> list[tuple[str, Any, Any]]:
+    """(dotted key, value, declared type) for every field, sections included."""
+    hints = typing.get_type_hints(type(config))
+    out = []
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        if dataclasses.is_dataclass(hints[f.name]):
+            if not isinstance(value, hints[f.name]):
+                out.append((prefix + f.name, value, hints[f.name]))
+            else:
+                out += _typed_values(value, f"{prefix}{f.name}.")
+        else:
+            out.append((prefix + f.name, value, hints[f.name]))
+    return out
+
+
+def _type_problem(value: Any, expected: Any) -> str | None:
+    """None if ``value`` fits the declared type ``expected``, else what is allowed, in words."""
+    origin = typing.get_origin(expected)
+    if origin in (typing.Union, types.UnionType):
+        options = typing.get_args(expected)
+        if any(_type_problem(value, o) is None for o in options):
+            return None
+        return " or ".join(_type_problem(None, o) or "nothing (leave it out)" for o in options)
+    if origin is typing.Literal:
+        choices = typing.get_args(expected)
+        return None if value in choices else "one of " + ", ".join(repr(c) for c in choices)
+    if origin is tuple:
+        item = typing.get_args(expected)[0]
+        if isinstance(value, tuple) and all(_type_problem(v, item) is None for v in value):
+            return None
+        return f"a list whose items are each {_type_problem(None, item) or 'a value'}"
+    words = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
+    if expected is type(None):
+        return None if value is None else "nothing (leave it out)"
+    if expected is bool:
+        return None if isinstance(value, bool) else words[bool]
+    if expected is int:
+        return None if isinstance(value, int) and not isinstance(value, bool) else words[int]
+    if expected is float:
+        return None if isinstance(value, (int, float)) and not isinstance(value, bool) else words[float]
+    if expected is str:
+        return None if isinstance(value, str) else words[str]
+    if dataclasses.is_dataclass(expected):
+        return None if isinstance(value, expected) else "a table"
+    return None  # a type this check does not know: accepted as is
 
 
 _SECTIONS = {"scenarios": ScenarioConfig, "market": MarketConfig, "provider": ProviderConfig, "runtime": RuntimeConfig}

@@ -35,6 +35,8 @@ def add_run_args(p: argparse.ArgumentParser, default_config: str) -> None:
     p.add_argument("--runs", type=int, metavar="N", help="only the first N runs of the config")
     p.add_argument("--generations", type=int, metavar="N", help="number of generations")
     p.add_argument("--address", help='Ray address: "auto" joins a running cluster (default: start Ray locally)')
+    p.add_argument("--ray-bind", metavar="ADDR",
+                   help='address a locally started Ray listens on: 127.0.0.1 (default), 0.0.0.0 or an IP')
     p.add_argument("--max-usd", type=float, help="stop new work when this many dollars are spent")
     p.add_argument("--seed", type=int, help="experiment seed")
     p.add_argument("--no-progress", action="store_true", help="no live progress display")
@@ -61,7 +63,7 @@ def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser):
             "provider.name": args.provider, "provider.model": args.model, "provider.base_url": args.base_url,
             "provider.api_key_env": args.api_key_env, "provider.rpm": args.rpm, "provider.max_usd": args.max_usd,
             "provider.thinking": args.thinking, "max_tokens": args.max_tokens,
-            "runtime.address": args.address, "results": args.results, "generations": args.generations,
+            "runtime.address": args.address, "runtime.bind": args.ray_bind, "results": args.results, "generations": args.generations,
             "seed": args.seed, "runtime.progress": False if args.no_progress else None,
         }
         return with_overrides(config, **overrides)
@@ -82,11 +84,12 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from negoray.llm.config import ConfigError
     from negoray.llm.redact import install_log_redaction
     from negoray.runtime.experiment import Experiment
+    from negoray.runtime.results_lock import ResultsLocked
 
     install_log_redaction()  # the experiment scripts enter here, not through `negoray.cli.main`
     try:
         return Experiment(config).run()
-    except ConfigError as e:
+    except (ConfigError, ExperimentConfigError, ResultsLocked) as e:
         print(f"negoray: error: {e}", file=sys.stderr)
         return 2
 

@@ -9,12 +9,10 @@ every model call has a stable cache key, so a resumed run replays identically.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import logging
 import math
 import statistics
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from negoray.chat import ChatFailure, ChatParams, ChatReply, derive_seed
@@ -23,15 +21,11 @@ from negoray.evolution import diversity, gating, market, selection
 from negoray.evolution.backend import Backend, Job
 from negoray.evolution.genome import Genome, Origin, genome_id, rejected_child_id, rng_for
 from negoray.evolution.mutation import check_strategy, extract_strategy, mutation_messages, worst_cases
+from negoray.evolution.retry import RetryPolicy, Sleep, play_until_done
 from negoray.evolution.seeds import SEED_STRATEGIES
 from negoray.game.dialogue import NegotiationRecord
 from negoray.game.scenario import Scenario
 from negoray.game.scored import deal_rate, errors, mean_score, pareto_rate, scores_by_scenario
-
-log = logging.getLogger(__name__)
-
-Sleep = Callable[[float], Awaitable[None]]
-
 
 @dataclass
 class RunState:
@@ -55,6 +49,14 @@ class RunState:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> RunState:
         return cls(**{**d, "population": [Genome.from_dict(g) for g in d["population"]]})
+
+    def reopened(self) -> RunState:
+        """A finished run made resumable for more generations: the state its last generation was
+        played from, so that generation is played again (from the cache) and now evolves instead of
+        running the test, which moves to the new last generation."""
+        if not self.done:
+            raise ValueError(f"run {self.run_id} is not finished")
+        return replace(self, generation=self.generation - 1, done=False)
 
 
 @dataclass
@@ -93,7 +95,7 @@ class Evolution:
         self.selection, self.mutation_kind = GROUPS[group]
         self.splits, self.backend = splits, backend
         self._sleep, self._status = sleep, on_status
-        self.pause_s, self.max_error_rate = pause_s, max_error_rate
+        self.retry = RetryPolicy(config.infra_retries, pause_s, max_error_rate=max_error_rate)
 
     def initial_state(self) -> RunState:
         """Generation 0: the seed strategies. A smaller population takes a seeded random subset of
@@ -113,29 +115,8 @@ class Evolution:
     # -- playing -------------------------------------------------------------------------------
 
     async def _play(self, jobs: Sequence[Job]) -> list[NegotiationRecord]:
-        """Play jobs; re-queue infrastructure errors a bounded number of times; if errors persist,
-        pause (saying why) and try again until the provider is back."""
-        records = list(await self.backend.play(jobs))
-        pause = self.pause_s
-        attempt = 0
-        while True:
-            failed = [i for i, r in enumerate(records) if r.metrics is None]
-            if not failed:
-                return records
-            if attempt >= self.config.infra_retries:
-                if len(failed) <= self.max_error_rate * len(records):
-                    return records  # a few stragglers: recorded as errors, excluded from fitness
-                reason = records[failed[0]].error or "unknown error"
-                self._status(f"paused: {len(failed)}/{len(records)} negotiations failed ({reason}); retrying in {pause:.0f}s")
-                log.warning("run %s paused: %d/%d negotiations failed: %s", self.run_id, len(failed), len(records), reason)
-                await self._sleep(pause)
-                pause = min(pause * 2, 600.0)
-            attempt += 1
-            again = await self.backend.play([jobs[i] for i in failed])
-            for i, record in zip(failed, again):
-                records[i] = record
-            if attempt > self.config.infra_retries:
-                self._status("running")
+        return await play_until_done(self.backend, jobs, self.retry, label=f"run {self.run_id}",
+                                     sleep=self._sleep, on_status=self._status)
 
     async def _evaluate(self, state: RunState) -> dict[str, list[NegotiationRecord]]:
         dev = self.splits["dev"]
@@ -208,7 +189,7 @@ class Evolution:
             decisions[slot] = (decision.accepted, decision)
             if not decision.accepted:
                 relabel[genome_id(self.run_id, gen + 1, slot)] = rejected_child_id(self.run_id, gen + 1, slot)
-        return decisions, [(dataclasses.replace(j, agent_id=relabel.get(j.agent_id, j.agent_id)), by_key[j.key])
+        return decisions, [(replace(j, agent_id=relabel.get(j.agent_id, j.agent_id)), by_key[j.key])
                            for j in jobs]
 
     # -- one generation ------------------------------------------------------------------------
@@ -239,7 +220,9 @@ class Evolution:
             test_jobs = [Job(self.run_id, gen, "test", best, by_id[best].prompt, s) for s in self.splits["test"]]
             test = list(zip(test_jobs, await self._play(test_jobs)))
             stats[best]["test_score"] = mean_score([r for _, r in test])
-            next_state = RunState(self.run_id, self.group, self.index, gen + 1, state.population, {}, state.memory, True)
+            # a finished run's checkpoint is its last generation's input, marked done: `reopened` undoes it
+            next_state = RunState(self.run_id, self.group, self.index, gen + 1, state.population, state.births,
+                                  state.memory, True)
             births: dict[str, dict[str, Any]] = {}
         else:
             population, births, gated = await self._next_population(state, evals, fitness, memory, calls, market_row)

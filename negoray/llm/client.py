@@ -262,7 +262,7 @@ class LLMClient:
             reason = redact(f"{spec.name}: malformed response ({type(err).__name__}: {err})")
             verdict = Verdict(True, None, reason)
         if not verdict.retryable:
-            raise FatalProviderError(verdict.reason) from None
+            raise FatalProviderError(verdict.reason, verdict.exit_code) from None
         if isinstance(err, openai.RateLimitError):
             await self._ensure_limiter()
             self._use_limiter = True

@@ -1,7 +1,8 @@
 """Which failures are worth retrying, and how long the server asked us to wait.
 
 Retryable: 429, 408, 409, 5xx, connection errors, timeouts, and a local server whose model is not
-loaded (LM Studio unloads models without warning). Fatal: a bad key (401/403), a bad request
+loaded (LM Studio unloads models without warning; its "No models loaded" is transient behind a
+``custom`` URL too). Fatal: a bad key (401/403), a bad request
 (400/422), an unknown model on a cloud provider (404). Fatal errors stop the experiment with a
 message a person can act on; they never carry the API key.
 """
@@ -18,13 +19,20 @@ import openai
 
 from negoray.llm.redact import redact
 
+_NO_MODELS = re.compile(r"no models? (?:is |are )?loaded", re.I)
+"""LM Studio's words for an unloaded model, transient even behind a ``custom`` URL."""
 _NOT_LOADED = re.compile(r"no models? (?:is |are )?loaded|model (?:is )?not loaded|unloaded|model_not_found|not found", re.I)
 _DURATION = re.compile(r"(?P<n>\d+(?:\.\d+)?)(?P<unit>ms|s|m|h)")
 _UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
 class FatalProviderError(RuntimeError):
-    """A failure retrying cannot fix; the message says what to do."""
+    """A failure retrying cannot fix; the message says what to do. ``exit_code``: 2 when the user's
+    configuration is wrong (key, model, URL), 1 otherwise."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 class BudgetExceeded(RuntimeError):
@@ -36,6 +44,8 @@ class Verdict:
     retryable: bool
     retry_after_s: float | None = None
     reason: str = ""
+    exit_code: int = 1
+    """For a fatal verdict: 2 if the configuration must be fixed (key, model, URL), else 1."""
 
 
 def parse_duration(text: str) -> float | None:
@@ -103,12 +113,13 @@ def classify(err: BaseException, *, provider: str, local: bool, key_env: str | N
     wait = retry_after(err.response.headers)
     if status in (408, 409, 429) or status >= 500:
         return Verdict(True, wait, f"{provider}: HTTP {status}: {message[:200]}")
-    if local and status in (400, 404, 503) and _NOT_LOADED.search(message):
+    if status in (400, 404, 503) and (_NOT_LOADED if local else _NO_MODELS).search(message):
         return Verdict(True, wait, f"{provider}: the model is not loaded ({message[:200]})")
     if status in (401, 403):
         hint = key_hint or (f"the key in {key_env}" if key_env else "the provider's API key")
         where = f"check {hint}"
-        return Verdict(False, None, f"{provider} rejected the API key (HTTP {status}): {where}")
+        return Verdict(False, None, f"{provider} rejected the API key (HTTP {status}): {where}", exit_code=2)
     if status == 404:
-        return Verdict(False, None, f"{provider}: HTTP 404 - unknown model or endpoint ({message[:200]}); check --model and --base-url")
+        return Verdict(False, None, f"{provider}: HTTP 404 - unknown model or endpoint ({message[:200]}); "
+                       "check --model and --base-url", exit_code=2)
     return Verdict(False, None, f"{provider}: HTTP {status} bad request: {message[:300]}")

@@ -841,7 +841,7 @@ def _test_section(data: _Data) -> list[str]:
                       [[s, _f(m), n, e] for s, (m, n, e) in sorted(data.baselines.items(), key=lambda kv: -_num(kv[1][0]))])
         best_style, (best, _, _) = max(data.baselines.items(), key=lambda kv: _num(kv[1][0]))
         beating = [r.run_id for r in data.runs.values() if r.test_score is not None and r.test_score > best]
-        if rows:
+        if rows and not math.isnan(_num(best)):
             out += [f"Runs whose best agent beats the best seed ({best_style}, {best:.3f}): "
                     + (", ".join(sorted(beating, key=_run_key)) if beating else "none") + ".", ""]
     return out

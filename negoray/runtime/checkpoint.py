@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from negoray.evolution.run import RunState
@@ -31,3 +32,18 @@ def load_checkpoint(results: Path, run_id: str) -> RunState | None:
     if not path.exists():
         return None
     return RunState.from_dict(json.loads(path.read_text()))
+
+
+def resume_problem(results: Path, run_ids: Iterable[str], generations: int) -> str | None:
+    """Why these runs cannot be resumed with ``generations`` generations (a run can be extended,
+    not shortened), or None."""
+    for run_id in run_ids:
+        state = load_checkpoint(results, run_id)
+        if state is None:
+            continue
+        # done at g: generations 0..g-1 played, the test at g-1; not done at g: 0..g-1 played and evolved
+        least = state.generation if state.done else state.generation + 1
+        if generations < least:
+            return (f"run {run_id} in {results} has already played {state.generation} generation(s); a run can be "
+                    f"extended, not shortened: use --generations {least} or more, or another --results directory")
+    return None

@@ -1,6 +1,8 @@
-"""The driver: `Experiment(config).run()` starts or joins Ray, creates the limiter and one
-`Population` actor per run, plays the seed baseline, shows live progress, and on Ctrl-C or SIGTERM
-stops with everything finished so far on disk. Running the same command again resumes.
+"""The driver: `Experiment(config).run()` checks everything, locks the results directory, starts or
+joins Ray, creates the limiter, one `Population` actor per run and the `Baseline` actor, shows live
+progress, and on Ctrl-C or SIGTERM stops with everything finished so far on disk (exit 130). A fatal
+provider error in any phase stops the run with one line (exit 2 for a configuration problem: key,
+model, URL; exit 1 otherwise). Running the same command again resumes.
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import os
 import signal
 import time
 from pathlib import Path
@@ -16,34 +19,47 @@ from typing import Any
 import ray
 from rich.console import Console
 
-from negoray.config import ExperimentConfig
-from negoray.evolution.backend import Job
-from negoray.evolution.seeds import OPPONENT_PROMPT, SEED_STRATEGIES
+from negoray.config import LOOPBACK, ExperimentConfig, ExperimentConfigError
+from negoray.evolution.seeds import OPPONENT_PROMPT
 from negoray.game.dialogue import NegotiationConfig
 from negoray.game.generators import generate, split_scenarios
 from negoray.game.moves import MoveFormat
 from negoray.game.outcome import TimeoutPolicy
-from negoray.llm.config import LLMConfig, load_profiles
+from negoray.llm.config import ConfigError, LLMConfig, load_profiles
+from negoray.llm.errors import FatalProviderError
 from negoray.llm.providers import ProviderSpec
-from negoray.results.recorder import baseline_tables
-from negoray.results.writer import ResultsWriter
 from negoray.runtime.backend import RayBackend, endpoint_slots_for, endpoint_tag, task_cpus_for
+from negoray.evolution.seeds import baseline_jobs
+from negoray.runtime.baseline import Baseline, baseline_done
 from negoray.runtime.cache_actor import cache_name, get_or_create_cache
+from negoray.runtime.checkpoint import resume_problem
+from negoray.runtime.failures import fatal_cause
 from negoray.runtime.limiter_actor import LIMITER_NAME, get_or_create_limiter
 from negoray.runtime.population import Population
 from negoray.runtime.progress import LiveCounts, ProgressView
+from negoray.runtime.ray_reaper import RayReaper
+from negoray.runtime.results_lock import ResultsLock
 from negoray.runtime.worker import ChatSettings
 
 log = logging.getLogger(__name__)
 NAMESPACE = "negoray"
 
 
-class Interrupted(Exception):
-    """SIGTERM, turned into an exception so the driver stops the same way as on Ctrl-C."""
+def bind_options(bind: str) -> dict[str, Any]:
+    """``ray.init`` arguments for a local Ray listening on ``bind`` (`RuntimeConfig.bind`).
 
+    Ray 2.60 turns a loopback ``_node_ip_address`` into the machine's outward address
+    (``services.resolve_ip_for_localhost``), so loopback is asked for the one way Ray honours: with
+    clusters "disabled" (``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``, Ray's default on macOS and Windows)
+    ``services.get_node_ip_address`` is 127.0.0.1 and every Ray process binds 127.0.0.1 (checked with
+    ``ss -ltnp``). Ray's processes inherit the variable; this process read it when it imported Ray
+    (``ray_constants.ENABLE_RAY_CLUSTER``), so the constant is set to match."""
+    from ray._private import ray_constants
 
-def _on_sigterm(signum: int, frame: Any) -> None:
-    raise Interrupted()
+    loopback = bind in LOOPBACK
+    os.environ[ray_constants.ENABLE_RAY_CLUSTERS_ENV_VAR] = "0" if loopback else "1"
+    ray_constants.ENABLE_RAY_CLUSTER = not loopback
+    return {} if loopback or bind == "0.0.0.0" else {"_node_ip_address": bind}
 
 
 def provider_configs(config: ExperimentConfig) -> list[LLMConfig]:
@@ -78,19 +94,48 @@ class Experiment:
         self.config = config
         self.results = Path(config.results)
         self.console = console or Console(stderr=True)
+        self._terminated = False
+        self._deferred = False
+        """While waiting for the runs, SIGTERM is only noted; the loop acts on it within 0.5 s."""
+
+    def _on_sigterm(self, signum: int, frame: Any) -> None:
+        """SIGTERM (what ``ray job stop`` sends) stops the driver the way Ctrl-C does, as a
+        KeyboardInterrupt: Ray's blocking calls pass that one on (any other exception raised by a
+        signal handler inside them comes out as a SystemError). A handler's exception raised inside
+        a finalizer is swallowed, so in the wait loop, where the driver spends its time, it only
+        notes the signal and the loop raises (`_check_terminated`)."""
+        self._terminated = True
+        if not self._deferred:
+            raise KeyboardInterrupt()
+
+    def _check_terminated(self) -> None:
+        if self._terminated:
+            raise KeyboardInterrupt()
 
     def _check_results_dir(self) -> None:
-        """A results directory holds one experiment: refuse to mix in a different config."""
-        self.results.mkdir(parents=True, exist_ok=True)
+        """A results directory holds one experiment: refuse to mix in a different config, or to
+        shorten runs that already played more generations (extending them is fine)."""
         path = self.results / "config.json"
-        current = json.loads(json.dumps(self.config.to_dict()))
         if path.exists():
             saved = json.loads(path.read_text())
+            current = json.loads(json.dumps(self.config.to_dict()))
             keep = ("results", "runtime", "generations")  # may change between resume attempts
             differs = sorted(k for k in current if k not in keep and saved.get(k) != current.get(k))
             if differs:
-                raise SystemExit(f"{self.results} holds results of a different experiment (differs in: "
-                                 f"{', '.join(differs)}); choose another --results directory")
+                raise ExperimentConfigError(f"{self.results} holds results of a different experiment (differs in: "
+                                            f"{', '.join(differs)}); choose another --results directory")
+        problem = resume_problem(self.results, [r for r, _, _ in self.config.runs()], self.config.generations)
+        if problem:
+            raise ExperimentConfigError(f"--generations {self.config.generations}: {problem}")
+
+    def _write_config(self, finished: bool) -> None:
+        """config.json: the experiment's config. Until the runs are finished, ``generations`` keeps
+        the number a previous, finished invocation played, so the file never claims generations
+        that were not played (a fresh directory starts with the target)."""
+        path = self.results / "config.json"
+        current = json.loads(json.dumps(self.config.to_dict()))
+        if path.exists() and not finished:
+            current["generations"] = json.loads(path.read_text()).get("generations", current["generations"])
         path.write_text(json.dumps(current, indent=1))
 
     def _init_ray(self, tag: str, spec: ProviderSpec) -> None:
@@ -98,12 +143,14 @@ class Experiment:
         if rt.address:
             ray.init(address=rt.address, namespace=NAMESPACE, logging_level="WARNING", log_to_driver=False)
             if not ray.cluster_resources().get(tag):
-                raise SystemExit(f"no node of the cluster at {rt.address} advertises the resource {tag!r}: "
-                                 f"start nodes with --resources='{{\"{tag}\": N}}' or use the cluster YAML")
+                raise ExperimentConfigError(f"no node of the cluster at {rt.address} advertises the resource {tag!r}: "
+                                            f"start nodes with --resources='{{\"{tag}\": N}}' or use the cluster YAML")
         else:
             slots = rt.endpoint_slots or endpoint_slots_for(spec)
+            self._reaper = RayReaper().start()
             ray.init(address="local", namespace=NAMESPACE, resources={tag: slots}, include_dashboard=False,
-                     logging_level="WARNING", log_to_driver=False, object_store_memory=512 * 1024**2)
+                     logging_level="WARNING", log_to_driver=False, object_store_memory=512 * 1024**2,
+                     **bind_options(rt.bind))
         slots = int(max((n["Resources"].get(tag, 0) for n in ray.nodes() if n["Alive"]), default=0))
         if slots < rt.in_flight:  # a task asks for in_flight slots on one node: it must fit somewhere
             if rt.address or rt.endpoint_slots:  # the user chose the slots; by default it is expected
@@ -112,17 +159,33 @@ class Experiment:
             self.config = dataclasses.replace(self.config, runtime=dataclasses.replace(rt, in_flight=slots))
 
     def run(self) -> int:
-        chain = provider_configs(self.config)
-        spec = chain[0].spec()
-        tag = endpoint_tag(spec.name)
-        if self.config.runtime.task_cpus is None:
-            self.config = dataclasses.replace(self.config, runtime=dataclasses.replace(
-                self.config.runtime, task_cpus=task_cpus_for(spec.name)))
-        self._check_results_dir()
-        previous = signal.signal(signal.SIGTERM, _on_sigterm)
-        started = time.monotonic()
+        """Exit status: 0 done, 1 a run failed or the provider failed fatally, 2 a configuration
+        problem (bad config or key, results directory in use), 130 interrupted."""
+        previous = signal.signal(signal.SIGTERM, self._on_sigterm)
+        self._reaper: RayReaper | None = None
+        lock = ResultsLock(self.results)
         try:
+            existed = self.results.exists()
+            lock.acquire()  # before any work: a second run of the same command stops here
+            self._check_results_dir()
+            try:
+                chain = provider_configs(self.config)
+            except ConfigError:
+                if not existed:  # leave no directory behind for a config that never ran
+                    lock.release()
+                    lock.path.unlink(missing_ok=True)
+                    self.results.rmdir()
+                raise
+            spec = chain[0].spec()
+            tag = endpoint_tag(spec.name)
+            if self.config.runtime.task_cpus is None:
+                self.config = dataclasses.replace(self.config, runtime=dataclasses.replace(
+                    self.config.runtime, task_cpus=task_cpus_for(spec.name)))
+            self._write_config(finished=False)
+            started = time.monotonic()
             self._init_ray(tag, spec)
+            signal.signal(signal.SIGTERM, self._on_sigterm)  # ray.init installs its own (sys.exit)
+            self._check_terminated()
             head = ray.get_runtime_context().get_node_id()
             limiter = None
             if any(c.spec().rpm or c.spec().tpm or c.spec().rpd for c in chain):
@@ -135,14 +198,18 @@ class Experiment:
             settings = ChatSettings(tuple(chain), cache_path, self.config.runtime.cache,
                                     LIMITER_NAME if limiter is not None else None, NAMESPACE, service)
             return self._run_all(settings, tag, head, (spec.price_in, spec.price_out), started)
-        except (KeyboardInterrupt, Interrupted):
+        except KeyboardInterrupt:
             self.console.print(f"[yellow]Interrupted.[/] Finished generations are saved in {self.results}; "
                                "run the same command again to resume.")
             return 130
         finally:
-            signal.signal(signal.SIGTERM, previous)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)  # no second SIGTERM in the middle of the cleanup
             if ray.is_initialized():
                 ray.shutdown()
+            if self._reaper is not None:
+                self._reaper.release()
+            lock.release()
+            signal.signal(signal.SIGTERM, previous)
 
     def _run_all(self, settings: ChatSettings, tag: str, head: str, prices: tuple[float, float], started: float) -> int:
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
@@ -150,54 +217,65 @@ class Experiment:
         config = self.config
         splits = make_splits(config)
         negotiation = negotiation_config(config)
-        writer = ResultsWriter(self.results)
         pin = NodeAffinitySchedulingStrategy(head, soft=False)
-        baseline_jobs = [] if writer.path("negotiations", "baseline.parquet").exists() else self._baseline_jobs(splits)
-        baseline_counts = LiveCounts.options(scheduling_strategy=pin).remote() if baseline_jobs else None
-        baseline = RayBackend(OPPONENT_PROMPT, negotiation, settings, tag, config.runtime.in_flight,
-                              config.runtime.task_cpus, progress=baseline_counts)
-        baseline_refs = baseline.submit(baseline_jobs)
         actors = {
             run_id: Population.options(scheduling_strategy=pin, name=f"population-{config.name}-{run_id}").remote(
                 config, run_id, group, index, splits, OPPONENT_PROMPT, negotiation, settings, tag, prices)
             for run_id, group, index in config.runs()
         }
-        pending = {actors[r].run.remote(): r for r in actors}
+        pending = {actors[r].run.remote(): f"run {r}" for r in actors}
+        baseline_counts = baseline = None
+        if not baseline_done(self.results):
+            baseline_counts = LiveCounts.options(scheduling_strategy=pin).remote()
+            backend = RayBackend(OPPONENT_PROMPT, negotiation, settings, tag, config.runtime.in_flight,
+                                 config.runtime.task_cpus, progress=baseline_counts)
+            baseline = Baseline.options(scheduling_strategy=pin).remote(
+                config, baseline_jobs(splits["test"]), backend, prices)
+            pending[baseline.run.remote()] = "the seed baseline"
         limiter = ray.get_actor(settings.limiter_name, namespace=settings.namespace) if settings.limiter_name else None
         view = ProgressView(self.console, config, started, enabled=config.runtime.progress, limiter=limiter,
                             stall_warn_s=config.runtime.stall_warn_s)
         failures: list[str] = []
+        self._deferred = True
         with view:
-            # the view keeps updating while the seed baseline is still playing after the runs are done
-            while pending or (baseline_refs and ray.wait(baseline_refs, num_returns=len(baseline_refs), timeout=0)[1]):
-                done = ray.wait(list(pending), timeout=0.5, num_returns=len(pending))[0] if pending else []
-                if not pending:
-                    time.sleep(0.5)
+            while pending:
+                self._check_terminated()
+                done, _ = ray.wait(list(pending), timeout=0.5, num_returns=len(pending))
                 for ref in done:
-                    run_id = pending.pop(ref)
+                    what = pending.pop(ref)
                     try:
                         ray.get(ref)
-                    except ray.exceptions.RayTaskError as e:
-                        failures.append(f"run {run_id}: {e.cause if hasattr(e, 'cause') else e}")
+                    except ray.exceptions.RayError as e:
+                        if (fatal := fatal_cause(e)) is not None:
+                            return self._fatal(fatal, what)
+                        failures.append(f"{what}: {getattr(e, 'cause', None) or e}")
                 statuses = ray.get([a.status.remote() for a in actors.values()])
-                view.update(statuses, ray.get(baseline_counts.get.remote()) if baseline_counts else None)
+                counts = None
+                if baseline_counts is not None:
+                    counts = {**ray.get(baseline_counts.get.remote()), "status": ray.get(baseline.status.remote())}
+                view.update(statuses, counts)
                 if self._over_budget(statuses):
                     for a in actors.values():
                         a.stop.remote()
-            if baseline_refs:
-                records = baseline.collect(ray.get(baseline_refs))
-                tables = baseline_tables(records, baseline_jobs, config, prices)
-                writer.write_extra("negotiations", "baseline", tables["negotiations"])
-                writer.write_extra("calls", "baseline", tables["calls"])
+        self._deferred = False
+        self._check_terminated()
         if failures:
             for f in failures:
                 self.console.print(f"[red]error[/] {f}")
             return 1
         from negoray.results.report import write_report
 
+        self._write_config(finished=all(s["done"] for s in statuses))
         report = write_report(self.results)
         self.console.print(f"Done in {time.monotonic() - started:.0f}s. Results in {self.results}; report: {report}")
         return 0
+
+    def _fatal(self, error: FatalProviderError, what: str) -> int:
+        """One line for a failure retrying cannot fix; everything finished so far stays on disk."""
+        self.console.print(f"[red]negoray: error:[/] {error} (while playing {what}; stopped: retrying cannot fix "
+                           f"this; finished work is saved in {self.results}, run the same command again once it is "
+                           "fixed)", highlight=False, soft_wrap=True)
+        return getattr(error, "exit_code", 1)
 
     def _over_budget(self, statuses: list[dict[str, Any]]) -> bool:
         p = self.config.provider
@@ -208,7 +286,3 @@ class Experiment:
             self.console.print(f"[yellow]Budget reached[/] (${cost:.2f}, {tokens} tokens): stopping after the "
                                "generations in progress.")
         return hit
-
-    def _baseline_jobs(self, splits: dict[str, list]) -> list[Job]:
-        return [Job("baseline", 0, "baseline", name, prompt, s) for name, prompt in SEED_STRATEGIES.items()
-                for s in splits["test"]]

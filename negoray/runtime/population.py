@@ -69,6 +69,8 @@ class Population:
 
     async def run(self) -> dict[str, Any]:
         state = load_checkpoint(self.results, self.run_id) or self.evolution.initial_state()
+        if state.done and state.generation < self.config.generations:  # extended: --generations grew
+            state = state.reopened()
         self.progress.update(generation=state.generation, done=state.done)
         while not state.done and not self._stop:
             self._status = f"generation {state.generation}"

@@ -132,7 +132,7 @@ class ProgressView:
             table.add_row(s["run_id"], f"{min(s['generation'], self.config.generations)}/{self.config.generations}",
                           Text(redact(s["status"])), str(s["negotiations"]), str(s["errors"]))
         if baseline:
-            table.add_row("baseline", "-", "seed strategies on the test split", str(baseline["negotiations"]),
+            table.add_row("baseline", "-", baseline.get("status", "seed strategies on the test split"), str(baseline["negotiations"]),
                           str(baseline["errors"]))
         caption = (f"{_rate(calls / elapsed)} calls/s, {_rate(tokens / elapsed)} tokens/s, ${cost:.2f} so far, "
                    f"{errors} errors, {elapsed:.0f}s elapsed")

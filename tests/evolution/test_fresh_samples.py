@@ -16,9 +16,9 @@ from negoray.chat import ChatParams, ChatReply, derive_seed
 from negoray.config import with_overrides
 from negoray.evolution.backend import Job, LocalBackend, play_jobs
 from negoray.evolution.run import Evolution
-from negoray.evolution.seeds import OPPONENT_PROMPT, SEED_STRATEGIES
+from negoray.evolution.seeds import OPPONENT_PROMPT, SEED_STRATEGIES, baseline_jobs
 from negoray.game.dialogue import run_negotiation
-from negoray.runtime.experiment import Experiment, negotiation_config
+from negoray.runtime.experiment import negotiation_config
 from negoray.sim.model import SimModel
 
 from .test_run import POC, SPLITS, run_all
@@ -81,7 +81,7 @@ def test_two_generations_of_two_runs_per_group_and_the_baseline_send_no_request_
     for run_id, group in (("C-0", "C"), ("C-1", "C"), ("D-0", "D"), ("D-1", "D")):
         backend = LocalBackend(server, OPPONENT_PROMPT, negotiation_config(config))
         asyncio.run(run_all(Evolution(config, run_id, group, int(run_id[-1]), SPLITS, backend)))
-    baseline = Experiment(config)._baseline_jobs(SPLITS)
+    baseline = baseline_jobs(SPLITS["test"])
     asyncio.run(play_jobs(baseline, OPPONENT_PROMPT, server, negotiation_config(config), concurrency=64))
     assert len(server.requests) > 2000 and server.repeats() == 0
 

@@ -33,7 +33,7 @@ def status_error(status: int, message: str, headers=None) -> openai.APIStatusErr
     (500, "boom", False, True), (503, "overloaded", False, True), (401, "bad key", False, False),
     (403, "forbidden", False, False), (400, "bad request", False, False), (422, "unprocessable", False, False),
     (404, "model not found", False, False), (404, "model not found", True, True),
-    (400, "No models loaded. Please load a model", True, True), (400, "No models loaded", False, False),
+    (400, "No models loaded. Please load a model", True, True), (400, "No models loaded", False, True),
 ])
 def test_classify_status(status, message, local, retryable):
     verdict = classify(status_error(status, message), provider="p", local=local, key_env="P_KEY")
@@ -54,3 +54,10 @@ def test_connection_errors_are_retryable():
 def test_429_carries_retry_after():
     verdict = classify(status_error(429, "slow", {"retry-after-ms": "250"}), provider="p", local=False, key_env=None)
     assert verdict.retry_after_s == 0.25
+
+
+@pytest.mark.parametrize("status,exit_code", [(401, 2), (403, 2), (404, 2), (400, 1), (422, 1)])
+def test_a_fatal_verdict_says_whether_the_configuration_is_at_fault(status, exit_code):
+    """Issue 12 item 5: a bad key, model or URL exits 2 (fix the configuration); other fatal errors 1."""
+    verdict = classify(status_error(status, "nope"), provider="p", local=False, key_env="P_KEY")
+    assert not verdict.retryable and verdict.exit_code == exit_code

@@ -102,3 +102,20 @@ def test_report_states_the_market_softmax_mode_of_the_experiment(tmp_path, pool)
     assert "replaces 3 of 6 agents" in text and "replaces 5 of 6" in text and "4 generations are 4 evaluations" in text
     (tmp_path / "config.json").write_text(json.dumps({"market": {"temperature": 2.0}}))  # before the setting existed
     assert "softmax `inverse`" in write_report(tmp_path).read_text()
+
+
+def test_a_baseline_with_no_score_is_not_reported_as_the_best_seed(tmp_path, pool):
+    """Issue 12 item 1: never "beats the best seed (aggressive, nan)"."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    build(tmp_path, pool, groups=("A",), runs=1, baseline=True)
+    path = tmp_path / "negotiations" / "baseline.parquet"
+    t = pq.read_table(path)
+    t = t.set_column(t.schema.get_field_index("outcome"), "outcome", pa.array(["error"] * len(t)))
+    score = t.schema.get_field_index("normalized_score")
+    t = t.set_column(score, t.schema.field(score), pc.cast(pa.nulls(len(t)), t.schema.field(score).type))
+    pq.write_table(t, path)
+    text = write_report(tmp_path).read_text()
+    assert "best seed (" not in text and "nan)" not in text
