@@ -18,6 +18,7 @@ from typing import Any
 
 import ray
 from rich.console import Console
+from rich.markup import escape
 
 from negoray.config import LOOPBACK, ExperimentConfig, ExperimentConfigError
 from negoray.evolution.seeds import OPPONENT_PROMPT
@@ -261,7 +262,7 @@ class Experiment:
         self._check_terminated()
         if failures:
             for f in failures:
-                self.console.print(f"[red]error[/] {f}")
+                self.console.print(f"[red]error[/] {escape(f)}")
             return 1
         from negoray.results.report import write_report
 
@@ -272,7 +273,7 @@ class Experiment:
 
     def _fatal(self, error: FatalProviderError, what: str) -> int:
         """One line for a failure retrying cannot fix; everything finished so far stays on disk."""
-        self.console.print(f"[red]negoray: error:[/] {error} (while playing {what}; stopped: retrying cannot fix "
+        self.console.print(f"[red]negoray: error:[/] {escape(str(error))} (while playing {what}; stopped: retrying cannot fix "
                            f"this; finished work is saved in {self.results}, run the same command again once it is "
                            "fixed)", highlight=False, soft_wrap=True)
         return getattr(error, "exit_code", 1)
