@@ -15,6 +15,8 @@ from negoray.sim.faults import FaultConfig
 from negoray.sim.model import SIM_MODEL_NAME, sim_reply_text
 from negoray.sim.server import UNLOADED_ERROR, serve_in_subprocess, serve_in_thread
 
+from ..llm.vtime import VirtualTime
+
 HELLO = [{"role": "user", "content": "hello"}]
 NEGOTIATION = [
     {"role": "system", "content": system_prompt(SEED_STRATEGIES["cooperative"], 5, MoveFormat.TEXT)},
@@ -105,7 +107,8 @@ def test_models_and_health(server):
 
 
 def test_a_tiny_window_rate_limit_gives_rate_limit_errors_with_headers():
-    with serve_in_thread(FaultConfig(rpm=2, window_s=2.0)) as url:
+    vt = VirtualTime()
+    with serve_in_thread(FaultConfig(rpm=2, window_s=2.0), clock=vt) as url:
         ok = asyncio.run(_raw_ok(url))
         assert ok["x-ratelimit-limit-requests"] == "2" and ok["x-ratelimit-remaining-requests"] == "1"
         assert ok["x-ratelimit-reset-requests"] == "2s"
@@ -118,7 +121,7 @@ def test_a_tiny_window_rate_limit_gives_rate_limit_errors_with_headers():
         assert h["x-ratelimit-remaining-requests"] == "0" and h["x-ratelimit-limit-requests"] == "2"
         assert h["x-ratelimit-reset-requests"].endswith("s")
         assert isinstance(failure(url), openai.RateLimitError)  # too soon: counted as early
-        time.sleep(int(failure(url).response.headers["retry-after-ms"]) / 1000)
+        vt.now += int(failure(url).response.headers["retry-after-ms"]) / 1000
         call(url)  # on time
         s = url.stats()
         assert (s["requests"], s["completed"], s["rate_limited"], s["early"]) == (6, 3, 3, 2)
@@ -163,12 +166,14 @@ def test_drop_rate_one_gives_connection_errors(stream):
 
 
 def test_an_unload_window_gives_lm_studios_error_then_recovers():
-    with serve_in_thread(FaultConfig(unload_after=0, unload_for=0.8)) as url:
+    vt = VirtualTime()
+    with serve_in_thread(FaultConfig(unload_after=0, unload_for=0.8), clock=vt) as url:
         e = failure(url)
         assert isinstance(e, openai.BadRequestError) and e.status_code == 400
         assert e.code == "model_not_found" and e.body["message"] == UNLOADED_ERROR["message"]
-        while url.stats()["unloaded_now"]:
-            time.sleep(0.05)
+        assert url.stats()["unloaded_now"]
+        vt.now += 0.8
+        assert not url.stats()["unloaded_now"]
         call(url)
         s = url.stats()
         assert (s["unloaded"], s["errors"], s["completed"]) == (1, 1, 1)
