@@ -11,9 +11,9 @@ import httpx2
 import openai
 
 from negoray.llm.client import LLMClient
-from negoray.llm.factory import client_for
 from negoray.llm.config import ConfigError, Endpoint, LLMConfig
 from negoray.llm.errors import classify
+from negoray.llm.factory import client_for
 from negoray.llm.redact import redact
 
 

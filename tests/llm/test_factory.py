@@ -68,3 +68,13 @@ def test_a_server_whose_url_changes_is_cached_by_model():
 def test_client_for_passes_options_through():
     client = client_for(LLMConfig(provider="sim").resolve({}), run="r1", backoff_s=0.01)
     assert isinstance(client, LLMClient) and client.run == "r1"
+
+
+def test_the_cache_and_limiter_seams_are_met_by_negorays_own(tmp_path):
+    from negoray.llm.cache import ResponseCache
+    from negoray.llm.limiter import InProcessLimiter
+    from negoray.llm.protocols import Cache, Limiter
+
+    assert isinstance(ResponseCache(tmp_path / "c.sqlite"), Cache)
+    assert isinstance(InProcessLimiter(), Limiter)
+    assert not isinstance(object(), Cache) and not isinstance(object(), Limiter)
