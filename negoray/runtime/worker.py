@@ -22,10 +22,10 @@ from negoray.chat import ChatFn, ChatParams, ChatReply, Message
 from negoray.evolution.backend import Job, play_jobs
 from negoray.game.dialogue import NegotiationConfig, NegotiationRecord
 from negoray.llm.cache import CacheMode, ResponseCache
-from negoray.llm.factory import client_for
-from negoray.llm.protocols import Cache, Limiter
 from negoray.llm.config import LLMConfig
+from negoray.llm.factory import client_for
 from negoray.llm.failover import FailoverChat
+from negoray.llm.protocols import Cache, Limiter
 from negoray.llm.redact import install_log_redaction
 from negoray.runtime.progress import LIVE_KEYS
 
