@@ -20,7 +20,7 @@ import math
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +41,7 @@ from negoray.sim.wire import (
 )
 
 Clock = Callable[[], float]
+Sleep = Callable[[float], Awaitable[None]]
 
 
 @dataclass
@@ -117,9 +118,11 @@ def _invalid(message: str, param: str | None = None, status: int = 400, code: st
 class SimServer:
     """The app's state: config, fault model, capacity, counters. Lives on one event loop."""
 
-    def __init__(self, config: FaultConfig, clock: Clock = time.monotonic) -> None:
+    def __init__(self, config: FaultConfig, clock: Clock = time.monotonic, sleep: Sleep = asyncio.sleep) -> None:
         self.config = config
         self.clock = clock
+        self.sleep = sleep
+        """How a request spends its service time (tests pass one that holds requests until they release them)."""
         self.faults = FaultModel(config, start=clock())
         self.sim = SimModel(config.model)
         self.stats = Stats()
@@ -199,7 +202,7 @@ class SimServer:
             return StreamingResponse(self._stream(completion, service_s, chat.include_usage),
                                      media_type="text/event-stream", headers=headers)
         async with self.slot():
-            await asyncio.sleep(service_s)
+            await self.sleep(service_s)
         self._count_completed(completion)
         return JSONResponse(completion.body(), headers=headers)
 
@@ -219,11 +222,11 @@ class SimServer:
         per_token_s = self.config.per_token_ms * c.completion_tokens / 1000
         first_s, per_piece_s = max(0.0, service_s - per_token_s), per_token_s / len(pieces)
         async with self.slot():
-            await asyncio.sleep(first_s)
+            await self.sleep(first_s)
             yield sse(c.chunk({"role": "assistant", "content": ""}, None, include_usage))
             for piece in pieces:
                 if per_piece_s:
-                    await asyncio.sleep(per_piece_s)
+                    await self.sleep(per_piece_s)
                 yield sse(c.chunk({"content": piece}, None, include_usage))
             yield sse(c.chunk({}, c.finish_reason, include_usage))
             if include_usage:
@@ -260,12 +263,12 @@ def _rate_limit_error(config: FaultConfig, d: Decision, tokens: int) -> dict[str
     return {"message": message, "type": d.limited_by, "param": None, "code": "rate_limit_exceeded"}
 
 
-def create_app(config: FaultConfig, clock: Clock = time.monotonic) -> Starlette:
+def create_app(config: FaultConfig, clock: Clock = time.monotonic, sleep: Sleep = asyncio.sleep) -> Starlette:
     """The sim server as an ASGI app; ``app.state.sim`` is its `SimServer`.
 
     The unload window is timed from lifespan startup (or from this call, without a lifespan).
     """
-    server = SimServer(config, clock)
+    server = SimServer(config, clock, sleep)
     _install_drop_filter()
 
     async def models(request: Request) -> Response:

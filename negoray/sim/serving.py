@@ -5,6 +5,7 @@ child process's entry point."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import json
@@ -19,7 +20,7 @@ from typing import Any
 
 import uvicorn
 
-from negoray.sim.app import Clock, create_app
+from negoray.sim.app import Clock, Sleep, create_app
 from negoray.sim.faults import FaultConfig
 
 
@@ -71,8 +72,9 @@ def bind_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
     return sock
 
 
-def _uvicorn(config: FaultConfig, log_level: str, clock: Clock = time.monotonic) -> uvicorn.Server:
-    app = create_app(config, clock)
+def _uvicorn(config: FaultConfig, log_level: str, clock: Clock = time.monotonic,
+             sleep: Sleep = asyncio.sleep) -> uvicorn.Server:
+    app = create_app(config, clock, sleep)
     return uvicorn.Server(uvicorn.Config(
         app, log_level=log_level, access_log=False, lifespan="on", timeout_graceful_shutdown=2,
         timeout_keep_alive=30,
@@ -92,17 +94,18 @@ def serve(config: FaultConfig, host: str = "127.0.0.1", port: int = 8089, *,
 @contextlib.contextmanager
 def serve_in_thread(config: FaultConfig, host: str = "127.0.0.1", port: int = 0, *,
                     log_level: str = "warning", startup_timeout_s: float = 10.0,
-                    clock: Clock = time.monotonic) -> Iterator[ServerHandle]:
+                    clock: Clock = time.monotonic, sleep: Sleep = asyncio.sleep) -> Iterator[ServerHandle]:
     """Run the sim server in a daemon thread; yield its base URL (a `ServerHandle`); stop it on exit.
 
     ``clock`` times its rate windows, unload window and ``/stats`` uptime: tests pass a clock they
-    step, so nothing races real sleeps. Example::
+    step, so nothing races real sleeps; ``sleep`` is how a request spends its service time (on the
+    server's event loop). Example::
 
         with serve_in_thread(FaultConfig(rpm=60)) as url:
             openai.OpenAI(base_url=url, api_key="sim").chat.completions.create(...)
     """
     sock = bind_socket(host, port)
-    server = _uvicorn(config, log_level, clock)
+    server = _uvicorn(config, log_level, clock, sleep)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="negoray-sim-serve", daemon=True)
     thread.start()
     deadline = time.monotonic() + startup_timeout_s

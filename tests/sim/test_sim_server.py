@@ -1,7 +1,6 @@
 """The sim server through the real openai SDK (``max_retries=0``) over real HTTP."""
 
 import asyncio
-import time
 
 import httpx2
 import openai
@@ -179,6 +178,19 @@ def test_an_unload_window_gives_lm_studios_error_then_recovers():
         assert (s["unloaded"], s["errors"], s["completed"]) == (1, 1, 1)
 
 
+class HoldUntil:
+    """A server ``sleep`` that holds each request in its slot until ``n`` requests are held at once
+    (then lets every one through): concurrency is seen whatever the machine's load."""
+
+    def __init__(self, n):
+        self.n, self.held = n, 0
+
+    async def __call__(self, seconds):
+        self.held += 1
+        while self.held < self.n:
+            await asyncio.sleep(0.001)
+
+
 def test_one_slot_serialises_concurrent_requests():
     async def burst(url, n):
         async with client(url) as c:
@@ -188,9 +200,10 @@ def test_one_slot_serialises_concurrent_requests():
         asyncio.run(burst(url, 5))
         s = url.stats()
         assert s["max_in_flight"] == 1 and s["completed"] == 5 and s["queued"] == 0
-    with serve_in_thread(FaultConfig(slots=3, latency_ms=150, latency_sigma=0)) as url:
+    with serve_in_thread(FaultConfig(slots=3), sleep=HoldUntil(3)) as url:
         asyncio.run(burst(url, 6))
-        assert 2 <= url.stats()["max_in_flight"] <= 3
+        s = url.stats()
+        assert s["max_in_flight"] == 3 and s["completed"] == 6
 
 
 def test_serve_in_subprocess():
