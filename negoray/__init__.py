@@ -1,17 +1,78 @@
 """negoray: evolve LLM negotiation agents (Deal-or-No-Deal) at scale.
 
-The public API is re-exported here and imported lazily, so ``negoray scenarios`` does not pay for
-the openai SDK it does not use.
+The public API: what a researcher imports, re-exported here and imported lazily (on first use),
+so ``import negoray`` stays cheap and never imports Ray (only `Experiment` does, when it is used).
+The original code's shims (``create_llm_fn`` ...) live in `negoray.compat` and are re-exported too.
+
+Example::
+
+    from negoray import Experiment, load_config, write_report
+    config = load_config("poc")
+    Experiment(config).run()  # Ray, the sim: 0 when every run finished
+    write_report(config.results)
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+__all__ = [
+    # experiments: configure, run, report
+    "Experiment",
+    # TODO(integrator): "LocalExperiment" (the `driver` branch) -- add it here and in _WHERE/TYPE_CHECKING below
+    "ExperimentConfig",
+    "load_config",
+    "make_plan",
+    "write_report",
+    # TODO(integrator): the public results loader of the `files` branch's report/ package -- add it likewise
+    # the game
+    "Action",
+    "ITEMS",
+    "Move",
+    "MoveFormat",
+    "NegotiationConfig",
+    "NegotiationRecord",
+    "OutcomeKind",
+    "Scenario",
+    "TimeoutPolicy",
+    "generate_lewis",
+    "generate_v7",
+    "parse_move",
+    "run_negotiation",
+    "v7_splits",
+    # the strategies
+    "OPPONENT_PROMPT",
+    "SEED_STRATEGIES",
+    # calling models
+    "Budget",
+    "BudgetExceeded",
+    "CacheMode",
+    "ChatFailure",
+    "ChatFn",
+    "ChatParams",
+    "ChatReply",
+    "FailoverChat",
+    "FatalProviderError",
+    "LLMClient",
+    "LLMConfig",
+    "PROVIDERS",
+    "ResponseCache",
+    "UsageLedger",
+    "client_for",
+    # the sim
+    "SimModel",
+    # the original code's shims (negoray.compat)
+    "async_evaluate_batch",
+    "check_provider",
+    "create_async_llm_fn",
+    "create_llm_fn",
+]
 
 _EXPORTS = {
     "negoray.chat": ["ChatFailure", "ChatFn", "ChatParams", "ChatReply"],
     "negoray.compat": ["async_evaluate_batch", "check_provider", "create_async_llm_fn", "create_llm_fn"],
+    "negoray.config": ["ExperimentConfig", "load_config"],
     "negoray.evolution.seeds": ["OPPONENT_PROMPT", "SEED_STRATEGIES"],
     "negoray.game.dialogue": ["NegotiationConfig", "NegotiationRecord", "run_negotiation"],
     "negoray.game.generators": ["generate_lewis", "generate_v7", "v7_splits"],
@@ -24,13 +85,39 @@ _EXPORTS = {
     "negoray.llm.config": ["LLMConfig"],
     "negoray.llm.cost": ["Budget", "UsageLedger"],
     "negoray.llm.errors": ["BudgetExceeded", "FatalProviderError"],
+    "negoray.llm.factory": ["client_for"],
     "negoray.llm.failover": ["FailoverChat"],
     "negoray.llm.providers": ["PROVIDERS"],
+    "negoray.plan": ["make_plan"],
+    "negoray.results.report": ["write_report"],
+    "negoray.runtime.experiment": ["Experiment"],
     "negoray.sim.model": ["SimModel"],
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 
-__all__ = sorted(_WHERE)
+if TYPE_CHECKING:  # what type checkers and IDEs read; at run time `__getattr__` imports on first use
+    from negoray.chat import ChatFailure, ChatFn, ChatParams, ChatReply
+    from negoray.compat import async_evaluate_batch, check_provider, create_async_llm_fn, create_llm_fn
+    from negoray.config import ExperimentConfig, load_config
+    from negoray.evolution.seeds import OPPONENT_PROMPT, SEED_STRATEGIES
+    from negoray.game.dialogue import NegotiationConfig, NegotiationRecord, run_negotiation
+    from negoray.game.generators import generate_lewis, generate_v7, v7_splits
+    from negoray.game.moves import Action, Move, MoveFormat
+    from negoray.game.outcome import OutcomeKind, TimeoutPolicy
+    from negoray.game.parsing import parse_move
+    from negoray.game.scenario import ITEMS, Scenario
+    from negoray.llm.cache import CacheMode, ResponseCache
+    from negoray.llm.client import LLMClient
+    from negoray.llm.config import LLMConfig
+    from negoray.llm.cost import Budget, UsageLedger
+    from negoray.llm.errors import BudgetExceeded, FatalProviderError
+    from negoray.llm.factory import client_for
+    from negoray.llm.failover import FailoverChat
+    from negoray.llm.providers import PROVIDERS
+    from negoray.plan import make_plan
+    from negoray.results.report import write_report
+    from negoray.runtime.experiment import Experiment
+    from negoray.sim.model import SimModel
 
 
 def __getattr__(name: str) -> Any:
@@ -42,4 +129,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return __all__
+    return list(__all__)

@@ -276,7 +276,7 @@ def _build(cls: type, data: Mapping[str, Any], source: str, prefix: str = "") ->
     for key, value in data.items():
         if key not in names:
             allowed = ", ".join(sorted(names))
-            raise ExperimentConfigError(f"{source}: unknown key {prefix}{key!r}; allowed: {allowed}")
+            raise ExperimentConfigError(f"{source}: unknown key {prefix + key!r}; allowed: {allowed}")
         if key in _SECTIONS and cls is ExperimentConfig:
             if not isinstance(value, Mapping):
                 raise ExperimentConfigError(f"{source}: [{key}] must be a table")

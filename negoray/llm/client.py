@@ -5,6 +5,9 @@ cache. Retries are ours (tenacity): retryable errors back off with exponential j
 as long as the server's Retry-After / retry-after-ms / x-ratelimit-reset-* asked; a 429 pauses the
 key in the limiter for every caller. After the last attempt the call raises `ChatFailure` (the
 negotiation becomes an error, never a score); a fatal error raises `FatalProviderError`.
+
+The client knows no provider by name: what differs between endpoints is data on their
+`ProviderSpec`, and where calls go is the ``transport`` (`negoray.llm.factory.client_for` picks it).
 """
 
 from __future__ import annotations
@@ -22,11 +25,12 @@ import openai
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from negoray.chat import ChatFailure, ChatParams, ChatReply, Message, estimate_tokens, messages_tokens
-from negoray.llm.cache import ResponseCache, cache_key
+from negoray.llm.cache import cache_key
 from negoray.llm.config import Endpoint
 from negoray.llm.cost import Budget, UsageLedger, call_cost
 from negoray.llm.errors import FatalProviderError, Verdict, classify
 from negoray.llm.limiter import InProcessLimiter, RateLimiter, RateLimits
+from negoray.llm.protocols import Cache, Limiter
 from negoray.llm.providers import response_format_for
 from negoray.llm.reasoning import reasoning_tokens, split_reasoning
 from negoray.llm.redact import redact
@@ -79,8 +83,8 @@ class LLMClient:
         self,
         endpoint: Endpoint,
         *,
-        cache: ResponseCache | Any | None = None,
-        limiter: RateLimiter | InProcessLimiter | Any | None = None,
+        cache: Cache | None = None,
+        limiter: Limiter | RateLimiter | None = None,
         ledger: UsageLedger | None = None,
         budget: Budget | None = None,
         run: str = "",
@@ -96,14 +100,14 @@ class LLMClient:
         self.ledger = ledger if ledger is not None else UsageLedger()
         if limiter is None or isinstance(limiter, RateLimiter):
             limiter = InProcessLimiter(limiter if limiter is not None else RateLimiter(clock=clock))
-        self.limiter = limiter
+        self.limiter: Limiter = limiter
         self.limit_key = f"{spec.name}:{spec.default_model}"
         self.limits = RateLimits(spec.rpm, spec.tpm, spec.rpd)
         self._limiter_ready = False
         self._use_limiter = not self.limits.unlimited  # unlimited endpoints skip it until a 429 is seen
         self.health = Health()
         # the embedded server gets a new port each start: key its cache on the model, not the URL
-        self._cache_endpoint = f"local:{spec.default_model}" if spec.name == "local" else endpoint.url
+        self._cache_endpoint = f"{spec.name}:{spec.default_model}" if spec.cache_by_model else endpoint.url
         self._thinking_body = spec.thinking_body()
         """The reasoning switch's body fields: they change the answer, so they are part of the cache key."""
         if (switch := spec.thinking_switch()) is not None and switch.off is None and spec.thinking == "off":
@@ -114,10 +118,6 @@ class LLMClient:
         self._sleep, self._clock = sleep, clock
         self._backoff = wait_exponential_jitter(multiplier=backoff_s, max=backoff_max_s, jitter=backoff_s)
         self._gate = asyncio.Semaphore(spec.max_concurrency)
-        if transport is None and spec.name == "sim":
-            from negoray.llm.sim_transport import SimTransport
-
-            transport = SimTransport()
         http = httpx2.AsyncClient(
             transport=transport,
             limits=httpx2.Limits(max_connections=spec.max_concurrency, max_keepalive_connections=spec.max_concurrency),
@@ -210,7 +210,7 @@ class LLMClient:
         }
         if params.seed is not None:
             body["seed"] = params.seed
-        if spec.name == "sim":
+        if spec.accepts_replicate:
             body["replicate"] = params.replicate
         body.update(self._thinking_body)
         schema = _schema_of(params.response_format)

@@ -84,6 +84,11 @@ class ProviderSpec:
     """A cloud provider refuses calls without a key; a custom URL (often a local server) may not need one."""
     profile_source: str | None = field(default=None, compare=False)
     """``FILE: [providers.NAME]`` for a provider defined in a profile file (not itself a profile key)."""
+    accepts_replicate: bool = False
+    """Whether the endpoint takes negoray's ``replicate`` body field (the sim does); default False."""
+    cache_by_model: bool = False
+    """Key cached replies on ``NAME:MODEL`` rather than the URL, for a server whose URL changes between
+    starts (the embedded model gets a new port each time); default False."""
 
     def with_overrides(self, **changes: object) -> ProviderSpec:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
@@ -162,9 +167,10 @@ _LOCAL_NONE = ThinkingSwitch(off=None, source="negoray/llm/local_server.py (llam
 
 
 _SPECS = [
-    ProviderSpec("sim", "http://sim.negoray.invalid/v1", "negoray-sim-1", local=True, max_concurrency=256),
+    ProviderSpec("sim", "http://sim.negoray.invalid/v1", "negoray-sim-1", local=True, max_concurrency=256,
+                 accepts_replicate=True),
     ProviderSpec("local", None, "SmolLM2-135M-Instruct", local=True, json_mode=JsonMode.JSON_OBJECT_SCHEMA,
-                 max_concurrency=4, throughput_tps=60, thinking_switches=(_LOCAL_NONE,)),
+                 max_concurrency=4, throughput_tps=60, thinking_switches=(_LOCAL_NONE,), cache_by_model=True),
     ProviderSpec("lmstudio", "http://localhost:1234/v1", "google/gemma-3-4b", local=True, max_concurrency=16,
                  throughput_tps=100, thinking_switches=(_LMSTUDIO_NONE,)),
     ProviderSpec("vllm", "http://localhost:8000/v1", "meta-llama/Llama-3.1-8B-Instruct", local=True,

@@ -18,13 +18,14 @@ from typing import Any, TypeVar
 
 import ray
 
-from negoray.chat import ChatParams, ChatReply, Message
+from negoray.chat import ChatFn, ChatParams, ChatReply, Message
 from negoray.evolution.backend import Job, play_jobs
 from negoray.game.dialogue import NegotiationConfig, NegotiationRecord
 from negoray.llm.cache import CacheMode, ResponseCache
-from negoray.llm.client import LLMClient
 from negoray.llm.config import LLMConfig
+from negoray.llm.factory import client_for
 from negoray.llm.failover import FailoverChat
+from negoray.llm.protocols import Cache, Limiter
 from negoray.llm.redact import install_log_redaction
 from negoray.runtime.progress import LIVE_KEYS
 
@@ -68,18 +69,19 @@ class _WorkerState:
         return chat
 
 
-def _make_chat(settings: ChatSettings) -> Any:
+def _make_chat(settings: ChatSettings) -> ChatFn:
     from negoray.runtime.cache_actor import RemoteCache
     from negoray.runtime.limiter_actor import RemoteLimiter
 
+    cache: Cache | None
     if settings.cache_service:
         cache = RemoteCache(settings.cache_service, settings.namespace)
     elif settings.cache_path:
         cache = ResponseCache(settings.cache_path, CacheMode(settings.cache_mode))
     else:
         cache = None
-    limiter = RemoteLimiter(settings.limiter_name, settings.namespace) if settings.limiter_name else None
-    clients = [LLMClient(c.resolve(), cache=cache, limiter=limiter) for c in settings.providers]
+    limiter: Limiter | None = RemoteLimiter(settings.limiter_name, settings.namespace) if settings.limiter_name else None
+    clients = [client_for(c.resolve(), cache=cache, limiter=limiter) for c in settings.providers]
     return clients[0] if len(clients) == 1 else FailoverChat(clients)
 
 

@@ -11,6 +11,12 @@ from typing import Any
 from negoray.chat import ChatParams, messages_tokens
 
 
+DEFAULT_TEMPERATURE = 1.0
+"""OpenAI's default when a request leaves ``temperature`` out (https://platform.openai.com/docs/api-reference/chat/create)."""
+DEFAULT_MAX_TOKENS = ChatParams().max_tokens
+"""OpenAI's is the model's limit; the sim caps an answer that asks for no limit at negoray's default."""
+
+
 class BadRequest(Exception):
     """A request body the API rejects with 400."""
 
@@ -100,10 +106,9 @@ def parse_chat_request(body: Any, headers: Mapping[str, str]) -> ChatRequest:
     template_kwargs = body.get("chat_template_kwargs") or {}
     if not isinstance(template_kwargs, dict):
         raise BadRequest("Invalid type for 'chat_template_kwargs': expected an object.", "chat_template_kwargs")
-    defaults = ChatParams()
     params = ChatParams(
-        temperature=defaults.temperature if temperature is None else float(temperature),
-        max_tokens=defaults.max_tokens if max_tokens is None else max_tokens,
+        temperature=DEFAULT_TEMPERATURE if temperature is None else float(temperature),
+        max_tokens=DEFAULT_MAX_TOKENS if max_tokens is None else max_tokens,
         seed=seed,
         replicate=replicate or 0,
         response_format=response_format,

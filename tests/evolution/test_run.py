@@ -15,7 +15,7 @@ from negoray.evolution.seeds import OPPONENT_PROMPT, SEED_STRATEGIES
 from negoray.llm.cache import ResponseCache
 from negoray.llm.client import LLMClient
 from negoray.llm.config import LLMConfig
-from negoray.llm.sim_transport import SimTransport
+from negoray.sim.transport import SimTransport
 from negoray.runtime.experiment import make_splits, negotiation_config
 from negoray.sim.model import SimModel
 

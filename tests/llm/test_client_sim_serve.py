@@ -1,12 +1,13 @@
 """LLMClient through the real openai SDK against `negoray sim-serve` on loopback, one fault at a time.
 
-These use short real windows (fractions of a second); the retry and rate logic itself is tested in
-virtual time in test_client.py and test_limiter.py.
+Where a test depends on time (rate windows, unload windows, cooldowns), the server, the client and
+the failover chain share one `VirtualTime`: the client's sleeps advance it, so nothing races real
+sleeps against the server's windows. The retry and rate logic itself is tested in test_client.py and
+test_limiter.py.
 """
 
 import asyncio
 import json
-import time
 
 import httpx2
 
@@ -22,12 +23,16 @@ from negoray.llm.failover import FailoverChat
 from negoray.sim.faults import FaultConfig
 from negoray.sim.server import serve_in_thread
 
+from .vtime import VirtualTime
+
 
 def messages(i):
     return [{"role": "system", "content": "You negotiate."}, {"role": "user", "content": f"Request {i}: say hi."}]
 
 
-def make_client(url, provider="custom", **kw):
+def make_client(url, provider="custom", vt=None, **kw):
+    if vt is not None:  # the client sleeps and reads time on the server's clock
+        kw.update(sleep=vt.sleep, clock=vt)
     config = LLMConfig(provider=provider, base_url=url, **kw.pop("config", {}))
     return LLMClient(config.resolve({}), backoff_s=0.05, backoff_max_s=0.5, **kw)
 
@@ -47,24 +52,26 @@ def test_each_fault_kind_is_survived(faults):
 
 
 class Recording(httpx2.AsyncHTTPTransport):
-    """Logs, per request: which call it belongs to, when it was sent, when its answer came, status, Retry-After."""
+    """Logs, per request: which call it belongs to, when it was sent, when its answer came (on
+    ``clock``), status, Retry-After."""
 
-    def __init__(self):
+    def __init__(self, clock):
         super().__init__()
-        self.log = []
+        self.log, self.clock = [], clock
 
     async def handle_async_request(self, request):
         call = json.loads(request.content)["messages"][-1]["content"]
-        sent = time.monotonic()
+        sent = self.clock()
         response = await super().handle_async_request(request)
-        self.log.append((call, sent, time.monotonic(), response.status_code, response.headers.get("retry-after-ms")))
+        self.log.append((call, sent, self.clock(), response.status_code, response.headers.get("retry-after-ms")))
         return response
 
 
 def test_a_429_storm_ends_with_every_call_answered_and_none_before_its_retry_after():
-    recording = Recording()
-    with serve_in_thread(FaultConfig(rpm=8, window_s=0.5)) as server:
-        replies = asyncio.run(ask_all(make_client(server, transport=recording), 40))
+    vt = VirtualTime()
+    recording = Recording(vt)
+    with serve_in_thread(FaultConfig(rpm=8, window_s=0.5), clock=vt) as server:
+        replies = asyncio.run(ask_all(make_client(server, vt=vt, transport=recording), 40))
         stats = server.stats()
     assert len(replies) == 40 and stats["completed"] == 40 and stats["rate_limited"] > 0
     by_call = {}
@@ -88,25 +95,31 @@ def test_bad_key_fails_fast_with_a_clear_message():
 
 
 def test_a_model_unloaded_window_is_ridden_out():
-    with serve_in_thread(FaultConfig(unload_after=0.0, unload_for=0.6)) as server:
-        replies = asyncio.run(ask_all(make_client(server, provider="lmstudio"), 10))
+    vt = VirtualTime()
+    with serve_in_thread(FaultConfig(unload_after=0.0, unload_for=0.6), clock=vt) as server:
+        replies = asyncio.run(ask_all(make_client(server, provider="lmstudio", vt=vt), 10))
         stats = server.stats()
     assert len(replies) == 10 and stats["unloaded"] > 0 and stats["completed"] == 10
+    assert stats["uptime_s"] >= 0.6  # the client's retries waited the window out, in virtual time
 
 
 def test_failover_chain_switches_and_switches_back():
-    with serve_in_thread(FaultConfig(unload_after=0.3, unload_for=1.0)) as primary_url, \
-            serve_in_thread(FaultConfig()) as backup_url:
-        primary = make_client(primary_url, provider="lmstudio")
-        backup = make_client(backup_url)
-        chain = FailoverChat([primary, backup], trip_after=2, cooldown_s=0.5)
+    vt = VirtualTime()
+    with serve_in_thread(FaultConfig(unload_after=30, unload_for=100), clock=vt) as primary_url, \
+            serve_in_thread(FaultConfig(), clock=vt) as backup_url:
+        primary = make_client(primary_url, provider="lmstudio", vt=vt)
+        backup = make_client(backup_url, vt=vt)
+        chain = FailoverChat([primary, backup], trip_after=2, cooldown_s=50, clock=vt)
+
+        start = vt.now  # both servers' unload windows are timed from here
 
         async def scenario():
             served = [(await chain(messages(0), ChatParams())).provider]
-            await asyncio.sleep(0.4)  # primary's model unloads
-            served.append((await chain(messages(1), ChatParams())).provider)
-            served.append((await chain(messages(2), ChatParams())).provider)
-            await asyncio.sleep(1.2)  # model back, cooldown over
+            vt.now = start + 40  # primary's model unloads (from 30 s to 130 s)
+            served.append((await chain(messages(1), ChatParams())).provider)  # trips the primary
+            served.append((await chain(messages(2), ChatParams())).provider)  # it is cooling down
+            assert vt.now < start + 130
+            vt.now = start + 130 + 60  # model back, cooldown over
             served.append((await chain(messages(3), ChatParams())).provider)
             return served
 

@@ -1,7 +1,6 @@
 """The sim server through the real openai SDK (``max_retries=0``) over real HTTP."""
 
 import asyncio
-import time
 
 import httpx2
 import openai
@@ -14,6 +13,8 @@ from negoray.game.protocol import system_prompt, turn_prompt
 from negoray.sim.faults import FaultConfig
 from negoray.sim.model import SIM_MODEL_NAME, sim_reply_text
 from negoray.sim.server import UNLOADED_ERROR, serve_in_subprocess, serve_in_thread
+
+from ..llm.vtime import VirtualTime
 
 HELLO = [{"role": "user", "content": "hello"}]
 NEGOTIATION = [
@@ -73,7 +74,7 @@ def test_streaming_gives_the_same_text_and_usage_last(server):
 
     chunks = asyncio.run(go())
     text = "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices)
-    assert text == sim_reply_text(NEGOTIATION, ChatParams(seed=2))
+    assert text == sim_reply_text(NEGOTIATION, ChatParams(temperature=1.0, seed=2))  # OpenAI's default temperature
     assert chunks[0].choices[0].delta.role == "assistant"
     assert [ch.choices[0].finish_reason for ch in chunks if ch.choices][-1] == "stop"
     assert chunks[-1].choices == [] and chunks[-1].usage.completion_tokens > 0
@@ -105,7 +106,8 @@ def test_models_and_health(server):
 
 
 def test_a_tiny_window_rate_limit_gives_rate_limit_errors_with_headers():
-    with serve_in_thread(FaultConfig(rpm=2, window_s=2.0)) as url:
+    vt = VirtualTime()
+    with serve_in_thread(FaultConfig(rpm=2, window_s=2.0), clock=vt) as url:
         ok = asyncio.run(_raw_ok(url))
         assert ok["x-ratelimit-limit-requests"] == "2" and ok["x-ratelimit-remaining-requests"] == "1"
         assert ok["x-ratelimit-reset-requests"] == "2s"
@@ -118,7 +120,7 @@ def test_a_tiny_window_rate_limit_gives_rate_limit_errors_with_headers():
         assert h["x-ratelimit-remaining-requests"] == "0" and h["x-ratelimit-limit-requests"] == "2"
         assert h["x-ratelimit-reset-requests"].endswith("s")
         assert isinstance(failure(url), openai.RateLimitError)  # too soon: counted as early
-        time.sleep(int(failure(url).response.headers["retry-after-ms"]) / 1000)
+        vt.now += int(failure(url).response.headers["retry-after-ms"]) / 1000
         call(url)  # on time
         s = url.stats()
         assert (s["requests"], s["completed"], s["rate_limited"], s["early"]) == (6, 3, 3, 2)
@@ -163,15 +165,30 @@ def test_drop_rate_one_gives_connection_errors(stream):
 
 
 def test_an_unload_window_gives_lm_studios_error_then_recovers():
-    with serve_in_thread(FaultConfig(unload_after=0, unload_for=0.8)) as url:
+    vt = VirtualTime()
+    with serve_in_thread(FaultConfig(unload_after=0, unload_for=0.8), clock=vt) as url:
         e = failure(url)
         assert isinstance(e, openai.BadRequestError) and e.status_code == 400
         assert e.code == "model_not_found" and e.body["message"] == UNLOADED_ERROR["message"]
-        while url.stats()["unloaded_now"]:
-            time.sleep(0.05)
+        assert url.stats()["unloaded_now"]
+        vt.now += 0.8
+        assert not url.stats()["unloaded_now"]
         call(url)
         s = url.stats()
         assert (s["unloaded"], s["errors"], s["completed"]) == (1, 1, 1)
+
+
+class HoldUntil:
+    """A server ``sleep`` that holds each request in its slot until ``n`` requests are held at once
+    (then lets every one through): concurrency is seen whatever the machine's load."""
+
+    def __init__(self, n):
+        self.n, self.held = n, 0
+
+    async def __call__(self, seconds):
+        self.held += 1
+        while self.held < self.n:
+            await asyncio.sleep(0.001)
 
 
 def test_one_slot_serialises_concurrent_requests():
@@ -183,9 +200,10 @@ def test_one_slot_serialises_concurrent_requests():
         asyncio.run(burst(url, 5))
         s = url.stats()
         assert s["max_in_flight"] == 1 and s["completed"] == 5 and s["queued"] == 0
-    with serve_in_thread(FaultConfig(slots=3, latency_ms=150, latency_sigma=0)) as url:
+    with serve_in_thread(FaultConfig(slots=3), sleep=HoldUntil(3)) as url:
         asyncio.run(burst(url, 6))
-        assert 2 <= url.stats()["max_in_flight"] <= 3
+        s = url.stats()
+        assert s["max_in_flight"] == 3 and s["completed"] == 6
 
 
 def test_serve_in_subprocess():
