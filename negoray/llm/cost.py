@@ -24,8 +24,8 @@ class Tally:
         return self.prompt_tokens + self.completion_tokens
 
 
-def call_cost(prompt_tokens: int, completion_tokens: int, price_in: float, price_out: float) -> float:
-    """Dollars for one call at prices per million tokens."""
+def call_cost(prompt_tokens: float, completion_tokens: float, price_in: float, price_out: float) -> float:
+    """Dollars for tokens at prices per million tokens (one call, or a planned volume)."""
     return (prompt_tokens * price_in + completion_tokens * price_out) / 1e6
 
 
