@@ -44,6 +44,7 @@ class Job:
     run_id: str
     generation: int
     phase: str
+    """A `Phase` (a str-Enum, so plain strings also work)."""
     agent_id: str
     prompt: str
     scenario: Scenario
