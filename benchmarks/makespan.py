@@ -61,10 +61,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
-import os
 import sys
 import textwrap
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import replace
@@ -135,11 +133,7 @@ def validate(args: argparse.Namespace) -> dict[str, Any]:
     tag = "endpoint:bench-makespan"
     fault = FaultConfig(slots=args.val_slots, latency_ms=args.val_latency_ms, per_token_ms=args.val_per_token_ms,
                         latency_sigma=args.sigma)
-    if args.worker_niceness is not None:
-        os.environ["RAY_worker_niceness"] = str(args.worker_niceness)
-    ray.init(num_cpus=args.val_cpus, resources={tag: args.val_endpoint_slots}, include_dashboard=False,
-             logging_level="WARNING", log_to_driver=False, namespace="negoray-bench-makespan",
-             object_store_memory=256 * 1024**2)
+    C.init_local_ray("negoray-bench-makespan", args.val_cpus, {tag: args.val_endpoint_slots}, args.worker_niceness)
     try:
         with C.serve_sim(fault) as server:
             provider = LLMConfig(provider="custom", base_url=str(server), model="negoray-sim-1", timeout_s=600)
@@ -157,15 +151,6 @@ def validate(args: argparse.Namespace) -> dict[str, Any]:
 
             asyncio.run(warm_up())
             server.reset_stats()
-            samples: list[tuple[float, int, int]] = []
-            stop = threading.Event()
-
-            def sample() -> None:
-                while not stop.is_set():
-                    s = server.stats()
-                    samples.append((time.perf_counter(), s["in_flight"], s["queued"]))
-                    stop.wait(args.val_sample_s)
-
             async def one(run_id: str, group: str, index: int):
                 evo = Evolution(cfg, run_id, group, index, splits, backend())
                 state, outs = evo.initial_state(), []
@@ -178,13 +163,11 @@ def validate(args: argparse.Namespace) -> dict[str, Any]:
             async def everything():
                 return await asyncio.gather(*(one(*r) for r in cfg.runs()))
 
-            sampler = threading.Thread(target=sample, daemon=True)
-            t0 = time.perf_counter()
-            sampler.start()
-            outs = asyncio.run(everything())
-            measured = time.perf_counter() - t0
-            stop.set()
-            sampler.join()
+            with C.StatsPoller(server, args.val_sample_s, "in_flight", "queued") as poller:
+                t0 = time.perf_counter()
+                outs = asyncio.run(everything())
+                measured = time.perf_counter() - t0
+            samples = poller.samples
             stats = server.stats()
     finally:
         ray.shutdown()
