@@ -34,6 +34,7 @@ Modules: `assumptions` (what one negotiation and call cost), `volumes` (by phase
 (`differences`), `check` (``--check``: the plan against a results directory).
 """
 
+from negoray.evolution.backend import NEGOTIATION_PHASES
 from negoray.llm.providers import PROVIDERS, ProviderSpec
 from negoray.plan.assumptions import (COMPLETION_TOKENS, MUTATION_DIAGNOSIS_TOKENS, TYPICAL_CALL_FRACTION,
                                       USER_CALLS_PER_NEGOTIATION, USER_GATING_SCENARIOS, USER_TOKENS_PER_CALL,
@@ -44,7 +45,7 @@ from negoray.plan.check import CheckResult, CheckRow, check, ratio
 from negoray.plan.costs import (BOUNDS, DEFAULT_STREAM, STREAM_SPEEDS, ProviderPlan, StreamSpeed, call_latency,
                                 cost_usd, critical_path_s, provider_plan, stream_speed)
 from negoray.plan.users_table import USER_TABLE, Difference, differences, implied_output_tokens, user_shape
-from negoray.plan.volumes import (NEGOTIATION_PHASES, PHASES, Breakdown, Volume, baseline_breakdown,
+from negoray.plan.volumes import (PHASES, Breakdown, Volume, add_breakdowns, baseline_breakdown, empty_breakdown,
                                   gating_negotiations, generation_breakdown, mutation_slots, mutation_volume,
                                   negotiations_volume, run_breakdown, selection_of, total)
 
@@ -53,8 +54,8 @@ __all__ = [
     "NEGOTIATION_PHASES", "PHASES", "PROVIDERS", "STREAM_SPEEDS", "TYPICAL_CALL_FRACTION", "USER_CALLS_PER_NEGOTIATION",
     "USER_GATING_SCENARIOS", "USER_TABLE", "USER_TOKENS_PER_CALL", "Assumptions", "Breakdown", "CheckResult",
     "CheckRow", "Difference", "GroupPlan", "Plan", "PlanError", "ProviderPlan", "ProviderSpec", "StreamSpeed",
-    "Volume", "baseline_breakdown", "call_latency", "check", "cost_usd", "critical_path_s",
-    "default_calls_per_negotiation", "differences", "gating_negotiations", "generation_breakdown",
+    "Volume", "add_breakdowns", "baseline_breakdown", "call_latency", "check", "cost_usd", "critical_path_s",
+    "default_calls_per_negotiation", "differences", "empty_breakdown", "gating_negotiations", "generation_breakdown",
     "implied_output_tokens", "make_assumptions", "make_plan", "measure_mutation_tokens", "measure_prompt_tokens",
     "mutation_slots", "mutation_volume", "negotiations_volume", "provider_plan", "ratio", "resolve_providers",
     "run_breakdown", "selection_of", "stream_speed", "total", "user_shape",

@@ -13,8 +13,8 @@ from negoray.fmt import json_number
 from negoray.llm.providers import PROVIDERS, ProviderSpec
 from negoray.plan.assumptions import Assumptions, PlanError
 from negoray.plan.costs import ProviderPlan, provider_plan
-from negoray.plan.volumes import (Breakdown, _add, _empty, baseline_breakdown, gating_negotiations, generation_breakdown,
-                                  mutation_slots, run_breakdown, selection_of, total)
+from negoray.plan.volumes import (Breakdown, add_breakdowns, baseline_breakdown, empty_breakdown, gating_negotiations,
+                                  generation_breakdown, mutation_slots, run_breakdown, selection_of, total)
 
 DEFAULT_PROVIDERS = ("sim", "lmstudio", "vllm", "groq", "groq-free", "together", "openrouter", "openai", "anthropic")
 
@@ -94,12 +94,12 @@ def make_plan(config: ExperimentConfig, a: Assumptions, providers: Iterable[Prov
                                       gating_negotiations(config, group, a), per_gen, run_breakdown(config, group, a))
         groups[group] = dataclasses.replace(groups[group], runs=groups[group].runs + 1)
     n = len(runs)
-    per_generation, per_run, everything = _empty(), _empty(), _empty()
+    per_generation, per_run, everything = empty_breakdown(), empty_breakdown(), empty_breakdown()
     for gp in groups.values():
-        per_generation = _add(per_generation, gp.per_generation, gp.runs / n)
-        per_run = _add(per_run, gp.per_run, gp.runs / n)
-        everything = _add(everything, gp.per_run, gp.runs)
-    everything = _add(everything, baseline_breakdown(config, a))
+        per_generation = add_breakdowns(per_generation, gp.per_generation, gp.runs / n)
+        per_run = add_breakdowns(per_run, gp.per_run, gp.runs / n)
+        everything = add_breakdowns(everything, gp.per_run, gp.runs)
+    everything = add_breakdowns(everything, baseline_breakdown(config, a))
     t = total(everything)
     plans = [provider_plan(config, spec, t, a) for spec in providers]
     return Plan(config, a, groups, per_generation, per_run, everything, plans, n)

@@ -6,9 +6,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from negoray.evolution.backend import NEGOTIATION_PHASES
 from negoray.fmt import json_number
 from negoray.plan.build import Plan
-from negoray.plan.volumes import NEGOTIATION_PHASES, PHASES, Volume, _add, _empty, baseline_breakdown, generation_breakdown
+from negoray.plan.volumes import (PHASES, Volume, add_breakdowns, baseline_breakdown, empty_breakdown,
+                                  generation_breakdown)
 
 
 @dataclass(frozen=True)
@@ -73,19 +75,19 @@ def check(root: Path | str, plan: Plan) -> CheckResult:
     actual["mutation"] = Volume(0, mut.num_rows, sum(mut.column("prompt_tokens").to_pylist()),
                                 sum(mut.column("completion_tokens").to_pylist()))
     done = set(zip(gens.column("run_id").to_pylist(), gens.column("generation").to_pylist()))
-    planned_done = _empty()
+    planned_done = empty_breakdown()
     missing: dict[str, list[int]] = {}
     missing_test = []
     for run_id, group, _ in config.runs():
         missing[run_id] = [g for g in range(config.generations) if (run_id, g) not in done]
         for g in range(config.generations):
             if (run_id, g) in done:
-                planned_done = _add(planned_done, generation_breakdown(config, group, g, a))
+                planned_done = add_breakdowns(planned_done, generation_breakdown(config, group, g, a))
         if a.include_test and (run_id, config.generations - 1) not in done:
             missing_test.append(run_id)
     baseline_done = actual["baseline"].negotiations > 0
     if baseline_done:
-        planned_done = _add(planned_done, baseline_breakdown(config, a))
+        planned_done = add_breakdowns(planned_done, baseline_breakdown(config, a))
     rows = [CheckRow(p, plan.total[p], planned_done[p], actual[p]) for p in PHASES]
     negotiation_calls = sum(actual[p].calls for p in NEGOTIATION_PHASES)
     negotiations = sum(actual[p].negotiations for p in NEGOTIATION_PHASES)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from negoray.config import GROUPS, ExperimentConfig
-from negoray.evolution.backend import NEGOTIATION_PHASES, Phase
+from negoray.evolution.backend import Phase
 from negoray.evolution.market import death_count
 from negoray.evolution.seeds import SEED_STRATEGIES
 from negoray.fmt import json_number
@@ -53,11 +53,13 @@ def total(b: Mapping[str, Volume]) -> Volume:
     return out
 
 
-def _add(a: Mapping[str, Volume], b: Mapping[str, Volume], k: float = 1.0) -> Breakdown:
+def add_breakdowns(a: Mapping[str, Volume], b: Mapping[str, Volume], k: float = 1.0) -> Breakdown:
+    """``a + k * b``, phase by phase."""
     return {p: a.get(p, Volume()) + b.get(p, Volume()).scaled(k) for p in PHASES}
 
 
-def _empty() -> Breakdown:
+def empty_breakdown() -> Breakdown:
+    """Every phase at zero."""
     return {p: Volume() for p in PHASES}
 
 
@@ -96,7 +98,7 @@ def gating_negotiations(config: ExperimentConfig, group: str, a: Assumptions) ->
 def generation_breakdown(config: ExperimentConfig, group: str, generation: int, a: Assumptions) -> Breakdown:
     """What generation ``generation`` (0-based) of a run of ``group`` plays and calls."""
     last = generation == config.generations - 1
-    b = _empty()
+    b = empty_breakdown()
     b["eval"] = negotiations_volume(config.population * config.scenarios.dev, a)
     if not last or a.mutate_last_generation:
         b["mutation"] = mutation_volume(mutation_slots(config, group, a), a)
@@ -107,14 +109,14 @@ def generation_breakdown(config: ExperimentConfig, group: str, generation: int, 
 
 
 def run_breakdown(config: ExperimentConfig, group: str, a: Assumptions) -> Breakdown:
-    out = _empty()
+    out = empty_breakdown()
     for g in range(config.generations):
-        out = _add(out, generation_breakdown(config, group, g, a))
+        out = add_breakdowns(out, generation_breakdown(config, group, g, a))
     return out
 
 
 def baseline_breakdown(config: ExperimentConfig, a: Assumptions) -> Breakdown:
-    b = _empty()
+    b = empty_breakdown()
     if a.include_baseline:
         b["baseline"] = negotiations_volume(len(SEED_STRATEGIES) * config.scenarios.test, a)
     return b
