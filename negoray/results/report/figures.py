@@ -11,8 +11,8 @@ from typing import Any
 
 from negoray.config import GROUPS
 from negoray.results.report.common import COLORS, OUTCOME_COLORS, as_float, group_label
-from negoray.results.report.load import (Results, RunResults, gating_by_group, gating_rate, negotiation_count, outcome_mix,
-                                        phase_order)
+from negoray.results.report.load import (Results, RunResults, gating_by_group, gating_rate, negotiation_count,
+                                        outcome_mix, phase_order)
 from negoray.results.schema import OUTCOMES
 
 

@@ -11,7 +11,8 @@ from typing import Any
 from negoray.config import GROUPS, ExperimentConfig
 from negoray.evolution.market import death_count
 from negoray.fmt import decimal
-from negoray.results.report.common import MARKET, PLANNED_RUNS, TOURNAMENT, as_float, group_label, markdown_table, nanmean
+from negoray.results.report.common import (MARKET, PLANNED_RUNS, TOURNAMENT, as_float, group_label, markdown_table,
+                                           nanmean)
 from negoray.results.report.load import Results, RunResults
 from negoray.results.schema import group_of
 from negoray.results.stats import Comparison, hhi, min_detectable_d, permutations, power
@@ -19,7 +20,7 @@ from negoray.results.stats import Comparison, hhi, min_detectable_d, permutation
 
 def _comparison_table(comparisons: Sequence[Comparison]) -> list[str]:
     return markdown_table(["comparison", "mean a", "mean b", "a − b", "Welch t", "p (two-sided)", "p (one-sided)",
-                   "exact permutation p (one-sided)", "Cohen's d", "Hedges' g"], [c.row() for c in comparisons])
+                           "exact permutation p (one-sided)", "Cohen's d", "Hedges' g"], [c.row() for c in comparisons])
 
 
 def _caveat(data: Results) -> list[str]:
@@ -131,7 +132,7 @@ def _client_choice(data: Results) -> list[str]:
         rows.append([group_label(g), len({k[1] for k in per_gen}), f"{1 / n_agents:.3f}", f"{uniform:.3f}",
                      decimal(first), decimal(later), decimal(1 / later if later else float("nan"), 1)])
     out += markdown_table(["group", "runs", "HHI if shared equally (1/N)", "HHI of a uniform random choice",
-                   "HHI, generation 0 (random)", "HHI, later generations (softmax)", "effective agents chosen"], rows)
+                           "HHI, generation 0 (random)", "HHI, later generations (softmax)", "effective agents chosen"], rows)
     out += ["The HHI of the per-agent client counts is 1/N when every agent has as many clients as the others and "
             "1 when one agent has them all; a softmax choice that stays close to the uniform random choice's HHI "
             "puts little selection pressure on the agents through their clients.", ""]

@@ -11,7 +11,8 @@ from typing import Any
 
 from negoray.config import GROUPS
 from negoray.fmt import decimal
-from negoray.results.report.common import MARKET, PLANNED_RUNS, TOURNAMENT, as_float, group_label, markdown_table, nanmean, nansd, run_key
+from negoray.results.report.common import (MARKET, PLANNED_RUNS, TOURNAMENT, as_float, group_label, markdown_table,
+                                           nanmean, nansd, run_key)
 from negoray.results.report.load import Results, gating_by_group, negotiation_count, outcome_mix, phase_order
 from negoray.results.schema import OUTCOMES
 
@@ -120,7 +121,7 @@ def test_section(data: Results) -> list[str]:
     if data.baselines:
         out += ["Seed strategies on the test split (the baseline an evolved agent must beat):", ""]
         out += markdown_table(["seed style", "mean test score", "negotiations", "errors"],
-                      [[s, decimal(m), n, e] for s, (m, n, e) in sorted(data.baselines.items(), key=lambda kv: -as_float(kv[1][0]))])
+                              [[s, decimal(m), n, e] for s, (m, n, e) in sorted(data.baselines.items(), key=lambda kv: -as_float(kv[1][0]))])
         best_style, (best, _, _) = max(data.baselines.items(), key=lambda kv: as_float(kv[1][0]))
         beating = [r.run_id for r in data.runs.values() if r.test_score is not None and r.test_score > best]
         if rows and not math.isnan(as_float(best)):
