@@ -13,6 +13,7 @@ import math
 import os
 import platform
 import statistics
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -148,6 +149,60 @@ def serve_sim(config):
 
     with serve_in_subprocess(config) as handle:
         yield handle
+
+
+class StatsPoller:
+    """Polls a sim server's ``/stats`` in a daemon thread every ``period_s`` while in its ``with``
+    block: ``samples`` holds (``time.perf_counter()``, the ``keys``' values) tuples. A poll the
+    server does not answer is skipped; ``final_sample`` adds one more poll as the block ends::
+
+        with StatsPoller(server, 0.2, "completed") as poller:
+            ...  # the load
+        rates = poller.samples  # [(t, completed), ...]
+    """
+
+    def __init__(self, server, period_s: float, *keys: str, final_sample: bool = False) -> None:
+        self.server, self.period_s, self.keys, self.final_sample = server, period_s, keys, final_sample
+        self.samples: list[tuple[Any, ...]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="bench-stats-poller", daemon=True)
+
+    def _poll(self) -> None:
+        try:
+            stats = self.server.stats()
+        except OSError:
+            return
+        self.samples.append((time.perf_counter(), *(stats[k] for k in self.keys)))
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._poll()
+            self._stop.wait(self.period_s)
+
+    def __enter__(self) -> StatsPoller:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        if self.final_sample:
+            self._poll()
+
+
+# -- Ray ------------------------------------------------------------------------------------------
+
+
+def init_local_ray(namespace: str, num_cpus: int | None, resources: dict[str, float],
+                   worker_niceness: int | None = None) -> None:
+    """``ray.init`` for a benchmark on this machine: quiet, no dashboard, a 256 MiB object store;
+    ``worker_niceness`` sets ``RAY_worker_niceness`` (Ray's default 15 measures the neighbours)."""
+    import ray
+
+    if worker_niceness is not None:
+        os.environ["RAY_worker_niceness"] = str(worker_niceness)
+    ray.init(num_cpus=num_cpus, resources=resources, include_dashboard=False, logging_level="WARNING",
+             log_to_driver=False, namespace=namespace, object_store_memory=256 * 1024**2)
 
 
 # -- CPU accounting from /proc (Linux) ---------------------------------------------------------

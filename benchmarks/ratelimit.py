@@ -35,7 +35,6 @@ import math
 import os
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -155,17 +154,6 @@ def make_jobs(target_calls: int, config, tag: str):
 # -- measuring -------------------------------------------------------------------------------------
 
 
-def sample_while(server, period_s: float, fut_done) -> list[tuple[float, int, int]]:
-    """(time, requests, 429s) from the server until ``fut_done()``."""
-    out = []
-    while True:
-        s = server.stats()
-        out.append((time.monotonic(), s["requests"], s["rate_limited"]))
-        if fut_done():
-            return out
-        time.sleep(period_s)
-
-
 def window_rate(samples, skip_s: float, tail_s: float) -> dict[str, float]:
     """Admitted requests/s over the measured window, from the first request on."""
     first = next((t for t, n, _ in samples if n > 0), samples[0][0])
@@ -198,10 +186,9 @@ def run_arm(arm: str, args, server, provider, config, jobs, head: str) -> dict[s
         result["records"] = asyncio.run(backend.play(jobs))
         result["wall_s"] = time.monotonic() - t0
 
-    thread = threading.Thread(target=play)
-    thread.start()
-    samples = sample_while(server, args.sample_s, lambda: not thread.is_alive())
-    thread.join()
+    with C.StatsPoller(server, args.sample_s, "requests", "rate_limited", final_sample=True) as poller:
+        play()
+    samples = poller.samples
     stats = server.stats()
     records = result["records"]
     allowed = args.rpm / args.window_s

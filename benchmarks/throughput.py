@@ -56,7 +56,6 @@ import os
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -220,30 +219,11 @@ def negoray_caller(client, requests: list, max_tokens: int):
 # -- (c): the Ray pipeline -------------------------------------------------------------------------
 
 
-class Sampler:
+class Sampler(C.StatsPoller):
     """Polls a sim server's /stats in a thread: (time, completed) pairs."""
 
     def __init__(self, server, period_s: float = 0.2) -> None:
-        self.server, self.period_s = server, period_s
-        self.samples: list[tuple[float, int]] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.samples.append((time.perf_counter(), self.server.stats()["completed"]))
-            except OSError:
-                pass
-            self._stop.wait(self.period_s)
-
-    def __enter__(self) -> Sampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
+        super().__init__(server, period_s, "completed")
 
     def steady_rate(self, t0: float, t1: float, trim: float = 0.2) -> float:
         """Completed calls/s over the middle of [t0, t1] (``trim`` of the span cut at each end)."""
@@ -319,20 +299,14 @@ def run(args: argparse.Namespace, base_url: str, server) -> dict[str, Any]:
 
     ray_backend_for = None
     if "c" in args.clients:
-        import ray
-
         from negoray.evolution.seeds import OPPONENT_PROMPT
         from negoray.game.dialogue import NegotiationConfig
         from negoray.runtime.backend import REMOTE_TASK_CPUS, RayBackend
         from negoray.runtime.worker import ChatSettings
 
-        if args.worker_niceness is not None:
-            os.environ["RAY_worker_niceness"] = str(args.worker_niceness)
         # one tag per level, worth exactly N slots, so level N never has more than N negotiations in flight
         tags = {n: f"endpoint:bench{n}" for n in args.levels}
-        ray.init(num_cpus=args.ray_cpus, resources={tags[n]: n for n in args.levels}, include_dashboard=False,
-                 logging_level="WARNING", log_to_driver=False, namespace="negoray-bench",
-                 object_store_memory=256 * 1024**2)
+        C.init_local_ray("negoray-bench", args.ray_cpus, {tags[n]: n for n in args.levels}, args.worker_niceness)
         settings = ChatSettings((provider,), cache_path=None, limiter_name=None, namespace="negoray-bench")
         config = NegotiationConfig(seed=1, max_tokens=args.max_tokens)
 

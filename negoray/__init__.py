@@ -25,7 +25,8 @@ __all__ = [
     "load_config",
     "make_plan",
     "write_report",
-    # TODO(integrator): the public results loader of the `files` branch's report/ package -- add it likewise
+    "load_results",
+    "Results",
     # the game
     "Action",
     "ITEMS",
@@ -89,7 +90,7 @@ _EXPORTS = {
     "negoray.llm.failover": ["FailoverChat"],
     "negoray.llm.providers": ["PROVIDERS"],
     "negoray.plan": ["make_plan"],
-    "negoray.results.report": ["write_report"],
+    "negoray.results.report": ["Results", "load_results", "write_report"],
     "negoray.runtime.experiment": ["Experiment"],
     "negoray.sim.model": ["SimModel"],
 }
@@ -115,7 +116,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs read; at run time `__getattr__`
     from negoray.llm.failover import FailoverChat
     from negoray.llm.providers import PROVIDERS
     from negoray.plan import make_plan
-    from negoray.results.report import write_report
+    from negoray.results.report import Results, load_results, write_report
     from negoray.runtime.experiment import Experiment
     from negoray.sim.model import SimModel
 

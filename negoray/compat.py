@@ -10,12 +10,12 @@ thread, so they work from plain scripts and from inside notebooks that already r
 
 from __future__ import annotations
 
-import asyncio
 import atexit
 import threading
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
+from negoray.background_loop import BackgroundLoop
 from negoray.chat import ChatParams
 from negoray.evolution.evaluate import play_all
 from negoray.game.dialogue import NegotiationConfig, NegotiationRecord
@@ -26,19 +26,18 @@ from negoray.llm.health import HealthReport, acheck_provider
 
 T = TypeVar("T")
 
-_loop: asyncio.AbstractEventLoop | None = None
+_background: BackgroundLoop | None = None
 _lock = threading.Lock()
 
 
 def _run(coro: Awaitable[T]) -> T:
     """Run a coroutine on the shared background loop and wait for its result."""
-    global _loop
+    global _background
     with _lock:
-        if _loop is None:
-            _loop = asyncio.new_event_loop()
-            threading.Thread(target=_loop.run_forever, name="negoray-compat", daemon=True).start()
-            atexit.register(_loop.call_soon_threadsafe, _loop.stop)
-    return asyncio.run_coroutine_threadsafe(coro, _loop).result()  # type: ignore[arg-type]
+        if _background is None:
+            _background = BackgroundLoop("negoray-compat")
+            atexit.register(_background.stop)
+    return _background.run(coro)
 
 
 def create_async_llm_fn(

@@ -150,6 +150,7 @@ def _console():
 def _print(plan, diffs, result) -> None:
     from rich.table import Table
 
+    from negoray import fmt
     from negoray import plan as P
 
     console = _console()
@@ -166,11 +167,11 @@ def _print(plan, diffs, result) -> None:
     t.add_column("value", justify="right")
     t.add_column("where it comes from")
     src = a.sources
-    t.add_row("calls per negotiation", P._fmt(a.calls_per_negotiation), src.get("calls_per_negotiation", ""))
-    t.add_row("prompt tokens per call", P._fmt(a.prompt_tokens), src.get("prompt_tokens", ""))
-    t.add_row("completion tokens per call", P._fmt(a.completion_tokens), src.get("completion_tokens", ""))
+    t.add_row("calls per negotiation", fmt.compact(a.calls_per_negotiation), src.get("calls_per_negotiation", ""))
+    t.add_row("prompt tokens per call", fmt.compact(a.prompt_tokens), src.get("prompt_tokens", ""))
+    t.add_row("completion tokens per call", fmt.compact(a.completion_tokens), src.get("completion_tokens", ""))
     t.add_row("mutation call (prompt / completion)",
-              f"{P._fmt(a.mutation_prompt_tokens)} / {P._fmt(a.mutation_completion_tokens)}", src.get("mutation", ""))
+              f"{fmt.compact(a.mutation_prompt_tokens)} / {fmt.compact(a.mutation_completion_tokens)}", src.get("mutation", ""))
     t.add_row("gating plays", "child + parent" if a.gate_parent else "child only",
               "each child and its parent on the same val scenarios" if a.gate_parent else "the users' table")
     t.add_row("mutation rounds a run", str(c.generations if a.mutate_last_generation else max(0, c.generations - 1)),
@@ -195,13 +196,13 @@ def _print(plan, diffs, result) -> None:
         r = P.total(plan.per_run) if phase == "total" else plan.per_run[phase]
         e = P.total(plan.total) if phase == "total" else plan.total[phase]
         style = "bold" if phase == "total" else None
-        t.add_row(phase, P._fmt(g.negotiations), P._fmt(g.calls), P._fmt(r.negotiations), P._fmt(r.calls),
-                  P._fmt(e.negotiations), P._fmt(e.calls), P._tok(e.prompt_tokens), P._tok(e.completion_tokens),
+        t.add_row(phase, fmt.compact(g.negotiations), fmt.compact(g.calls), fmt.compact(r.negotiations), fmt.compact(r.calls),
+                  fmt.compact(e.negotiations), fmt.compact(e.calls), fmt.tokens(e.prompt_tokens), fmt.tokens(e.completion_tokens),
                   style=style)
     console.print(t)
     e = P.total(plan.total)
-    console.print(f"In all: [bold]{P._int(e.calls)}[/] calls, [bold]{P._int(e.tokens)}[/] tokens "
-                  f"({P._tok(e.prompt_tokens)} prompt + {P._tok(e.completion_tokens)} completion).")
+    console.print(f"In all: [bold]{fmt.integer(e.calls)}[/] calls, [bold]{fmt.integer(e.tokens)}[/] tokens "
+                  f"({fmt.tokens(e.prompt_tokens)} prompt + {fmt.tokens(e.completion_tokens)} completion).")
 
     if len(plan.groups) > 1 or any(g.selection == "market" for g in plan.groups.values()):
         t = Table(title="By group", title_justify="left")
@@ -210,7 +211,7 @@ def _print(plan, diffs, result) -> None:
             t.add_column(name, justify="left" if name in ("group", "selection") else "right")
         for g in plan.groups.values():
             t.add_row(g.group, g.selection, str(g.runs), str(g.mutation_slots), str(g.gating_negotiations),
-                      P._fmt(P.total(g.per_generation).calls), P._fmt(P.total(g.per_run).calls))
+                      fmt.compact(P.total(g.per_generation).calls), fmt.compact(P.total(g.per_run).calls))
         console.print(t)
 
     if plan.providers:
@@ -220,9 +221,9 @@ def _print(plan, diffs, result) -> None:
             t.add_column(name, justify="left" if name in ("provider", "model", "binding") else "right",
                          overflow="fold", no_wrap=name not in ("model", "binding"))
         for p in plan.providers:
-            bounds = [P._hours(v) if v is not None else "-" for v in (p.bounds_h[k] for k in P.BOUNDS)]
+            bounds = [fmt.hours(v) if v is not None else "-" for v in (p.bounds_h[k] for k in P.BOUNDS)]
             binding = p.binding + (f" (= {', '.join(p.ties)})" if p.ties else "")
-            t.add_row(p.name, p.model, f"{p.price_in:g} / {p.price_out:g}", P._usd(p.cost_usd), P._hours(p.hours),
+            t.add_row(p.name, p.model, f"{p.price_in:g} / {p.price_out:g}", fmt.usd(p.cost_usd), fmt.hours(p.hours),
                       binding, *bounds)
         console.print(t)
         if any(p.name == "sim" for p in plan.providers):
@@ -249,6 +250,7 @@ def _print(plan, diffs, result) -> None:
 def _print_check(console, result) -> None:
     from rich.table import Table
 
+    from negoray import fmt
     from negoray import plan as P
 
     t = Table(title=f"Plan vs {result.root} (planned for the finished generations; the full plan alongside)",
@@ -258,7 +260,7 @@ def _print_check(console, result) -> None:
         t.add_column(name, justify="left" if name == "phase" else "right")
 
     def ratio(x: float, y: float) -> str:
-        r = P._ratio(x, y)
+        r = P.ratio(x, y)
         return "-" if r is None else f"{r:.3f}"
 
     rows = list(result.rows)
@@ -266,13 +268,13 @@ def _print_check(console, result) -> None:
                      P.total({r.phase: r.actual for r in rows}))
     for r in [*rows, tot]:
         d, x = r.planned_done, r.actual
-        t.add_row(r.phase, P._fmt(d.negotiations), P._int(x.negotiations), ratio(x.negotiations, d.negotiations),
-                  P._fmt(d.calls), P._int(x.calls), ratio(x.calls, d.calls), P._tok(d.tokens), P._tok(x.tokens),
-                  ratio(x.tokens, d.tokens), P._fmt(r.planned.calls), style="bold" if r.phase == "total" else None)
+        t.add_row(r.phase, fmt.compact(d.negotiations), fmt.integer(x.negotiations), ratio(x.negotiations, d.negotiations),
+                  fmt.compact(d.calls), fmt.integer(x.calls), ratio(x.calls, d.calls), fmt.tokens(d.tokens), fmt.tokens(x.tokens),
+                  ratio(x.tokens, d.tokens), fmt.compact(r.planned.calls), style="bold" if r.phase == "total" else None)
     console.print(t)
     console.print(f"Generations finished: {result.generations_done} of {result.generations_planned}; "
                   f"baseline {'recorded' if result.baseline_done else '[yellow]missing[/]'}; "
-                  f"cache hits: {P._int(result.cache_hits)} calls.")
+                  f"cache hits: {fmt.integer(result.cache_hits)} calls.")
     missing = {k: v for k, v in result.missing.items() if v}
     if missing:
         t = Table(title="Missing", title_justify="left")

@@ -9,11 +9,32 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Protocol
 
 from negoray.chat import ChatFn, ChatParams, ChatReply, Message, derive_seed
 from negoray.game.dialogue import NegotiationConfig, NegotiationRecord, run_negotiation
 from negoray.game.scenario import Scenario
+
+
+class Phase(StrEnum):
+    """What a negotiation (or, for mutation, a call) is for; the values are the ``phase`` column of
+    the results tables (a `StrEnum`: equal to, and written as, its string)."""
+
+    EVAL = "eval"
+    """Every agent on the dev split, each generation."""
+    GATING = "gating"
+    """A child and its parent on a val subset (tournament groups)."""
+    TEST = "test"
+    """The last generation's best agent on the test split."""
+    BASELINE = "baseline"
+    """The seed strategies on the test split, once per experiment."""
+    MUTATION = "mutation"
+    """A mutation call (not a negotiation)."""
+
+
+NEGOTIATION_PHASES = (Phase.EVAL, Phase.GATING, Phase.TEST, Phase.BASELINE)
+"""The phases that play negotiations, in the order of the results tables."""
 
 
 @dataclass(frozen=True)
@@ -23,6 +44,7 @@ class Job:
     run_id: str
     generation: int
     phase: str
+    """A `Phase` (a str-Enum, so plain strings also work)."""
     agent_id: str
     prompt: str
     scenario: Scenario

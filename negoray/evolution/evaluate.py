@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from negoray.chat import ChatFn
-from negoray.evolution.backend import Job, play_jobs
+from negoray.evolution.backend import Job, Phase, play_jobs
 from negoray.game.dialogue import NegotiationConfig, NegotiationRecord
 from negoray.game.scenario import Scenario
 from negoray.game.scored import deal_rate, errors, mean_score, pareto_rate, scored
@@ -24,7 +24,7 @@ async def play_all(
     replicate: int = 0,
 ) -> list[NegotiationRecord]:
     """One negotiation per scenario, at most ``concurrency`` in flight; results in scenario order."""
-    jobs = [Job("", 0, "eval", "", strategy, s, replicate) for s in scenarios]
+    jobs = [Job("", 0, Phase.EVAL, "", strategy, s, replicate) for s in scenarios]
     return await play_jobs(jobs, opponent, chat, config, concurrency)
 
 

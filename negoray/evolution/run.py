@@ -18,7 +18,7 @@ from typing import Any
 from negoray.chat import ChatFailure, ChatParams, ChatReply, derive_seed
 from negoray.config import GROUPS, ExperimentConfig
 from negoray.evolution import diversity, gating, market, selection
-from negoray.evolution.backend import Backend, Job
+from negoray.evolution.backend import Backend, Job, Phase
 from negoray.evolution.genome import Genome, Origin, genome_id, rejected_child_id, rng_for
 from negoray.evolution.mutation import check_strategy, extract_strategy, mutation_messages, worst_cases
 from negoray.evolution.retry import RetryPolicy, Sleep, play_until_done
@@ -120,7 +120,7 @@ class Evolution:
 
     async def _evaluate(self, state: RunState) -> dict[str, list[NegotiationRecord]]:
         dev = self.splits["dev"]
-        jobs = [Job(self.run_id, state.generation, "eval", g.id, g.prompt, s, replicate=state.generation)
+        jobs = [Job(self.run_id, state.generation, Phase.EVAL, g.id, g.prompt, s, replicate=state.generation)
                 for g in state.population for s in dev]
         records = await self._play(jobs)
         return {g.id: records[i * len(dev):(i + 1) * len(dev)] for i, g in enumerate(state.population)}
@@ -139,7 +139,7 @@ class Evolution:
             # each attempt is a fresh sample: a server that honours seed would return a rejected text again
             params = ChatParams(
                 temperature=self.config.mutation_temperature, max_tokens=1024, replicate=attempt,
-                seed=derive_seed(self.config.seed, self.run_id, parent.generation, "mutation", slot, attempt),
+                seed=derive_seed(self.config.seed, self.run_id, parent.generation, Phase.MUTATION, slot, attempt),
             )
             try:
                 reply = await self.backend.chat(messages, params)
@@ -167,11 +167,11 @@ class Evolution:
         n = self.config.gating_scenarios
         subsets: dict[int, tuple[list[Job], list[Job]]] = {}
         for slot, parent, child in candidates:
-            rng = rng_for(self.config.seed, self.run_id, gen, "gating", slot)
+            rng = rng_for(self.config.seed, self.run_id, gen, Phase.GATING, slot)
             subset = [val[i] for i in sorted(rng.choice(len(val), size=n, replace=False))] if n else []
             child_id = genome_id(self.run_id, gen + 1, slot)
-            subsets[slot] = ([Job(self.run_id, gen, "gating", child_id, child, s, replicate=gen) for s in subset],
-                             [Job(self.run_id, gen, "gating", parent.id, parent.prompt, s, replicate=gen) for s in subset])
+            subsets[slot] = ([Job(self.run_id, gen, Phase.GATING, child_id, child, s, replicate=gen) for s in subset],
+                             [Job(self.run_id, gen, Phase.GATING, parent.id, parent.prompt, s, replicate=gen) for s in subset])
         # a parent gating two children plays a shared scenario once: one record per key
         unique = {j.key: j for child_jobs, parent_jobs in subsets.values() for j in child_jobs + parent_jobs}
         jobs = list(unique.values())
@@ -217,7 +217,7 @@ class Evolution:
                 stats[gid].update(market_revenue=revenue.get(gid, 0.0), market_clients=clients.get(gid, 0))
         if last:
             best = selection.rank(fitness)[0]
-            test_jobs = [Job(self.run_id, gen, "test", best, by_id[best].prompt, s) for s in self.splits["test"]]
+            test_jobs = [Job(self.run_id, gen, Phase.TEST, best, by_id[best].prompt, s) for s in self.splits["test"]]
             test = list(zip(test_jobs, await self._play(test_jobs)))
             stats[best]["test_score"] = mean_score([r for _, r in test])
             # a finished run's checkpoint is its last generation's input, marked done: `reopened` undoes it

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from negoray.evolution.backend import Job
+from negoray.evolution.backend import Job, Phase
 from negoray.game.scenario import Scenario
 
 SEED_STRATEGIES: dict[str, str] = {
@@ -64,4 +64,4 @@ After round 4, accept any offer worth at least 25% of your total value."""
 
 def baseline_jobs(test: Sequence[Scenario]) -> list[Job]:
     """The seed baseline: every seed strategy on the test split (run ``baseline``)."""
-    return [Job("baseline", 0, "baseline", name, prompt, s) for name, prompt in SEED_STRATEGIES.items() for s in test]
+    return [Job("baseline", 0, Phase.BASELINE, name, prompt, s) for name, prompt in SEED_STRATEGIES.items() for s in test]

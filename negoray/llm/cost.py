@@ -24,8 +24,8 @@ class Tally:
         return self.prompt_tokens + self.completion_tokens
 
 
-def call_cost(prompt_tokens: int, completion_tokens: int, price_in: float, price_out: float) -> float:
-    """Dollars for one call at prices per million tokens."""
+def call_cost(prompt_tokens: float, completion_tokens: float, price_in: float, price_out: float) -> float:
+    """Dollars for tokens at prices per million tokens (one call, or a planned volume)."""
     return (prompt_tokens * price_in + completion_tokens * price_out) / 1e6
 
 
@@ -57,10 +57,16 @@ class Budget:
     max_usd: float | None = None
     max_tokens: int | None = None
 
+    def reached(self, usd: float, tokens: float) -> str | None:
+        """Which cap ``usd`` dollars and ``tokens`` tokens have reached, in words; None when neither."""
+        if self.max_usd is not None and usd >= self.max_usd:
+            return f"${usd:.4f} spent of max_usd = ${self.max_usd:.4f}"
+        if self.max_tokens is not None and tokens >= self.max_tokens:
+            return f"{tokens} tokens used of max_tokens = {self.max_tokens}"
+        return None
+
     def check(self, ledger: UsageLedger) -> None:
         """Raise `BudgetExceeded` if the ledger has reached a cap."""
-        t = ledger.total
-        if self.max_usd is not None and t.usd >= self.max_usd:
-            raise BudgetExceeded(f"budget reached: ${t.usd:.4f} spent of max_usd = ${self.max_usd:.4f}")
-        if self.max_tokens is not None and t.tokens >= self.max_tokens:
-            raise BudgetExceeded(f"budget reached: {t.tokens} tokens used of max_tokens = {self.max_tokens}")
+        reached = self.reached(ledger.total.usd, ledger.total.tokens)
+        if reached is not None:
+            raise BudgetExceeded(f"budget reached: {reached}")

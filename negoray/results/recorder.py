@@ -6,12 +6,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from negoray.config import ExperimentConfig
-from negoray.evolution.backend import Job
+from negoray.evolution.backend import Job, Phase
 from negoray.evolution.run import GenerationOutput
 from negoray.game.dialogue import NegotiationRecord
 from negoray.results.schema import agent_row, call_rows, generation_row, mutation_call_row, negotiation_row
 
-_SPLIT = {"eval": "dev", "gating": "val", "test": "test", "baseline": "test"}
+_SPLIT = {Phase.EVAL: "dev", Phase.GATING: "val", Phase.TEST: "test", Phase.BASELINE: "test"}
 
 
 Played = tuple[str, int, str, str, NegotiationRecord]
@@ -39,7 +39,7 @@ def generation_tables(out: GenerationOutput, config: ExperimentConfig, prices: t
     """Rows of every table for one generation of one run (keyword arguments of `write_generation`)."""
     state = out.state
     seed = config.seed * 1000 + state.index
-    evals: list[Played] = [(state.run_id, state.generation, "eval", gid, r)
+    evals: list[Played] = [(state.run_id, state.generation, Phase.EVAL, gid, r)
                            for gid, recs in out.eval_records.items() for r in recs]
     negotiations, calls = _played(evals + _from_jobs(out.gating) + _from_jobs(out.test), state.group, seed, prices)
     attempts: dict[str, int] = {}

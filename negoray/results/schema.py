@@ -16,16 +16,18 @@ import pyarrow as pa
 
 from negoray.chat import ChatReply
 from negoray.config import GROUPS
+from negoray.evolution.backend import NEGOTIATION_PHASES, Phase
 from negoray.evolution.genome import Genome, Origin
 from negoray.game.dialogue import CallUsage, NegotiationRecord
 from negoray.game.outcome import OutcomeKind
+from negoray.llm.cost import call_cost
 from negoray.llm.redact import redact
 
 SCHEMA_VERSION = "1"
 
-PHASES = ("eval", "gating", "test", "baseline")
+PHASES = NEGOTIATION_PHASES
 """Why a negotiation was played: dev fitness, a gating match, the final test, a seed baseline."""
-CALL_PHASES = (*PHASES, "mutation")
+CALL_PHASES = (*PHASES, Phase.MUTATION)
 OUTCOMES = tuple(k.value for k in OutcomeKind)
 SPLITS = ("dev", "val", "test")
 SIDES = ("agent", "opponent", "mutator")
@@ -179,7 +181,7 @@ def _cost(prompt: int, completion: int, price_in: float | None, price_out: float
     the reasoning tokens (the client counts them in where a provider reports them apart)."""
     if price_in is None or price_out is None:
         return None
-    return (prompt * price_in + completion * price_out) / 1e6
+    return call_cost(prompt, completion, price_in, price_out)
 
 
 def _call_cost(prompt: int, completion: int, cache_hit: bool, price_in: float | None, price_out: float | None) -> float | None:
@@ -319,7 +321,7 @@ def mutation_call_row(
         "generation": generation,
         "agent_id": agent_id,
         "scenario_id": "",
-        "phase": "mutation",
+        "phase": Phase.MUTATION,
         "replicate": 0,
         "turn": attempt,
         "side": "mutator",

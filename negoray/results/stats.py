@@ -1,7 +1,8 @@
 """The statistics the report needs: Welch's t-test, an exact permutation test, Cohen's d and Hedges' g,
-what n runs can detect (one-sided, as the hypotheses are), Gini and HHI.
+what n runs can detect (one-sided, as the hypotheses are); Gini and HHI are `negoray.evolution.market`'s
+(one rule for the loop's market columns and the report: all zeros read as equal shares).
 
-Every function takes plain sequences, ignores NaN values and answers NaN (never raises) when a
+Every test function takes plain sequences, ignores NaN values and answers NaN (never raises) when a
 sample is too small: a partial experiment must still produce a report.
 """
 
@@ -14,6 +15,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+
+from negoray.evolution.market import gini, hhi
+from negoray.fmt import decimal
+
+__all__ = ["Comparison", "cohens_d", "gini", "hedges_g", "hhi", "min_detectable_d", "permutation_p", "permutations",
+           "power", "welch"]
 
 NAN = float("nan")
 
@@ -121,28 +128,6 @@ def power(d: float, n_a: int, n_b: int, alpha: float = 0.05, alternative: Altern
     return float(stats.nct.sf(stats.t.ppf(1 - alpha, df), df, ncp))
 
 
-def gini(values: Sequence[float]) -> float:
-    """Gini coefficient of non-negative amounts (0: equal shares, towards 1: one holder takes all)."""
-    x = np.sort(_clean(values))
-    if len(x) == 0 or x.sum() <= 0:
-        return NAN
-    n = len(x)
-    return float((2 * np.arange(1, n + 1) - n - 1).dot(x) / (n * x.sum()))
-
-
-def hhi(values: Sequence[float]) -> float:
-    """Herfindahl-Hirschman index: the sum of squared shares (1/n: equal shares, 1: monopoly)."""
-    x = _clean(values)
-    if len(x) == 0 or x.sum() <= 0:
-        return NAN
-    shares = x / x.sum()
-    return float((shares**2).sum())
-
-
-def _fmt(x: float, digits: int = 3) -> str:
-    return "n/a" if x is None or math.isnan(x) else f"{x:.{digits}f}"
-
-
 @dataclass(frozen=True)
 class Comparison:
     """One hypothesis test between two samples of per-run values, hypothesised ``a > b``
@@ -248,13 +233,13 @@ class Comparison:
         how = f"exact over {n} arrangements" if n <= MAX_EXACT_PERMUTATIONS else "99,999 random arrangements"
         floor = (f", the smallest possible with {self.n_a} vs {self.n_b} runs"
                  if math.isclose(self.p_permutation, self.min_permutation_p) else "")
-        return f"permutation p = {_fmt(self.p_permutation)} one-sided ({how}{floor})"
+        return f"permutation p = {decimal(self.p_permutation)} one-sided ({how}{floor})"
 
     def sentence(self) -> str:
         """The result in one plain sentence."""
         sign = ">" if self.direction == "greater" else "<"
-        head = (f"{self.label}: {self.a_name} (n = {self.n_a}, mean {_fmt(self.mean_a)}) vs "
-                f"{self.b_name} (n = {self.n_b}, mean {_fmt(self.mean_b)})")
+        head = (f"{self.label}: {self.a_name} (n = {self.n_a}, mean {decimal(self.mean_a)}) vs "
+                f"{self.b_name} (n = {self.n_b}, mean {decimal(self.mean_b)})")
         if not self.testable:
             return (f"{head}: cannot be tested, Welch's test needs at least 2 runs on each side "
                     f"(have {self.n_a} and {self.n_b}).")
@@ -270,14 +255,14 @@ class Comparison:
         way = "as hypothesised" if self.as_hypothesised else "opposite to the hypothesis"
         separation = "; the samples are completely separated" if self.separated else ""
         return (f"{head}: difference {self.diff:+.3f} ({self.a_name} {sign} {self.b_name} hypothesised; observed {way}"
-                f"{separation}), Welch t = {_fmt(self.t, 2)}, p = {_fmt(self.p)} two-sided / {_fmt(self.p_directional)} "
-                f"one-sided, {self._permutation_words()}, Cohen's d = {_fmt(self.d, 2)}, Hedges' g = {_fmt(self.g, 2)}; "
+                f"{separation}), Welch t = {decimal(self.t, 2)}, p = {decimal(self.p)} two-sided / {decimal(self.p_directional)} "
+                f"one-sided, {self._permutation_words()}, Cohen's d = {decimal(self.d, 2)}, Hedges' g = {decimal(self.g, 2)}; "
                 f"{verdict}.")
 
     def row(self) -> list[str]:
         """A Markdown table row: label, means, n, difference, t, p two-sided, p one-sided, exact
         permutation p (one-sided), d, g."""
-        d = "separated" if self.no_variance and self.diff != 0 else _fmt(self.d, 2)
-        return [self.label, f"{_fmt(self.mean_a)} (n={self.n_a})", f"{_fmt(self.mean_b)} (n={self.n_b})",
-                _fmt(self.diff), _fmt(self.t, 2), _fmt(self.p), _fmt(self.p_directional), _fmt(self.p_permutation),
-                d, _fmt(self.g, 2)]
+        d = "separated" if self.no_variance and self.diff != 0 else decimal(self.d, 2)
+        return [self.label, f"{decimal(self.mean_a)} (n={self.n_a})", f"{decimal(self.mean_b)} (n={self.n_b})",
+                decimal(self.diff), decimal(self.t, 2), decimal(self.p), decimal(self.p_directional), decimal(self.p_permutation),
+                d, decimal(self.g, 2)]

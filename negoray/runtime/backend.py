@@ -12,30 +12,14 @@ from negoray.chat import ChatParams, ChatReply, Message
 from negoray.evolution.backend import Job
 from negoray.game.dialogue import NegotiationConfig, NegotiationRecord
 from negoray.llm.providers import ProviderSpec
+from negoray.runtime.sizing import (  # noqa: F401 - REMOTE_TASK_CPUS and task_cpus_for are re-exported
+    IN_PROCESS_TASK_CPUS, JOBS_PER_SLOT, REMOTE_TASK_CPUS, task_cpus_for)
 from negoray.runtime.worker import ChatSettings, chat_once, play_batch
 
 
 def endpoint_tag(provider: str) -> str:
     """The custom resource that routes work for ``provider`` (e.g. ``endpoint:lmstudio``)."""
     return f"endpoint:{provider}"
-
-
-JOBS_PER_SLOT = 3
-"""A task gets this many negotiations per slot it holds and keeps every slot busy until its queue is
-empty, so a task's slots do not idle while its longest negotiation finishes."""
-
-
-IN_PROCESS_TASK_CPUS = 1.0
-"""A task whose model runs inside the worker (the sim) is CPU-bound: it reserves a whole CPU."""
-REMOTE_TASK_CPUS = 0.25
-"""A task whose model is behind HTTP mostly waits (a few ms of CPU per call): four share a CPU, so a
-2-core machine can keep 8 tasks x ``in_flight`` negotiations in flight; the endpoint tag, not the CPU
-count, caps the load."""
-
-
-def task_cpus_for(provider: str) -> float:
-    """The CPUs an evaluation task reserves by default for ``provider``."""
-    return IN_PROCESS_TASK_CPUS if provider == "sim" else REMOTE_TASK_CPUS
 
 
 def endpoint_slots_for(spec: ProviderSpec) -> int:

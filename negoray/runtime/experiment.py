@@ -27,6 +27,7 @@ from negoray.game.generators import generate, split_scenarios
 from negoray.game.moves import MoveFormat
 from negoray.game.outcome import TimeoutPolicy
 from negoray.llm.config import ConfigError, LLMConfig, load_profiles
+from negoray.llm.cost import Budget
 from negoray.llm.errors import FatalProviderError
 from negoray.llm.providers import ProviderSpec
 from negoray.runtime.backend import RayBackend, endpoint_slots_for, endpoint_tag, task_cpus_for
@@ -282,7 +283,7 @@ class Experiment:
         p = self.config.provider
         cost = sum(s["cost_usd"] for s in statuses)
         tokens = sum(s["tokens"] for s in statuses)
-        hit = (p.max_usd is not None and cost >= p.max_usd) or (p.max_tokens is not None and tokens >= p.max_tokens)
+        hit = Budget(p.max_usd, p.max_tokens).reached(cost, tokens) is not None
         if hit:
             self.console.print(f"[yellow]Budget reached[/] (${cost:.2f}, {tokens} tokens): stopping after the "
                                "generations in progress.")

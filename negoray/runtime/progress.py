@@ -17,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from negoray.config import ExperimentConfig, RuntimeConfig
+from negoray.fmt import rate
 from negoray.llm.redact import redact
 
 
@@ -134,7 +135,7 @@ class ProgressView:
         if baseline:
             table.add_row("baseline", "-", baseline.get("status", "seed strategies on the test split"), str(baseline["negotiations"]),
                           str(baseline["errors"]))
-        caption = (f"{_rate(calls / elapsed)} calls/s, {_rate(tokens / elapsed)} tokens/s, ${cost:.2f} so far, "
+        caption = (f"{rate(calls / elapsed)} calls/s, {rate(tokens / elapsed)} tokens/s, ${cost:.2f} so far, "
                    f"{errors} errors, {elapsed:.0f}s elapsed")
         table.caption = Text("\n".join([caption, *([stalled] if stalled else []), *notes]))  # no markup or emoji
         if self.enabled and self.console.is_terminal:
@@ -171,8 +172,3 @@ class ProgressView:
             return list(ray.get(self.limiter.notes.remote(), timeout=2))
         except Exception:  # noqa: BLE001 - progress must never stop a run
             return []
-
-
-def _rate(per_s: float) -> str:
-    """A rate readable at both ends: 561, 12.5, 0.18 (a slow local model or a daily quota)."""
-    return f"{per_s:.0f}" if per_s >= 100 else f"{per_s:.1f}" if per_s >= 1 else f"{per_s:.2f}"

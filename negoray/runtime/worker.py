@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 import ray
 
+from negoray.background_loop import BackgroundLoop
 from negoray.chat import ChatFn, ChatParams, ChatReply, Message
 from negoray.evolution.backend import Job, play_jobs
 from negoray.game.dialogue import NegotiationConfig, NegotiationRecord
@@ -55,12 +56,11 @@ class _WorkerState:
 
     def __init__(self) -> None:
         install_log_redaction()  # a worker's log lines (Ray's session logs) never carry an API key
-        self.loop = asyncio.new_event_loop()
-        threading.Thread(target=self.loop.run_forever, name="negoray-worker-loop", daemon=True).start()
+        self.background = BackgroundLoop("negoray-worker-loop")
         self.chats: dict[str, Any] = {}
 
     def run(self, coro: Awaitable[T]) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()  # type: ignore[arg-type]
+        return self.background.run(coro)
 
     async def chat_for(self, settings: ChatSettings) -> Any:
         chat = self.chats.get(settings.key)

@@ -277,6 +277,27 @@ def test_concentration_ranges(values):
     assert 1 / n - 1e-9 <= hhi(values) <= 1 + 1e-9
 
 
+@settings(max_examples=100, deadline=None)
+@given(st.integers(1, 20), st.floats(0.01, 1e3))
+def test_concentration_of_equal_shares_including_all_zeros(n, amount):
+    """The one rule for all-zero input (what the report and the market columns both use): nothing
+    earned reads as equal shares, like any equal split."""
+    for values in ([0.0] * n, [amount] * n):
+        assert gini(values) == pytest.approx(0.0, abs=1e-12)
+        assert hhi(values) == pytest.approx(1 / n)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.floats(0, 100), min_size=1, max_size=20).filter(lambda xs: sum(xs) > 1e-6), st.floats(0.1, 10))
+def test_concentration_is_scale_free_and_matches_the_sorted_formula(values, k):
+    x = np.sort(np.asarray(values))
+    n = len(x)
+    sorted_gini = float((2 * np.arange(1, n + 1) - n - 1).dot(x) / (n * x.sum()))
+    assert gini(values) == pytest.approx(sorted_gini, abs=1e-9)
+    assert gini([v * k for v in values]) == pytest.approx(gini(values), abs=1e-9)
+    assert hhi([v * k for v in values]) == pytest.approx(hhi(values), abs=1e-9)
+
+
 def test_survivors_are_remembered_under_their_new_id():
     memory = ClientMemory(3)
     memory.remember(0, {"A1-g00-0": {"s1": 0.9}, "A1-g00-1": {"s1": 0.2}})

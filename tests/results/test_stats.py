@@ -108,7 +108,9 @@ def test_comparison():
 def test_gini_hhi_known_values():
     assert gini([1, 1, 1, 1]) == pytest.approx(0) and hhi([1, 1, 1, 1]) == pytest.approx(0.25)
     assert gini([0, 0, 0, 4]) == pytest.approx(0.75) and hhi([0, 0, 0, 4]) == pytest.approx(1)
-    assert math.isnan(gini([])) and math.isnan(hhi([0, 0]))
+    assert math.isnan(gini([])) and math.isnan(hhi([]))
+    # one rule with the market columns (negoray.evolution.market): all zeros read as equal shares
+    assert gini([0, 0]) == 0.0 and hhi([0, 0]) == 0.5
 
 
 @given(st.lists(st.floats(0, 1e6, allow_nan=False), min_size=1, max_size=30).filter(lambda xs: sum(xs) > 1e-6))

@@ -1,0 +1,76 @@
+"""`write_report`: ``report.md`` and ``figures/*.png`` for a results directory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from negoray.results.report.figures import DRAW, FIGURES
+from negoray.results.report.hypotheses import hypotheses_section
+from negoray.results.report.load import load_results
+from negoray.results.report.sections import (diversity_section, gating_section, missing_section, outcome_section,
+                                            runs_section, test_section, usage_section)
+
+
+log = logging.getLogger("negoray.results.report")
+
+
+def write_report(results_dir: Path | str) -> Path:
+    """Write ``results_dir/report.md`` and ``results_dir/figures/*.png``; returns the report's path."""
+    root = Path(results_dir)
+    data = load_results(root)
+    figures = root / "figures"
+    figures.mkdir(parents=True, exist_ok=True)
+    drawn: dict[str, str | None] = {}
+    for name, draw in DRAW.items():
+        path = figures / f"{name}.png"
+        path.unlink(missing_ok=True)  # a figure that can no longer be drawn must not linger from an old report
+        try:
+            drawn[name] = draw(data, path)
+        except Exception as e:  # a report on a partial experiment must not die on one figure
+            log.exception("figure %s failed", name)
+            drawn[name] = f"failed: {type(e).__name__}: {e}"
+
+    def fig(name: str) -> list[str]:
+        why = drawn.get(name)
+        if why is None:
+            return [f"![{FIGURES[name]}](figures/{name}.png)", "", f"*{FIGURES[name]}.*", ""]
+        return [f"*Figure `{name}` skipped: {why}.*", ""]
+
+    sections: list[tuple[str, Callable[[], list[str]]]] = [
+        ("runs", lambda: runs_section(data)),
+        ("curves", lambda: ["## Fitness over generations", ""] + fig("generation_curves")),
+        ("test", lambda: test_section(data) + fig("test_scores")),
+        ("hypotheses", lambda: hypotheses_section(data)),
+        ("gating", lambda: gating_section(data) + fig("gating")),
+        ("diversity", lambda: diversity_section(data) + fig("diversity") + fig("market_concentration")),
+        ("outcomes", lambda: outcome_section(data) + fig("outcomes")),
+        ("usage", lambda: usage_section(data) + fig("usage")),
+    ]
+    n_neg = len(data.negotiations)
+    lines = [
+        f"# V7 results: {root.resolve().name}",
+        "",
+        f"{len([r for r in data.runs.values() if r.gens])} run(s) with finished generations in "
+        f"{len(data.groups())} group(s); {len(data.generations)} generation row(s), {n_neg:,} negotiations, "
+        f"{int(sum(u['calls'] for u in data.usage.values())):,} LLM calls.",
+        "",
+        "## What is missing",
+        "",
+    ]
+    missing = missing_section(data)
+    skipped = [f"Figure `{n}` skipped: {why}." for n, why in drawn.items() if why is not None]
+    lines += [f"- {m}" for m in missing + skipped] if missing or skipped else ["Nothing: every group, run, generation, the test phase and the baselines are present."]
+    lines.append("")
+    for name, build in sections:
+        try:
+            lines += build()
+        except Exception as e:
+            log.exception("report section %s failed", name)
+            lines += [f"*Section `{name}` could not be computed: {type(e).__name__}: {e}.*", ""]
+    report = root / "report.md"
+    tmp = root / ".report.md.tmp"
+    tmp.write_text("\n".join(lines).rstrip() + "\n")
+    tmp.replace(report)
+    return report
