@@ -22,6 +22,7 @@ from negoray.game.dialogue import NegotiationConfig, NegotiationRecord
 from negoray.game.scenario import Scenario
 from negoray.llm.client import LLMClient
 from negoray.llm.config import LLMConfig
+from negoray.llm.local_server import with_local_server
 from negoray.llm.health import HealthReport, acheck_provider
 
 T = TypeVar("T")
@@ -45,7 +46,7 @@ def create_async_llm_fn(
     config: LLMConfig, *, temperature: float = 0.7, max_tokens: int = 512
 ) -> Callable[[str, str], Awaitable[str]]:
     """``async (system_prompt, user_prompt) -> str`` over negoray's client (retries, limits)."""
-    client = LLMClient(config.resolve())
+    client = LLMClient(with_local_server(config).resolve())
     params = ChatParams(temperature=temperature, max_tokens=max_tokens)
 
     async def llm(system_prompt: str, user_prompt: str) -> str:
@@ -80,7 +81,7 @@ async def async_evaluate_batch(
     negotiation: NegotiationConfig = NegotiationConfig(),
 ) -> list[NegotiationRecord]:
     """Play ``agent_prompt`` against ``opponent_prompt`` on every scenario, concurrently."""
-    client = LLMClient(config.resolve())
+    client = LLMClient(with_local_server(config).resolve())
     try:
         return await play_all(agent_prompt, opponent_prompt, scenarios, client, negotiation, concurrency=max_concurrent)
     finally:

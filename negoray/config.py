@@ -17,17 +17,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from negoray.evolution.market import TemperatureMode
+from negoray.evolution.settings import GROUPS, MarketConfig
+from negoray.llm.config import LLMConfig, load_profiles
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "experiments" / "configs"
-
-GROUPS: dict[str, tuple[str, str]] = {
-    "A": ("tournament", "reflective"),
-    "B": ("market", "random"),
-    "C": ("market", "reflective"),
-    "D": ("tournament", "random"),
-}
-"""V7's groups: selection x mutation. D is the control."""
-
 
 LOOPBACK = ("127.0.0.1", "localhost")
 """`RuntimeConfig.bind` values that keep a local Ray on the loopback interface."""
@@ -38,47 +31,77 @@ class ExperimentConfigError(ValueError):
 
 
 @dataclass(frozen=True)
-class MarketConfig:
-    temperature: float = 2.0
-    memory: int = 3
-    exploration_bonus: float = 0.1
-    min_clients: int = 2
-    death_fraction: float = 0.3
-    softmax: str = "standard"
-    """How ``temperature`` enters the clients' softmax: "standard" = exp(u / T), as the original V7
-    code ("higher = more exploratory"); "inverse" = exp(T * u), a sharper choice (an option)."""
-
-
-@dataclass(frozen=True)
 class ScenarioConfig:
+    """The scenario pool and its splits (``[scenarios]``)."""
+
     generator: str = "v7"
+    """Scenario generator: "v7" (V7's) or "lewis" (Lewis et al. 2017) (default "v7")."""
     seed: int = 42
+    """Seed of the scenario pool, independent of the experiment seed (default 42)."""
     dev: int = 60
+    """Scenarios every agent is evaluated on each generation; its fitness (default 60)."""
     val: int = 60
+    """Scenarios gating draws its subsets from (default 60)."""
     test: int = 80
+    """Scenarios the final best agent and the seed baseline are tested on (default 80)."""
 
 
 @dataclass(frozen=True)
 class ProviderConfig:
+    """The model every call goes to (``[provider]``), its failover chain and the budget; the endpoint
+    fields parse into the same `LLMConfig` as everywhere else (`llm_configs`). None: the provider's
+    default."""
+
     name: str = "sim"
+    """Provider name: a built-in one (sim, local, lmstudio, vllm, groq, openai, ...) or a profile's
+    (default "sim")."""
     model: str | None = None
+    """Model name (default: the provider's)."""
     base_url: str | None = None
+    """Endpoint URL, e.g. http://localhost:8000/v1 (default: the provider's)."""
     api_key_env: str | None = None
+    """Environment variable holding the API key (default: the provider's, e.g. GROQ_API_KEY)."""
     rpm: float | None = None
+    """Requests per minute to respect (default: the provider's; None: no limit)."""
     tpm: float | None = None
+    """Tokens per minute to respect (default: the provider's; None: no limit)."""
     rpd: float | None = None
+    """Requests per day to respect (default: the provider's; None: no limit)."""
+    price_in: float | None = None
+    """USD per million prompt tokens, for the cost columns and the budget (default: the provider's)."""
+    price_out: float | None = None
+    """USD per million completion tokens (default: the provider's)."""
+    max_concurrency: int | None = None
+    """Requests one process sends the endpoint at once (default: the provider's, 64 for most)."""
+    timeout_s: float = 120.0
+    """Seconds one request may take before it counts as failed (default 120)."""
+    max_attempts: int = 8
+    """Tries of one call, retries included, before it fails (default 8)."""
     max_usd: float | None = None
+    """Stop new work once this many dollars are spent (default None: no budget)."""
     max_tokens: int | None = None
+    """Stop new work once this many tokens are used (default None: no budget)."""
     profiles: str | None = None
-    """A TOML file of provider profiles."""
+    """A TOML file of provider profiles (``[providers.NAME]`` tables) (default None)."""
     failover: tuple[str, ...] = ()
-    """Providers to fall back to, in order."""
+    """Providers to fall back to, in order, each with its own defaults (default: none)."""
     thinking: str | None = None
     """"off" or "on" (``--thinking``): whether reasoning models think; None: the profile's, else "off"."""
+
+    def llm_configs(self) -> list[LLMConfig]:
+        """The preferred provider, then the failover chain, as `LLMConfig`s (profiles loaded). A
+        failover entry is only a name: it takes that provider's defaults and this ``thinking``."""
+        profiles = load_profiles(self.profiles) if self.profiles else {}
+        shared = {f.name for f in dataclasses.fields(LLMConfig)} & {f.name for f in dataclasses.fields(self)}
+        first = LLMConfig(provider=self.name, profiles=profiles,
+                          **{k: getattr(self, k) for k in shared if k not in ("profiles",)})
+        return [first] + [LLMConfig(provider=name, thinking=self.thinking, profiles=profiles) for name in self.failover]
 
 
 @dataclass(frozen=True)
 class RuntimeConfig:
+    """How the experiment runs (``[runtime]``); none of it changes the results."""
+
     address: str | None = None
     """Ray address: None starts a local Ray, "auto" joins the running cluster."""
     in_flight: int = 32
@@ -90,7 +113,9 @@ class RuntimeConfig:
     """CPUs an evaluation task reserves; None: 1 for the in-process sim (CPU-bound), 0.25 for a model
     behind HTTP (the task mostly waits, so several share a core)."""
     cache: str = "rw"
+    """The response cache: "rw" (read and write, the default), "ro" (read only) or "off"."""
     progress: bool = True
+    """Show live progress (``--no-progress``: off) (default true)."""
     stall_warn_s: float = 60.0
     """The progress reports a request outstanding longer than this many seconds (a hung server)."""
     bind: str = "127.0.0.1"
@@ -101,33 +126,56 @@ class RuntimeConfig:
 
 @dataclass(frozen=True)
 class ExperimentConfig:
+    """One experiment: the V7 design by default (``experiments/configs/NAME.toml``)."""
+
     name: str = "experiment"
+    """The experiment's name (default: the TOML file's stem)."""
     seed: int = 42
+    """Experiment seed: every random choice and every call's seed derives from it (default 42)."""
     groups: tuple[str, ...] = ("A", "B", "C", "D")
+    """Groups to run, drawn from `GROUPS` (default all four)."""
     runs_per_group: int = 3
+    """Independent runs (seeds) per group (default 3)."""
     population: int = 8
+    """Agents per generation (default 8)."""
     generations: int = 10
+    """Generations per run; the last one is tested instead of evolved (default 10)."""
     elites: int = 2
+    """Best agents carried into the next generation unchanged (default 2)."""
     tournament_k: int = 3
+    """Tournament size of tournament selection (default 3)."""
     mutation_temperature: float = 0.8
+    """Sampling temperature of mutation requests (default 0.8)."""
     negotiation_temperature: float = 0.7
+    """Sampling temperature of negotiation turns (default 0.7)."""
     max_rounds: int = 5
+    """Rounds a negotiation may last before it times out (default 5)."""
     move_format: str = "text"
+    """How moves are written: "text" (V7's) or "json" (default "text")."""
     timeout_policy: str = "no_deal"
+    """A negotiation that times out: "no_deal" (V7's) or "last_proposal" (default "no_deal")."""
     max_tokens: int = 200
+    """max_tokens of each negotiation turn (default 200, V7's)."""
     gating_scenarios: int = 10
+    """Val scenarios a tournament child plays against its parent before entering (default 10)."""
     gating_tolerance: str | float = "se"
     """"se": one standard error of the difference; "strict": child >= parent; a number: that margin."""
     mutation_attempts: int = 3
+    """Mutation requests per child before it becomes a clone of its parent (default 3)."""
     infra_retries: int = 2
     """Times a negotiation that ended in an infrastructure error is re-queued before it stays an error."""
     results: str = "results/experiment"
+    """Results directory (default "results/experiment")."""
     max_runs: int | None = None
     """Only the first N runs (``--runs N``)."""
     scenarios: ScenarioConfig = field(default_factory=ScenarioConfig)
+    """``[scenarios]``: the pool and its splits."""
     market: MarketConfig = field(default_factory=MarketConfig)
+    """``[market]``: the market selection of groups B and C."""
     provider: ProviderConfig = field(default_factory=ProviderConfig)
+    """``[provider]``: the model, failover and budget."""
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
+    """``[runtime]``: how it runs."""
 
     def runs(self) -> list[tuple[str, str, int]]:
         """(run_id, group, index) for every run, in a fixed order: A1, A2, A3, B1, ..."""
@@ -195,6 +243,16 @@ class ExperimentConfig:
         if self.provider.profiles is not None and not Path(self.provider.profiles).is_file():
             raise bad("provider.profiles", "the path of an existing TOML file of provider profiles",
                       self.provider.profiles)
+        p = self.provider
+        for key, value in (("price_in", p.price_in), ("price_out", p.price_out)):
+            if value is not None and value < 0:
+                raise bad(f"provider.{key}", "a number of USD per million tokens >= 0", value)
+        if p.max_concurrency is not None and p.max_concurrency < 1:
+            raise bad("provider.max_concurrency", "an integer >= 1", p.max_concurrency)
+        if not p.timeout_s > 0:
+            raise bad("provider.timeout_s", "a number of seconds > 0", p.timeout_s)
+        if p.max_attempts < 1:
+            raise bad("provider.max_attempts", "an integer >= 1", p.max_attempts)
         if self.infra_retries < 0:
             raise bad("infra_retries", "an integer >= 0", self.infra_retries)
         results = Path(self.results)
