@@ -22,11 +22,11 @@ import ray
 from negoray.chat import ChatFailure
 from negoray.config import load_config
 from negoray.evolution.backend import LocalBackend
+from negoray.evolution.inputs import make_splits, negotiation_config
 from negoray.evolution.seeds import OPPONENT_PROMPT
 from negoray.game.outcome import OutcomeKind
 from negoray.evolution.seeds import baseline_jobs
 from negoray.runtime.baseline import Baseline, baseline_done
-from negoray.runtime.experiment import make_splits, negotiation_config
 from negoray.runtime.ray_reaper import descendants, process_table
 from negoray.runtime.results_lock import ResultsLock
 from negoray.sim.faults import FaultConfig
