@@ -10,7 +10,7 @@ import ipaddress
 import tomllib
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -83,19 +83,30 @@ class ProviderConfig:
     """Stop new work once this many tokens are used (default None: no budget)."""
     profiles: str | None = None
     """A TOML file of provider profiles (``[providers.NAME]`` tables) (default None)."""
-    failover: tuple[str, ...] = ()
-    """Providers to fall back to, in order, each with its own defaults (default: none)."""
+    failover: tuple[str | dict[str, Any], ...] = ()
+    """Providers to fall back to, in order: a name (that provider's defaults), or a table of this
+    section's endpoint keys (`ENDPOINT_KEYS`), e.g. ``{name = "openai", model = "gpt-4o-mini",
+    timeout_s = 60}`` (default: none)."""
     thinking: str | None = None
     """"off" or "on" (``--thinking``): whether reasoning models think; None: the profile's, else "off"."""
 
     def llm_configs(self) -> list[LLMConfig]:
         """The preferred provider, then the failover chain, as `LLMConfig`s (profiles loaded). A
-        failover entry is only a name: it takes that provider's defaults and this ``thinking``."""
+        failover entry takes its provider's defaults for what it does not set, and this ``thinking``."""
         profiles = load_profiles(self.profiles) if self.profiles else {}
         shared = {f.name for f in dataclasses.fields(LLMConfig)} & {f.name for f in dataclasses.fields(self)}
-        first = LLMConfig(provider=self.name, profiles=profiles,
-                          **{k: getattr(self, k) for k in shared if k not in ("profiles",)})
-        return [first] + [LLMConfig(provider=name, thinking=self.thinking, profiles=profiles) for name in self.failover]
+        first = LLMConfig(provider=self.name, profiles=profiles, **{k: getattr(self, k) for k in shared - {"profiles"}})
+        chain = [first]
+        for entry in self.failover:
+            table = {"name": entry} if isinstance(entry, str) else dict(entry)
+            table.setdefault("thinking", self.thinking)
+            chain.append(LLMConfig(provider=table.pop("name"), profiles=profiles, **table))
+        return chain
+
+
+ENDPOINT_KEYS = ("name",) + tuple(f.name for f in dataclasses.fields(ProviderConfig)
+                                  if f.name in {g.name for g in dataclasses.fields(LLMConfig)} - {"profiles"})
+"""The keys of ``[provider]`` that describe an endpoint (`LLMConfig`'s), allowed in a failover table."""
 
 
 @dataclass(frozen=True)
@@ -243,16 +254,9 @@ class ExperimentConfig:
         if self.provider.profiles is not None and not Path(self.provider.profiles).is_file():
             raise bad("provider.profiles", "the path of an existing TOML file of provider profiles",
                       self.provider.profiles)
-        p = self.provider
-        for key, value in (("price_in", p.price_in), ("price_out", p.price_out)):
-            if value is not None and value < 0:
-                raise bad(f"provider.{key}", "a number of USD per million tokens >= 0", value)
-        if p.max_concurrency is not None and p.max_concurrency < 1:
-            raise bad("provider.max_concurrency", "an integer >= 1", p.max_concurrency)
-        if not p.timeout_s > 0:
-            raise bad("provider.timeout_s", "a number of seconds > 0", p.timeout_s)
-        if p.max_attempts < 1:
-            raise bad("provider.max_attempts", "an integer >= 1", p.max_attempts)
+        _check_endpoint(self.provider, "provider", bad)
+        for i, entry in enumerate(self.provider.failover):
+            _check_failover_entry(entry, f"provider.failover[{i}]", bad)
         if self.infra_retries < 0:
             raise bad("infra_retries", "an integer >= 0", self.infra_retries)
         results = Path(self.results)
@@ -262,6 +266,37 @@ class ExperimentConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+def _check_endpoint(p: ProviderConfig, key: str, bad: Callable[[str, str, Any], Exception]) -> None:
+    """The value checks of an endpoint's keys (types are checked by then)."""
+    for name, value in (("price_in", p.price_in), ("price_out", p.price_out)):
+        if value is not None and value < 0:
+            raise bad(f"{key}.{name}", "a number of USD per million tokens >= 0", value)
+    if p.max_concurrency is not None and p.max_concurrency < 1:
+        raise bad(f"{key}.max_concurrency", "an integer >= 1", p.max_concurrency)
+    if not p.timeout_s > 0:
+        raise bad(f"{key}.timeout_s", "a number of seconds > 0", p.timeout_s)
+    if p.max_attempts < 1:
+        raise bad(f"{key}.max_attempts", "an integer >= 1", p.max_attempts)
+
+
+def _check_failover_entry(entry: Any, key: str, bad: Callable[[str, str, Any], Exception]) -> None:
+    """A failover entry: a provider name, or a table of `ENDPOINT_KEYS` with a ``name``."""
+    allowed = f"a provider name or a table of {', '.join(ENDPOINT_KEYS)} with a name"
+    if isinstance(entry, str):
+        return
+    if not isinstance(entry, Mapping) or not isinstance(entry.get("name"), str) or set(entry) - set(ENDPOINT_KEYS):
+        raise bad(key, allowed, entry)
+    endpoint = ProviderConfig(**entry)
+    for name, value, expected in _typed_values(endpoint):
+        if name in entry and (problem := _type_problem(value, expected)) is not None:
+            raise bad(f"{key}.{name}", problem, value)
+    if endpoint.thinking not in (None, "off", "on"):
+        raise bad(f"{key}.thinking", '"off" or "on"', endpoint.thinking)
+    if endpoint.base_url is not None and not _is_http_url(endpoint.base_url):
+        raise bad(f"{key}.base_url", "an http:// or https:// URL such as http://localhost:8000/v1", endpoint.base_url)
+    _check_endpoint(endpoint, key, bad)
 
 
 def _is_ip(text: str) -> bool:

@@ -31,6 +31,16 @@ def test_provider_endpoint_keys_are_settable_from_toml_and_reach_the_llm_config(
     assert fallback.provider == "openai" and fallback.price_in is None  # a failover entry: its own defaults
 
 
+def test_a_failover_table_is_described_like_the_provider(tmp_path):
+    c = toml_config(tmp_path, '[provider]\nname = "groq"\nthinking = "on"\nfailover = ['
+                              '{name = "openai", model = "gpt-4o-mini", timeout_s = 60, price_in = 0.15}, "xai"]\n')
+    _, openai, xai = c.provider.llm_configs()
+    assert (openai.provider, openai.model, openai.timeout_s, openai.price_in, openai.thinking) == (
+        "openai", "gpt-4o-mini", 60, 0.15, "on")
+    assert (xai.provider, xai.timeout_s, xai.thinking) == ("xai", 120.0, "on")
+    json.dumps(c.to_dict())  # config.json holds it
+
+
 def test_every_provider_config_field_shared_with_llm_config_is_passed_on():
     shared = {f.name for f in dataclasses.fields(llm_config.LLMConfig)} & {
         f.name for f in dataclasses.fields(config_module.ProviderConfig)}
@@ -51,6 +61,14 @@ def test_every_provider_config_field_shared_with_llm_config_is_passed_on():
     ('[provider]\nprice_out = "cheap"\n', "provider.price_out = 'cheap' is not allowed"),
     ('[provider]\nmax_concurrency = 0\n', "provider.max_concurrency = 0 is not allowed; expected an integer >= 1"),
     ('[provider]\nmax_concurency = 4\n', "unknown key provider.'max_concurency'"),
+    ('[provider]\nfailover = [3]\n', "provider.failover[0] = 3 is not allowed; expected a provider name or a table"),
+    ('[provider]\nfailover = [{model = "m"}]\n', "provider.failover[0] = {'model': 'm'} is not allowed"),
+    ('[provider]\nfailover = [{name = "groq", rpn = 3}]\n', "with a name"),
+    ('[provider]\nfailover = ["groq", {name = "openai", max_attempts = 0}]\n',
+     "provider.failover[1].max_attempts = 0 is not allowed; expected an integer >= 1"),
+    ('[provider]\nfailover = [{name = "openai", timeout_s = "soon"}]\n',
+     "provider.failover[0].timeout_s = 'soon' is not allowed; expected a number"),
+    ('[provider]\nfailover = [{name = "vllm", base_url = "gpu"}]\n', "provider.failover[0].base_url = 'gpu'"),
 ])
 def test_bad_provider_keys_name_the_key(tmp_path, toml, named):
     with pytest.raises(ExperimentConfigError) as e:
