@@ -33,8 +33,8 @@ from negoray.llm.client import LLMClient
 from negoray.llm.config import LLMConfig
 from negoray.llm.failover import FailoverChat
 from negoray.llm.limiter import InProcessLimiter, RateLimiter
+from negoray.results.lock import ResultsLock
 from negoray.results.writer import ResultsWriter
-from negoray.runtime.results_lock import ResultsLock  # plain file locking: no Ray
 
 log = logging.getLogger(__name__)
 

@@ -26,6 +26,7 @@ from negoray.experiment_setup import check_results_dir, over_budget, provider_co
 from negoray.llm.config import ConfigError
 from negoray.llm.errors import FatalProviderError
 from negoray.llm.providers import ProviderSpec
+from negoray.results.lock import ResultsLock
 from negoray.runtime.backend import RayBackend, endpoint_slots_for, endpoint_tag, task_cpus_for
 from negoray.runtime.baseline import Baseline
 from negoray.runtime.cache_actor import cache_name, get_or_create_cache
@@ -34,7 +35,6 @@ from negoray.runtime.limiter_actor import LIMITER_NAME, get_or_create_limiter
 from negoray.runtime.population import Population
 from negoray.runtime.progress import LiveCounts, ProgressView
 from negoray.runtime.ray_reaper import RayReaper
-from negoray.runtime.results_lock import ResultsLock
 from negoray.runtime.worker import ChatSettings
 
 log = logging.getLogger(__name__)

@@ -8,8 +8,8 @@ import pytest
 import ray.exceptions
 
 from negoray.llm.errors import FatalProviderError
+from negoray.results.lock import ResultsLock, ResultsLocked
 from negoray.runtime.failures import fatal_cause
-from negoray.runtime.results_lock import ResultsLock, ResultsLocked
 
 
 def test_a_held_results_directory_is_refused_naming_the_holder(tmp_path):
