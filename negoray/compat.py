@@ -22,8 +22,8 @@ from negoray.game.dialogue import NegotiationConfig, NegotiationRecord
 from negoray.game.scenario import Scenario
 from negoray.llm.client import LLMClient
 from negoray.llm.config import LLMConfig
-from negoray.llm.local_server import with_local_server
 from negoray.llm.health import HealthReport, acheck_provider
+from negoray.llm.local_server import with_local_server
 
 T = TypeVar("T")
 

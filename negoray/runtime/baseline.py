@@ -10,11 +10,8 @@ from typing import Any
 import ray
 
 from negoray.config import ExperimentConfig
-from negoray.driver import BASELINE_FILE, baseline_done, play_baseline
+from negoray.driver import play_baseline
 from negoray.evolution.backend import Job
-
-__all__ = ["BASELINE_FILE", "Baseline", "baseline_done"]
-
 
 @ray.remote(num_cpus=0)
 class Baseline:

@@ -1,7 +1,7 @@
 """The `Population` actor: one per run, pinned to the head node so its files land in one place.
 
-It owns the run's genomes and runs `negoray.driver.drive` (the loop `LocalExperiment`
-runs too) over a `RayBackend`, adding live progress for the driver's display. Started again after a
+It owns the run's genomes and runs `negoray.driver.drive` (the loop `LocalExperiment` runs too)
+over a `RayBackend`, adding live progress for the driver's display. Started again after a
 crash, it resumes from its checkpoint; the interrupted generation replays from the cache.
 """
 
@@ -14,8 +14,8 @@ from typing import Any
 import ray
 
 from negoray.config import ExperimentConfig
-from negoray.evolution.checkpoint import CheckpointStore
 from negoray.driver import drive
+from negoray.evolution.checkpoint import CheckpointStore
 from negoray.evolution.run import Evolution, GenerationOutput, RunState
 from negoray.game.dialogue import NegotiationConfig
 from negoray.game.scenario import Scenario
