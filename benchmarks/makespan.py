@@ -82,9 +82,9 @@ def measure_workload(seed: int = 42) -> dict[str, Any]:
     played in process by the sim (`Evolution.step` over `LocalBackend`)."""
     from negoray.config import ExperimentConfig
     from negoray.evolution.backend import LocalBackend
+    from negoray.evolution.inputs import make_splits, negotiation_config
     from negoray.evolution.run import Evolution
     from negoray.evolution.seeds import OPPONENT_PROMPT
-    from negoray.runtime.experiment import make_splits, negotiation_config
     from negoray.sim.model import SimModel
 
     cfg = ExperimentConfig(generations=2, seed=seed)
@@ -107,11 +107,12 @@ def validate(args: argparse.Namespace) -> dict[str, Any]:
     import ray
 
     from negoray.config import ExperimentConfig, RuntimeConfig, ScenarioConfig
+    from negoray.driver import drive
+    from negoray.evolution.inputs import make_splits, negotiation_config
     from negoray.evolution.run import Evolution
     from negoray.evolution.seeds import OPPONENT_PROMPT
     from negoray.llm.config import LLMConfig
     from negoray.runtime.backend import RayBackend
-    from negoray.runtime.experiment import make_splits, negotiation_config
     from negoray.runtime.worker import ChatSettings
     from negoray.sim.faults import FaultConfig
 
@@ -152,12 +153,9 @@ def validate(args: argparse.Namespace) -> dict[str, Any]:
             asyncio.run(warm_up())
             server.reset_stats()
             async def one(run_id: str, group: str, index: int):
-                evo = Evolution(cfg, run_id, group, index, splits, backend())
-                state, outs = evo.initial_state(), []
-                while not state.done:
-                    out = await evo.step(state)
-                    outs.append(out)
-                    state = out.next_state
+                outs = []  # the outputs only: nothing written, no checkpoints
+                await drive(Evolution(cfg, run_id, group, index, splits, backend()), None, None, prices=(0.0, 0.0),
+                            on_generation=lambda out, tables: outs.append(out))
                 return outs
 
             async def everything():

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 __all__ = [
     # experiments: configure, run, report
     "Experiment",
-    # TODO(integrator): "LocalExperiment" (the `driver` branch) -- add it here and in _WHERE/TYPE_CHECKING below
+    "LocalExperiment",
     "ExperimentConfig",
     "load_config",
     "make_plan",
@@ -89,6 +89,7 @@ _EXPORTS = {
     "negoray.llm.factory": ["client_for"],
     "negoray.llm.failover": ["FailoverChat"],
     "negoray.llm.providers": ["PROVIDERS"],
+    "negoray.local_experiment": ["LocalExperiment"],
     "negoray.plan": ["make_plan"],
     "negoray.results.report": ["Results", "load_results", "write_report"],
     "negoray.runtime.experiment": ["Experiment"],
@@ -115,6 +116,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs read; at run time `__getattr__`
     from negoray.llm.factory import client_for
     from negoray.llm.failover import FailoverChat
     from negoray.llm.providers import PROVIDERS
+    from negoray.local_experiment import LocalExperiment
     from negoray.plan import make_plan
     from negoray.results.report import Results, load_results, write_report
     from negoray.runtime.experiment import Experiment

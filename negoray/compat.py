@@ -23,6 +23,7 @@ from negoray.game.scenario import Scenario
 from negoray.llm.factory import client_for
 from negoray.llm.config import LLMConfig
 from negoray.llm.health import HealthReport, acheck_provider
+from negoray.llm.local_server import with_local_server
 
 T = TypeVar("T")
 
@@ -44,7 +45,7 @@ def create_async_llm_fn(
     config: LLMConfig, *, temperature: float = 0.7, max_tokens: int = 512
 ) -> Callable[[str, str], Awaitable[str]]:
     """``async (system_prompt, user_prompt) -> str`` over negoray's client (retries, limits)."""
-    client = client_for(config.resolve())
+    client = client_for(with_local_server(config).resolve())
     params = ChatParams(temperature=temperature, max_tokens=max_tokens)
 
     async def llm(system_prompt: str, user_prompt: str) -> str:
@@ -79,7 +80,7 @@ async def async_evaluate_batch(
     negotiation: NegotiationConfig = NegotiationConfig(),
 ) -> list[NegotiationRecord]:
     """Play ``agent_prompt`` against ``opponent_prompt`` on every scenario, concurrently."""
-    client = client_for(config.resolve())
+    client = client_for(with_local_server(config).resolve())
     try:
         return await play_all(agent_prompt, opponent_prompt, scenarios, client, negotiation, concurrency=max_concurrent)
     finally:

@@ -10,24 +10,17 @@ import ipaddress
 import tomllib
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from negoray.evolution.market import TemperatureMode
+from negoray.evolution.settings import GROUPS, MarketConfig
+from negoray.llm.config import LLMConfig, load_profiles
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "experiments" / "configs"
-
-GROUPS: dict[str, tuple[str, str]] = {
-    "A": ("tournament", "reflective"),
-    "B": ("market", "random"),
-    "C": ("market", "reflective"),
-    "D": ("tournament", "random"),
-}
-"""V7's groups: selection x mutation. D is the control."""
-
 
 LOOPBACK = ("127.0.0.1", "localhost")
 """`RuntimeConfig.bind` values that keep a local Ray on the loopback interface."""
@@ -38,47 +31,88 @@ class ExperimentConfigError(ValueError):
 
 
 @dataclass(frozen=True)
-class MarketConfig:
-    temperature: float = 2.0
-    memory: int = 3
-    exploration_bonus: float = 0.1
-    min_clients: int = 2
-    death_fraction: float = 0.3
-    softmax: str = "standard"
-    """How ``temperature`` enters the clients' softmax: "standard" = exp(u / T), as the original V7
-    code ("higher = more exploratory"); "inverse" = exp(T * u), a sharper choice (an option)."""
-
-
-@dataclass(frozen=True)
 class ScenarioConfig:
+    """The scenario pool and its splits (``[scenarios]``)."""
+
     generator: str = "v7"
+    """Scenario generator: "v7" (V7's) or "lewis" (Lewis et al. 2017) (default "v7")."""
     seed: int = 42
+    """Seed of the scenario pool, independent of the experiment seed (default 42)."""
     dev: int = 60
+    """Scenarios every agent is evaluated on each generation; its fitness (default 60)."""
     val: int = 60
+    """Scenarios gating draws its subsets from (default 60)."""
     test: int = 80
+    """Scenarios the final best agent and the seed baseline are tested on (default 80)."""
 
 
 @dataclass(frozen=True)
 class ProviderConfig:
+    """The model every call goes to (``[provider]``), its failover chain and the budget; the endpoint
+    fields parse into the same `LLMConfig` as everywhere else (`llm_configs`). None: the provider's
+    default."""
+
     name: str = "sim"
+    """Provider name: a built-in one (sim, local, lmstudio, vllm, groq, openai, ...) or a profile's
+    (default "sim")."""
     model: str | None = None
+    """Model name (default: the provider's)."""
     base_url: str | None = None
+    """Endpoint URL, e.g. http://localhost:8000/v1 (default: the provider's)."""
     api_key_env: str | None = None
+    """Environment variable holding the API key (default: the provider's, e.g. GROQ_API_KEY)."""
     rpm: float | None = None
+    """Requests per minute to respect (default: the provider's; None: no limit)."""
     tpm: float | None = None
+    """Tokens per minute to respect (default: the provider's; None: no limit)."""
     rpd: float | None = None
+    """Requests per day to respect (default: the provider's; None: no limit)."""
+    price_in: float | None = None
+    """USD per million prompt tokens, for the cost columns and the budget (default: the provider's)."""
+    price_out: float | None = None
+    """USD per million completion tokens (default: the provider's)."""
+    max_concurrency: int | None = None
+    """Requests one process sends the endpoint at once (default: the provider's, 64 for most)."""
+    timeout_s: float = 120.0
+    """Seconds one request may take before it counts as failed (default 120)."""
+    max_attempts: int = 8
+    """Tries of one call, retries included, before it fails (default 8)."""
     max_usd: float | None = None
+    """Stop new work once this many dollars are spent (default None: no budget)."""
     max_tokens: int | None = None
+    """Stop new work once this many tokens are used (default None: no budget)."""
     profiles: str | None = None
-    """A TOML file of provider profiles."""
-    failover: tuple[str, ...] = ()
-    """Providers to fall back to, in order."""
+    """A TOML file of provider profiles (``[providers.NAME]`` tables) (default None)."""
+    failover: tuple[str | dict[str, Any], ...] = ()
+    """Providers to fall back to, in order: a name (that provider's defaults), or a table of this
+    section's endpoint keys (`ENDPOINT_KEYS`), e.g. ``{name = "openai", model = "gpt-4o-mini",
+    timeout_s = 60}`` (default: none)."""
     thinking: str | None = None
     """"off" or "on" (``--thinking``): whether reasoning models think; None: the profile's, else "off"."""
+
+    def llm_configs(self) -> list[LLMConfig]:
+        """The preferred provider, then the failover chain, as `LLMConfig`s (profiles loaded). A
+        failover entry takes its provider's defaults for what it does not set, and this ``thinking``."""
+        profiles = load_profiles(self.profiles) if self.profiles else {}
+        shared = {f.name for f in dataclasses.fields(LLMConfig)} & {f.name for f in dataclasses.fields(self)}
+        first = LLMConfig(provider=self.name, profiles=profiles, **{k: getattr(self, k) for k in shared - {"profiles"}})
+        chain = [first]
+        for entry in self.failover:
+            table = {"name": entry} if isinstance(entry, str) else dict(entry)
+            table.setdefault("thinking", self.thinking)
+            chain.append(LLMConfig(provider=table.pop("name"), profiles=profiles, **table))
+        return chain
+
+
+ENDPOINT_KEYS = ("name",) + tuple(f.name for f in dataclasses.fields(ProviderConfig)
+                                  if f.name in {g.name for g in dataclasses.fields(LLMConfig)} - {"profiles"})
+"""The keys of ``[provider]`` that describe an endpoint (`LLMConfig`'s), allowed in a failover table."""
 
 
 @dataclass(frozen=True)
 class RuntimeConfig:
+    """How the experiment runs (``[runtime]``); none of it changes the results."""
+
     address: str | None = None
     """Ray address: None starts a local Ray, "auto" joins the running cluster."""
     in_flight: int = 32
@@ -90,7 +124,9 @@ class RuntimeConfig:
     """CPUs an evaluation task reserves; None: 1 for the in-process sim (CPU-bound), 0.25 for a model
     behind HTTP (the task mostly waits, so several share a core)."""
     cache: str = "rw"
+    """The response cache: "rw" (read and write, the default), "ro" (read only) or "off"."""
     progress: bool = True
+    """Show live progress (``--no-progress``: off) (default true)."""
     stall_warn_s: float = 60.0
     """The progress reports a request outstanding longer than this many seconds (a hung server)."""
     bind: str = "127.0.0.1"
@@ -101,33 +137,56 @@ class RuntimeConfig:
 
 @dataclass(frozen=True)
 class ExperimentConfig:
+    """One experiment: the V7 design by default (``experiments/configs/NAME.toml``)."""
+
     name: str = "experiment"
+    """The experiment's name (default: the TOML file's stem)."""
     seed: int = 42
+    """Experiment seed: every random choice and every call's seed derives from it (default 42)."""
     groups: tuple[str, ...] = ("A", "B", "C", "D")
+    """Groups to run, drawn from `GROUPS` (default all four)."""
     runs_per_group: int = 3
+    """Independent runs (seeds) per group (default 3)."""
     population: int = 8
+    """Agents per generation (default 8)."""
     generations: int = 10
+    """Generations per run; the last one is tested instead of evolved (default 10)."""
     elites: int = 2
+    """Best agents carried into the next generation unchanged (default 2)."""
     tournament_k: int = 3
+    """Tournament size of tournament selection (default 3)."""
     mutation_temperature: float = 0.8
+    """Sampling temperature of mutation requests (default 0.8)."""
     negotiation_temperature: float = 0.7
+    """Sampling temperature of negotiation turns (default 0.7)."""
     max_rounds: int = 5
+    """Rounds a negotiation may last before it times out (default 5)."""
     move_format: str = "text"
+    """How moves are written: "text" (V7's) or "json" (default "text")."""
     timeout_policy: str = "no_deal"
+    """A negotiation that times out: "no_deal" (V7's) or "last_proposal" (default "no_deal")."""
     max_tokens: int = 200
+    """max_tokens of each negotiation turn (default 200, V7's)."""
     gating_scenarios: int = 10
+    """Val scenarios a tournament child plays against its parent before entering (default 10)."""
     gating_tolerance: str | float = "se"
     """"se": one standard error of the difference; "strict": child >= parent; a number: that margin."""
     mutation_attempts: int = 3
+    """Mutation requests per child before it becomes a clone of its parent (default 3)."""
     infra_retries: int = 2
     """Times a negotiation that ended in an infrastructure error is re-queued before it stays an error."""
     results: str = "results/experiment"
+    """Results directory (default "results/experiment")."""
     max_runs: int | None = None
     """Only the first N runs (``--runs N``)."""
     scenarios: ScenarioConfig = field(default_factory=ScenarioConfig)
+    """``[scenarios]``: the pool and its splits."""
     market: MarketConfig = field(default_factory=MarketConfig)
+    """``[market]``: the market selection of groups B and C."""
     provider: ProviderConfig = field(default_factory=ProviderConfig)
+    """``[provider]``: the model, failover and budget."""
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
+    """``[runtime]``: how it runs."""
 
     def runs(self) -> list[tuple[str, str, int]]:
         """(run_id, group, index) for every run, in a fixed order: A1, A2, A3, B1, ..."""
@@ -195,6 +254,9 @@ class ExperimentConfig:
         if self.provider.profiles is not None and not Path(self.provider.profiles).is_file():
             raise bad("provider.profiles", "the path of an existing TOML file of provider profiles",
                       self.provider.profiles)
+        _check_endpoint(self.provider, "provider", bad)
+        for i, entry in enumerate(self.provider.failover):
+            _check_failover_entry(entry, f"provider.failover[{i}]", bad)
         if self.infra_retries < 0:
             raise bad("infra_retries", "an integer >= 0", self.infra_retries)
         results = Path(self.results)
@@ -204,6 +266,37 @@ class ExperimentConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+def _check_endpoint(p: ProviderConfig, key: str, bad: Callable[[str, str, Any], Exception]) -> None:
+    """The value checks of an endpoint's keys (types are checked by then)."""
+    for name, value in (("price_in", p.price_in), ("price_out", p.price_out)):
+        if value is not None and value < 0:
+            raise bad(f"{key}.{name}", "a number of USD per million tokens >= 0", value)
+    if p.max_concurrency is not None and p.max_concurrency < 1:
+        raise bad(f"{key}.max_concurrency", "an integer >= 1", p.max_concurrency)
+    if not p.timeout_s > 0:
+        raise bad(f"{key}.timeout_s", "a number of seconds > 0", p.timeout_s)
+    if p.max_attempts < 1:
+        raise bad(f"{key}.max_attempts", "an integer >= 1", p.max_attempts)
+
+
+def _check_failover_entry(entry: Any, key: str, bad: Callable[[str, str, Any], Exception]) -> None:
+    """A failover entry: a provider name, or a table of `ENDPOINT_KEYS` with a ``name``."""
+    allowed = f"a provider name or a table of {', '.join(ENDPOINT_KEYS)} with a name"
+    if isinstance(entry, str):
+        return
+    if not isinstance(entry, Mapping) or not isinstance(entry.get("name"), str) or set(entry) - set(ENDPOINT_KEYS):
+        raise bad(key, allowed, entry)
+    endpoint = ProviderConfig(**entry)
+    for name, value, expected in _typed_values(endpoint):
+        if name in entry and (problem := _type_problem(value, expected)) is not None:
+            raise bad(f"{key}.{name}", problem, value)
+    if endpoint.thinking not in (None, "off", "on"):
+        raise bad(f"{key}.thinking", '"off" or "on"', endpoint.thinking)
+    if endpoint.base_url is not None and not _is_http_url(endpoint.base_url):
+        raise bad(f"{key}.base_url", "an http:// or https:// URL such as http://localhost:8000/v1", endpoint.base_url)
+    _check_endpoint(endpoint, key, bad)
 
 
 def _is_ip(text: str) -> bool:

@@ -3,7 +3,6 @@ real results directory, and the exit-status-2 paths."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import shutil
@@ -194,40 +193,9 @@ def test_check_needs_a_config_and_results(tmp_path, capsys):
 
 def _write_in_process(config, results: Path) -> None:
     """What the driver writes, played in this process (used only if the Ray script fails here)."""
-    from negoray.evolution.backend import LocalBackend
-    from negoray.evolution.run import Evolution
-    from negoray.evolution.seeds import OPPONENT_PROMPT, SEED_STRATEGIES
-    from negoray.game.dialogue import run_negotiation
-    from negoray.results.recorder import baseline_tables, generation_tables
-    from negoray.results.writer import ResultsWriter
-    from negoray.runtime.experiment import make_splits, negotiation_config
-    from negoray.sim.model import SimModel
+    from negoray.local_experiment import LocalExperiment
 
-    config = with_overrides(config, results=str(results))
-    results.mkdir(parents=True, exist_ok=True)
-    (results / "config.json").write_text(json.dumps(config.to_dict()))
-    splits, negotiation, writer = make_splits(config), negotiation_config(config), ResultsWriter(results)
-
-    async def go() -> None:
-        for run_id, group, index in config.runs():
-            evolution = Evolution(config, run_id, group, index, splits,
-                                  LocalBackend(SimModel(), OPPONENT_PROMPT, negotiation))
-            state = evolution.initial_state()
-            while not state.done:
-                out = await evolution.step(state)
-                writer.write_generation(run_id, state.generation, **generation_tables(out, config, (0.0, 0.0), 0.0))
-                state = out.next_state
-        from negoray.evolution.backend import Job
-
-        jobs = [Job("baseline", 0, "baseline", name, prompt, s) for name, prompt in SEED_STRATEGIES.items()
-                for s in splits["test"]]
-        records = [await run_negotiation(j.prompt, OPPONENT_PROMPT, j.scenario, SimModel(), config=negotiation)
-                   for j in jobs]
-        tables = baseline_tables(records, jobs, config, (0.0, 0.0))
-        writer.write_extra("negotiations", "baseline", tables["negotiations"])
-        writer.write_extra("calls", "baseline", tables["calls"])
-
-    asyncio.run(go())
+    LocalExperiment(with_overrides(config, results=str(results))).run()
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ import argparse
 import pytest
 
 from negoray.commands.run import add_run_args, config_from_args, main
-from negoray.runtime.experiment import provider_configs
+from negoray.experiment_setup import provider_configs
 
 
 def error_of(capsys, argv):

@@ -84,7 +84,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from negoray.llm.config import ConfigError
     from negoray.llm.redact import install_log_redaction
     from negoray.runtime.experiment import Experiment
-    from negoray.runtime.results_lock import ResultsLocked
+    from negoray.results.lock import ResultsLocked
 
     install_log_redaction()  # the experiment scripts enter here, not through `negoray.cli.main`
     try:

@@ -16,13 +16,14 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from negoray.chat import ChatFailure, ChatParams, ChatReply, derive_seed
-from negoray.config import GROUPS, ExperimentConfig
+from negoray.config import ExperimentConfig
 from negoray.evolution import diversity, gating, market, selection
 from negoray.evolution.backend import Backend, Job, Phase
 from negoray.evolution.genome import Genome, Origin, genome_id, rejected_child_id, rng_for
 from negoray.evolution.mutation import check_strategy, extract_strategy, mutation_messages, worst_cases
 from negoray.evolution.retry import RetryPolicy, Sleep, play_until_done
 from negoray.evolution.seeds import SEED_STRATEGIES
+from negoray.evolution.settings import GROUPS
 from negoray.game.dialogue import NegotiationRecord
 from negoray.game.scenario import Scenario
 from negoray.game.scored import deal_rate, errors, mean_score, pareto_rate, scores_by_scenario

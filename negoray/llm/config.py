@@ -41,18 +41,31 @@ class LLMConfig:
     """What the user chose; anything left None takes the provider's default."""
 
     provider: str | None = None
+    """Provider name, built in or a profile's (default: ``NEGORAY_PROVIDER``, else "sim")."""
     model: str | None = None
+    """Model name (default: the provider's)."""
     base_url: str | None = None
+    """Endpoint URL (default: the provider's; the embedded ``local`` one gets it from `with_local_server`)."""
     api_key: str | None = field(default=None, repr=False)
+    """The API key itself, given in code; never shown (default: read from ``api_key_env``)."""
     api_key_env: str | None = None
+    """Environment variable holding the API key (default: the provider's)."""
     rpm: float | None = None
+    """Requests per minute to respect (default: the provider's; None there: no limit)."""
     tpm: float | None = None
+    """Tokens per minute to respect (default: the provider's; None there: no limit)."""
     rpd: float | None = None
+    """Requests per day to respect (default: the provider's; None there: no limit)."""
     price_in: float | None = None
+    """USD per million prompt tokens (default: the provider's)."""
     price_out: float | None = None
+    """USD per million completion tokens (default: the provider's)."""
     max_concurrency: int | None = None
+    """Requests this process sends the endpoint at once (default: the provider's)."""
     timeout_s: float = 120.0
+    """Seconds one request may take before it counts as failed (default 120)."""
     max_attempts: int = 8
+    """Tries of one call, retries included, before it fails (default 8)."""
     thinking: str | None = None
     """"off" or "on": whether reasoning models think (None: the profile's choice, else "off")."""
     profiles: Mapping[str, ProviderSpec] = field(default_factory=dict, repr=False)
@@ -74,17 +87,14 @@ class LLMConfig:
         )
 
     def resolve(self, environ: Mapping[str, str] | None = None) -> Endpoint:
-        """Check everything needed before any work starts: base URL, model, API key."""
+        """Check everything needed before any work starts: base URL, model, API key. Starts nothing:
+        the embedded ``local`` model is started by `negoray.llm.local_server.with_local_server`."""
         environ = os.environ if environ is None else environ
         spec = self.spec()
         if spec.base_url is None and spec.name == "local":
-            # The embedded provider: start (once per process) llama.cpp with the bundled model, or
-            # with the GGUF file given as the model.
-            from negoray.llm.local_server import ensure_local_server
-
-            gguf = spec.default_model if spec.default_model.endswith(".gguf") else None
-            spec = spec.with_overrides(base_url=ensure_local_server(gguf))
-        elif spec.base_url is None:
+            raise ConfigError("provider 'local' has no server yet: start the embedded model first "
+                              "(negoray.llm.local_server.with_local_server), or set base_url (--base-url)")
+        if spec.base_url is None:
             raise ConfigError(f"provider {spec.name!r} needs a base URL: set base_url (--base-url)")
         key, hint = self.api_key, "the api_key given in code"
         if key is None and spec.api_key is not None:

@@ -14,6 +14,7 @@ from negoray.llm.client import LLMClient
 from negoray.llm.config import ConfigError, Endpoint, LLMConfig
 from negoray.llm.errors import classify
 from negoray.llm.factory import client_for
+from negoray.llm.local_server import with_local_server
 from negoray.llm.redact import redact
 
 
@@ -113,7 +114,7 @@ async def acheck_provider(config: LLMConfig, client: LLMClient | None = None) ->
     """Probe an endpoint without retries; never raises for provider trouble (every server gets a
     verdict), and gives up on a silent server after ``config.timeout_s`` per request."""
     try:
-        client = client or client_for(config.resolve())
+        client = client or client_for(with_local_server(config).resolve())
     except ConfigError as e:
         spec = config.spec()
         return HealthReport(spec.name, spec.base_url or "", spec.default_model, problem=str(e))

@@ -28,11 +28,12 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 from typing import Any, BinaryIO
 
-from negoray.llm.config import ConfigError
+from negoray.llm.config import ConfigError, LLMConfig
 
 log = logging.getLogger(__name__)
 
@@ -379,6 +380,18 @@ def ensure_local_server(model_path: str | Path | None = None) -> str:
         if not server.alive():
             server.start()
         return server.base_url
+
+
+def with_local_server(config: LLMConfig) -> LLMConfig:
+    """``config`` with the URL of the embedded model's server, started (once per process, see
+    `ensure_local_server`) with the bundled model or the GGUF file given as the model, when it is the
+    ``local`` provider without a base URL; any other config unchanged. The one call that starts it:
+    `LLMConfig.resolve` has no side effects."""
+    spec = config.spec()
+    if spec.name != "local" or spec.base_url is not None:
+        return config
+    gguf = spec.default_model if spec.default_model.endswith(".gguf") else None
+    return replace(config, base_url=ensure_local_server(gguf))
 
 
 def shared_servers() -> list[LocalServer]:

@@ -8,7 +8,6 @@ model, URL; exit 1 otherwise). Running the same command again resumes.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import os
 import signal
@@ -21,26 +20,22 @@ from rich.console import Console
 from rich.markup import escape
 
 from negoray.config import LOOPBACK, ExperimentConfig, ExperimentConfigError
-from negoray.evolution.seeds import OPPONENT_PROMPT
-from negoray.game.dialogue import NegotiationConfig
-from negoray.game.generators import generate, split_scenarios
-from negoray.game.moves import MoveFormat
-from negoray.game.outcome import TimeoutPolicy
-from negoray.llm.config import ConfigError, LLMConfig, load_profiles
-from negoray.llm.cost import Budget
+from negoray.driver import baseline_done
+from negoray.evolution.inputs import make_splits, negotiation_config
+from negoray.evolution.seeds import OPPONENT_PROMPT, baseline_jobs
+from negoray.experiment_setup import check_results_dir, over_budget, provider_configs, write_config
+from negoray.llm.config import ConfigError
 from negoray.llm.errors import FatalProviderError
 from negoray.llm.providers import ProviderSpec
+from negoray.results.lock import ResultsLock
 from negoray.runtime.backend import RayBackend, endpoint_slots_for, endpoint_tag, task_cpus_for
-from negoray.evolution.seeds import baseline_jobs
-from negoray.runtime.baseline import Baseline, baseline_done
+from negoray.runtime.baseline import Baseline
 from negoray.runtime.cache_actor import cache_name, get_or_create_cache
-from negoray.runtime.checkpoint import resume_problem
 from negoray.runtime.failures import fatal_cause
 from negoray.runtime.limiter_actor import LIMITER_NAME, get_or_create_limiter
 from negoray.runtime.population import Population
 from negoray.runtime.progress import LiveCounts, ProgressView
 from negoray.runtime.ray_reaper import RayReaper
-from negoray.runtime.results_lock import ResultsLock
 from negoray.runtime.worker import ChatSettings
 
 log = logging.getLogger(__name__)
@@ -62,33 +57,6 @@ def bind_options(bind: str) -> dict[str, Any]:
     os.environ[ray_constants.ENABLE_RAY_CLUSTERS_ENV_VAR] = "0" if loopback else "1"
     ray_constants.ENABLE_RAY_CLUSTER = not loopback
     return {} if loopback or bind == "0.0.0.0" else {"_node_ip_address": bind}
-
-
-def provider_configs(config: ExperimentConfig) -> list[LLMConfig]:
-    """The preferred provider, then the failover chain; checked (keys included) before any work."""
-    p = config.provider
-    profiles = load_profiles(p.profiles) if p.profiles else {}
-    first = LLMConfig(provider=p.name, model=p.model, base_url=p.base_url, api_key_env=p.api_key_env,
-                      rpm=p.rpm, tpm=p.tpm, rpd=p.rpd, thinking=p.thinking, profiles=profiles)
-    chain = [first] + [LLMConfig(provider=name, thinking=p.thinking, profiles=profiles) for name in p.failover]
-    resolved = []
-    for c in chain:
-        endpoint = c.resolve()  # a missing key fails here, naming the variable
-        # the embedded model is started once, here; workers on this machine share its URL
-        resolved.append(dataclasses.replace(c, base_url=endpoint.url) if endpoint.name == "local" else c)
-    return resolved
-
-
-def make_splits(config: ExperimentConfig) -> dict[str, list]:
-    s = config.scenarios
-    pool = generate(s.generator, s.dev + s.val + s.test, s.seed)
-    return split_scenarios(pool, {"dev": s.dev, "val": s.val, "test": s.test})
-
-
-def negotiation_config(config: ExperimentConfig) -> NegotiationConfig:
-    return NegotiationConfig(max_rounds=config.max_rounds, move_format=MoveFormat(config.move_format),
-                             timeout_policy=TimeoutPolicy(config.timeout_policy),
-                             temperature=config.negotiation_temperature, max_tokens=config.max_tokens, seed=config.seed)
 
 
 class Experiment:
@@ -113,32 +81,6 @@ class Experiment:
     def _check_terminated(self) -> None:
         if self._terminated:
             raise KeyboardInterrupt()
-
-    def _check_results_dir(self) -> None:
-        """A results directory holds one experiment: refuse to mix in a different config, or to
-        shorten runs that already played more generations (extending them is fine)."""
-        path = self.results / "config.json"
-        if path.exists():
-            saved = json.loads(path.read_text())
-            current = json.loads(json.dumps(self.config.to_dict()))
-            keep = ("results", "runtime", "generations")  # may change between resume attempts
-            differs = sorted(k for k in current if k not in keep and saved.get(k) != current.get(k))
-            if differs:
-                raise ExperimentConfigError(f"{self.results} holds results of a different experiment (differs in: "
-                                            f"{', '.join(differs)}); choose another --results directory")
-        problem = resume_problem(self.results, [r for r, _, _ in self.config.runs()], self.config.generations)
-        if problem:
-            raise ExperimentConfigError(f"--generations {self.config.generations}: {problem}")
-
-    def _write_config(self, finished: bool) -> None:
-        """config.json: the experiment's config. Until the runs are finished, ``generations`` keeps
-        the number a previous, finished invocation played, so the file never claims generations
-        that were not played (a fresh directory starts with the target)."""
-        path = self.results / "config.json"
-        current = json.loads(json.dumps(self.config.to_dict()))
-        if path.exists() and not finished:
-            current["generations"] = json.loads(path.read_text()).get("generations", current["generations"])
-        path.write_text(json.dumps(current, indent=1))
 
     def _init_ray(self, tag: str, spec: ProviderSpec) -> None:
         rt = self.config.runtime
@@ -169,7 +111,7 @@ class Experiment:
         try:
             existed = self.results.exists()
             lock.acquire()  # before any work: a second run of the same command stops here
-            self._check_results_dir()
+            check_results_dir(self.config)
             try:
                 chain = provider_configs(self.config)
             except ConfigError:
@@ -183,7 +125,7 @@ class Experiment:
             if self.config.runtime.task_cpus is None:
                 self.config = dataclasses.replace(self.config, runtime=dataclasses.replace(
                     self.config.runtime, task_cpus=task_cpus_for(spec.name)))
-            self._write_config(finished=False)
+            write_config(self.config, finished=False)
             started = time.monotonic()
             self._init_ray(tag, spec)
             signal.signal(signal.SIGTERM, self._on_sigterm)  # ray.init installs its own (sys.exit)
@@ -267,7 +209,7 @@ class Experiment:
             return 1
         from negoray.results.report import write_report
 
-        self._write_config(finished=all(s["done"] for s in statuses))
+        write_config(self.config, finished=all(s["done"] for s in statuses))
         report = write_report(self.results)
         self.console.print(f"Done in {time.monotonic() - started:.0f}s. Results in {self.results}; report: {report}")
         return 0
@@ -280,10 +222,9 @@ class Experiment:
         return getattr(error, "exit_code", 1)
 
     def _over_budget(self, statuses: list[dict[str, Any]]) -> bool:
-        p = self.config.provider
         cost = sum(s["cost_usd"] for s in statuses)
         tokens = sum(s["tokens"] for s in statuses)
-        hit = Budget(p.max_usd, p.max_tokens).reached(cost, tokens) is not None
+        hit = over_budget(self.config.provider, cost, tokens)
         if hit:
             self.console.print(f"[yellow]Budget reached[/] (${cost:.2f}, {tokens} tokens): stopping after the "
                                "generations in progress.")

@@ -1,13 +1,12 @@
 """The `Population` actor: one per run, pinned to the head node so its files land in one place.
 
-It owns the run's genomes, drives `Evolution` generation by generation through a `RayBackend`,
-writes each generation's results and then checkpoints (after mutation and gating). Started again
-after a crash, it resumes from its checkpoint; the interrupted generation replays from the cache.
+It owns the run's genomes and runs `negoray.driver.drive` (the loop `LocalExperiment` runs too)
+over a `RayBackend`, adding live progress for the driver's display. Started again after a
+crash, it resumes from its checkpoint; the interrupted generation replays from the cache.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -15,14 +14,14 @@ from typing import Any
 import ray
 
 from negoray.config import ExperimentConfig
-from negoray.evolution.run import Evolution
+from negoray.driver import drive
+from negoray.evolution.checkpoint import CheckpointStore
+from negoray.evolution.run import Evolution, GenerationOutput, RunState
 from negoray.game.dialogue import NegotiationConfig
 from negoray.game.scenario import Scenario
 from negoray.llm.redact import install_log_redaction
-from negoray.results.recorder import generation_tables
 from negoray.results.writer import ResultsWriter
 from negoray.runtime.backend import RayBackend
-from negoray.runtime.checkpoint import load_checkpoint, save_checkpoint
 from negoray.runtime.progress import LIVE_KEYS, OutstandingCalls
 from negoray.runtime.worker import ChatSettings
 
@@ -38,6 +37,7 @@ class Population:
                              progress=ray.get_runtime_context().current_actor)
         self.evolution = Evolution(config, run_id, group, index, splits, backend, on_status=self._set_status)
         self.writer = ResultsWriter(self.results)
+        self.checkpoints = CheckpointStore(self.results)
         self.prices = prices
         self.run_id = run_id
         self._status = "starting"
@@ -67,26 +67,23 @@ class Population:
         """Finish the generation in progress, then stop (its results and checkpoint are kept)."""
         self._stop = True
 
-    async def run(self) -> dict[str, Any]:
-        state = load_checkpoint(self.results, self.run_id) or self.evolution.initial_state()
-        if state.done and state.generation < self.config.generations:  # extended: --generations grew
-            state = state.reopened()
+    def _on_state(self, state: RunState) -> None:
         self.progress.update(generation=state.generation, done=state.done)
-        while not state.done and not self._stop:
+        if not state.done:
             self._status = f"generation {state.generation}"
-            started = time.monotonic()
-            out = await self.evolution.step(state)
-            tables = generation_tables(out, self.config, self.prices, wall_s=time.monotonic() - started)
-            self.writer.write_generation(self.run_id, state.generation, **tables)
-            save_checkpoint(self.results, out.next_state)
-            state = out.next_state
-            s = out.summary
-            self.live = dict.fromkeys(self.live, 0)  # the generation's own totals replace the live counts
-            self.progress.update(
-                generation=state.generation, done=state.done, negotiations=self.progress["negotiations"] + s["negotiations"],
-                calls=self.progress["calls"] + s["calls"], errors=self.progress["errors"] + s["errors"],
-                tokens=self.progress["tokens"] + s["prompt_tokens"] + s["completion_tokens"],
-                cost_usd=self.progress["cost_usd"] + tables["generation_row"].get("cost_usd", 0.0),
-            )
+
+    def _on_generation(self, out: GenerationOutput, tables: dict[str, Any]) -> None:
+        s = out.summary
+        self.live = dict.fromkeys(self.live, 0)  # the generation's own totals replace the live counts
+        self.progress.update(
+            negotiations=self.progress["negotiations"] + s["negotiations"], calls=self.progress["calls"] + s["calls"],
+            errors=self.progress["errors"] + s["errors"],
+            tokens=self.progress["tokens"] + s["prompt_tokens"] + s["completion_tokens"],
+            cost_usd=self.progress["cost_usd"] + tables["generation_row"].get("cost_usd", 0.0),
+        )
+
+    async def run(self) -> dict[str, Any]:
+        state = await drive(self.evolution, self.writer, self.checkpoints, prices=self.prices,
+                            should_stop=lambda: self._stop, on_state=self._on_state, on_generation=self._on_generation)
         self._status = "done" if state.done else "stopped"
         return await self.status()

@@ -15,10 +15,10 @@ from hypothesis import strategies as st
 from negoray.chat import ChatParams, ChatReply, derive_seed
 from negoray.config import with_overrides
 from negoray.evolution.backend import Job, LocalBackend, play_jobs
+from negoray.evolution.inputs import negotiation_config
 from negoray.evolution.run import Evolution
 from negoray.evolution.seeds import OPPONENT_PROMPT, SEED_STRATEGIES, baseline_jobs
 from negoray.game.dialogue import run_negotiation
-from negoray.runtime.experiment import negotiation_config
 from negoray.sim.model import SimModel
 
 from .test_run import POC, SPLITS, run_all

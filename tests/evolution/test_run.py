@@ -2,21 +2,23 @@
 
 import asyncio
 import dataclasses
-import json
 import statistics
+import tempfile
 
 import pytest
 
 from negoray.config import load_config, with_overrides
+from negoray.driver import drive
 from negoray.evolution.backend import Job, LocalBackend
+from negoray.evolution.checkpoint import CheckpointStore
 from negoray.evolution.genome import Origin
-from negoray.evolution.run import Evolution, RunState, mean_score
+from negoray.evolution.inputs import make_splits, negotiation_config
+from negoray.evolution.run import Evolution, mean_score
 from negoray.evolution.seeds import OPPONENT_PROMPT, SEED_STRATEGIES
 from negoray.llm.cache import ResponseCache
 from negoray.llm.client import LLMClient
 from negoray.llm.config import LLMConfig
 from negoray.sim.transport import SimTransport
-from negoray.runtime.experiment import make_splits, negotiation_config
 from negoray.sim.model import SimModel
 
 POC = load_config("poc")
@@ -29,13 +31,17 @@ def evolution(run_id, group, chat=None, config=POC):
 
 
 async def run_all(evo, state=None, stop_after=None):
-    state = state or evo.initial_state()
+    """(outputs, last state) of the run driven by `drive`, from ``state`` (saved as its checkpoint) or
+    generation 0, checkpointing in a temporary directory; the last state is read back from there."""
     outputs = []
-    while not state.done and (stop_after is None or len(outputs) < stop_after):
-        out = await evo.step(state)
-        outputs.append(out)
-        state = RunState.from_dict(json.loads(json.dumps(out.next_state.to_dict())))  # as a checkpoint would
-    return outputs, state
+    with tempfile.TemporaryDirectory() as results:
+        checkpoints = CheckpointStore(results)
+        if state is not None:
+            checkpoints.save(state)
+        last = await drive(evo, None, checkpoints, prices=(0.0, 0.0),
+                           should_stop=lambda: stop_after is not None and len(outputs) >= stop_after,
+                           on_generation=lambda out, tables: outputs.append(out))
+        return outputs, checkpoints.load(evo.run_id) or last
 
 
 @pytest.fixture(scope="module")

@@ -74,7 +74,7 @@ class Recording(httpx2.AsyncHTTPTransport):
 @pytest.fixture(scope="module")
 def endpoint():
     """The shared server of this process, started through the config as any run would."""
-    ep = LLMConfig(provider="local").resolve()
+    ep = local_server.with_local_server(LLMConfig(provider="local")).resolve()
     yield ep
     local_server.stop_all()
 
@@ -207,7 +207,7 @@ def test_server_is_gone_after_the_context():
 @local_test
 def test_any_gguf_path_is_a_model(endpoint):
     gguf = local_server.bundled_model_path()
-    ep = LLMConfig(provider="local", model=str(gguf)).resolve()
+    ep = local_server.with_local_server(LLMConfig(provider="local", model=str(gguf))).resolve()
     assert ep.model == str(gguf) and ep.url.startswith("http://127.0.0.1:")
     assert ep.url == endpoint.url  # the same file: the same shared server
 
@@ -254,7 +254,7 @@ def test_no_orphan_when_the_owner_dies(sig):
 # -- wiring and messages, without the extra -------------------------------------------------------
 
 
-def test_resolve_starts_the_embedded_server(monkeypatch):
+def test_with_local_server_starts_the_embedded_server_and_resolve_starts_nothing(monkeypatch):
     started = []
 
     def fake(model_path=None):
@@ -262,11 +262,16 @@ def test_resolve_starts_the_embedded_server(monkeypatch):
         return "http://127.0.0.1:9/v1"
 
     monkeypatch.setattr(local_server, "ensure_local_server", fake)
-    ep = LLMConfig(provider="local").resolve({})
+    with pytest.raises(ConfigError, match="provider 'local' has no server yet"):
+        LLMConfig(provider="local").resolve({})
+    assert started == []  # resolving has no side effects
+    ep = local_server.with_local_server(LLMConfig(provider="local")).resolve({})
     assert ep.url == "http://127.0.0.1:9/v1" and ep.model == "SmolLM2-135M-Instruct"
-    ep = LLMConfig(provider="local", model="/models/x.gguf").resolve({})
+    ep = local_server.with_local_server(LLMConfig(provider="local", model="/models/x.gguf")).resolve({})
     assert ep.model == "/models/x.gguf"
-    assert LLMConfig(provider="local", base_url="http://elsewhere:1/v1").resolve({}).url == "http://elsewhere:1/v1"
+    elsewhere = LLMConfig(provider="local", base_url="http://elsewhere:1/v1")
+    assert local_server.with_local_server(elsewhere) is elsewhere
+    assert local_server.with_local_server(LLMConfig(provider="sim")).base_url is None
     assert started == [None, "/models/x.gguf"]
 
 

@@ -21,14 +21,15 @@ import ray
 
 from negoray.chat import ChatFailure
 from negoray.config import load_config
+from negoray.driver import baseline_done
 from negoray.evolution.backend import LocalBackend
+from negoray.evolution.inputs import make_splits, negotiation_config
 from negoray.evolution.seeds import OPPONENT_PROMPT
 from negoray.game.outcome import OutcomeKind
 from negoray.evolution.seeds import baseline_jobs
-from negoray.runtime.baseline import Baseline, baseline_done
-from negoray.runtime.experiment import make_splits, negotiation_config
+from negoray.results.lock import ResultsLock
+from negoray.runtime.baseline import Baseline
 from negoray.runtime.ray_reaper import descendants, process_table
-from negoray.runtime.results_lock import ResultsLock
 from negoray.sim.faults import FaultConfig
 from negoray.sim.model import SimModel
 from negoray.sim.server import serve_in_subprocess

@@ -13,8 +13,8 @@ import pytest
 
 from negoray.evolution.genome import Genome, Origin
 from negoray.evolution.run import RunState
-from negoray.runtime import checkpoint
-from negoray.runtime.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
+from negoray.evolution import checkpoint
+from negoray.evolution.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,7 +57,7 @@ def test_a_process_killed_while_saving_leaves_a_readable_checkpoint(tmp_path):
         from pathlib import Path
         sys.path.insert(0, {str(Path(__file__).parent)!r})
         from test_checkpoint_atomic import state
-        from negoray.runtime.checkpoint import save_checkpoint
+        from negoray.evolution.checkpoint import save_checkpoint
         g = 0
         while True:
             save_checkpoint(Path({str(tmp_path)!r}), state(g))

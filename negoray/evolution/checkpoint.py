@@ -1,4 +1,8 @@
-"""Atomic per-run checkpoints: a JSON file replaced in one `os.replace`."""
+"""Atomic per-run checkpoints: one JSON file per run, replaced in one `os.replace`.
+
+`CheckpointStore` is what the driver takes; the functions are the same operations on a results
+directory.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +15,11 @@ from pathlib import Path
 from negoray.evolution.run import RunState
 
 
-def checkpoint_path(results: Path, run_id: str) -> Path:
-    return results / "checkpoints" / f"{run_id}.json"
+def checkpoint_path(results: str | Path, run_id: str) -> Path:
+    return Path(results) / "checkpoints" / f"{run_id}.json"
 
 
-def save_checkpoint(results: Path, state: RunState) -> None:
+def save_checkpoint(results: str | Path, state: RunState) -> None:
     """Write the state so that a kill at any moment leaves either the old or the new file."""
     path = checkpoint_path(results, state.run_id)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -27,14 +31,14 @@ def save_checkpoint(results: Path, state: RunState) -> None:
     os.replace(tmp, path)
 
 
-def load_checkpoint(results: Path, run_id: str) -> RunState | None:
+def load_checkpoint(results: str | Path, run_id: str) -> RunState | None:
     path = checkpoint_path(results, run_id)
     if not path.exists():
         return None
     return RunState.from_dict(json.loads(path.read_text()))
 
 
-def resume_problem(results: Path, run_ids: Iterable[str], generations: int) -> str | None:
+def resume_problem(results: str | Path, run_ids: Iterable[str], generations: int) -> str | None:
     """Why these runs cannot be resumed with ``generations`` generations (a run can be extended,
     not shortened), or None."""
     for run_id in run_ids:
@@ -47,3 +51,22 @@ def resume_problem(results: Path, run_ids: Iterable[str], generations: int) -> s
             return (f"run {run_id} in {results} has already played {state.generation} generation(s); a run can be "
                     f"extended, not shortened: use --generations {least} or more, or another --results directory")
     return None
+
+
+class CheckpointStore:
+    """The checkpoints of one results directory (``RESULTS/checkpoints/RUN.json``)."""
+
+    def __init__(self, results: str | Path) -> None:
+        self.results = Path(results)
+
+    def path(self, run_id: str) -> Path:
+        return checkpoint_path(self.results, run_id)
+
+    def save(self, state: RunState) -> None:
+        save_checkpoint(self.results, state)
+
+    def load(self, run_id: str) -> RunState | None:
+        return load_checkpoint(self.results, run_id)
+
+    def resume_problem(self, run_ids: Iterable[str], generations: int) -> str | None:
+        return resume_problem(self.results, run_ids, generations)
