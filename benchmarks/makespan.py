@@ -4,7 +4,7 @@ that checks the model. The model lives in `negoray.plan.makespan` (importable, t
 
 What is modelled (simulated clock, no real calls):
   * the experiment's shape: R runs (groups cycled A, B, C, D like ``ExperimentConfig.runs``) x G
-    generations. Each generation is, as in `negoray.evolution.run.Evolution.step`: evaluation
+    generations. Each generation is, as in `negoray.evolution.loop.Evolution.step`: evaluation
     (P x D negotiations), then -- barrier -- mutation calls (P - elites for tournament groups A/D,
     the market's deaths for B/C, each a chain of attempts), then -- barrier -- gating (tournament
     groups: 2 x gating_scenarios negotiations per child); the last generation plays the test set
@@ -83,7 +83,7 @@ def measure_workload(seed: int = 42) -> dict[str, Any]:
     from negoray.config import ExperimentConfig
     from negoray.evolution.backend import LocalBackend
     from negoray.evolution.inputs import make_splits, negotiation_config
-    from negoray.evolution.run import Evolution
+    from negoray.evolution.loop import Evolution
     from negoray.evolution.seeds import OPPONENT_PROMPT
     from negoray.sim.model import SimModel
 
@@ -109,10 +109,10 @@ def validate(args: argparse.Namespace) -> dict[str, Any]:
     from negoray.config import ExperimentConfig, RuntimeConfig, ScenarioConfig
     from negoray.driver import drive
     from negoray.evolution.inputs import make_splits, negotiation_config
-    from negoray.evolution.run import Evolution
+    from negoray.evolution.loop import Evolution
     from negoray.evolution.seeds import OPPONENT_PROMPT
     from negoray.llm.config import LLMConfig
-    from negoray.runtime.backend import RayBackend
+    from negoray.runtime.ray_backend import RayBackend
     from negoray.runtime.worker import ChatSettings
     from negoray.sim.faults import FaultConfig
 

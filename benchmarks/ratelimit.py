@@ -5,7 +5,7 @@ A sim server enforces a strict sliding window (default: at most 120 requests in 
 nodes on this machine (``ray.cluster_utils.Cluster``, ``--cpus-per-node`` worker processes each)
 plays real negotiations against it through the endpoint tag, twice:
 
-``negoray``  `negoray.runtime.backend.RayBackend` with the cluster's limiter actor
+``negoray``  `negoray.runtime.ray_backend.RayBackend` with the cluster's limiter actor
              (`negoray.runtime.limiter_actor.get_or_create_limiter`): every worker on every node asks
              the one actor for its start time.
 ``naive``    the baseline: the same tasks (`play_jobs` on the worker's event loop, same chunking and
@@ -169,7 +169,7 @@ def window_rate(samples, skip_s: float, tail_s: float) -> dict[str, float]:
 
 def run_arm(arm: str, args, server, provider, config, jobs, head: str) -> dict[str, Any]:
     from negoray.evolution.seeds import OPPONENT_PROMPT
-    from negoray.runtime.backend import RayBackend
+    from negoray.runtime.ray_backend import RayBackend
     from negoray.runtime.limiter_actor import LIMITER_NAME
     from negoray.runtime.worker import ChatSettings
 

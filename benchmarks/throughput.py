@@ -9,7 +9,7 @@ in a subprocess with a slots/latency model), at each concurrency N it measures, 
     The response cache is OFF by default (``--cache fresh`` uses a fresh SQLite file in a temp
     folder instead; every request carries a distinct replicate index, so it never hits) and the
     rate limiter is unlimited (no rpm/tpm/rpd), as on a local server.
-(c) ``ray``: the full Ray pipeline, `negoray.runtime.backend.RayBackend` over a local
+(c) ``ray``: the full Ray pipeline, `negoray.runtime.ray_backend.RayBackend` over a local
     ``ray.init`` with an endpoint resource tag of N slots, playing real negotiations (N in flight,
     at most ``--task-in-flight`` per Ray task); calls and tokens are counted from the records.
 
@@ -301,7 +301,7 @@ def run(args: argparse.Namespace, base_url: str, server) -> dict[str, Any]:
     if "c" in args.clients:
         from negoray.evolution.seeds import OPPONENT_PROMPT
         from negoray.game.dialogue import NegotiationConfig
-        from negoray.runtime.backend import REMOTE_TASK_CPUS, RayBackend
+        from negoray.runtime.ray_backend import REMOTE_TASK_CPUS, RayBackend
         from negoray.runtime.worker import ChatSettings
 
         # one tag per level, worth exactly N slots, so level N never has more than N negotiations in flight

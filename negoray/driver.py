@@ -22,7 +22,7 @@ from negoray.config import ExperimentConfig
 from negoray.evolution.backend import Backend, Job
 from negoray.evolution.checkpoint import CheckpointStore
 from negoray.evolution.retry import RetryPolicy, play_until_done
-from negoray.evolution.run import Evolution, GenerationOutput, RunState
+from negoray.evolution.loop import Evolution, GenerationOutput, RunState
 from negoray.results.recorder import baseline_tables, generation_tables
 from negoray.results.writer import ResultsWriter
 

@@ -25,7 +25,7 @@ from negoray.driver import baseline_done, drive, play_baseline
 from negoray.evolution.backend import LocalBackend
 from negoray.evolution.checkpoint import CheckpointStore
 from negoray.evolution.inputs import make_splits, negotiation_config
-from negoray.evolution.run import Evolution, GenerationOutput, RunState
+from negoray.evolution.loop import Evolution, GenerationOutput, RunState
 from negoray.evolution.seeds import OPPONENT_PROMPT, baseline_jobs
 from negoray.experiment_setup import check_results_dir, over_budget, provider_configs, write_config
 from negoray.llm.cache import CacheMode, ResponseCache

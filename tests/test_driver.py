@@ -10,7 +10,7 @@ from negoray.driver import drive, starting_state
 from negoray.evolution.backend import LocalBackend
 from negoray.evolution.checkpoint import CheckpointStore
 from negoray.evolution.inputs import make_splits, negotiation_config
-from negoray.evolution.run import Evolution
+from negoray.evolution.loop import Evolution
 from negoray.evolution.seeds import OPPONENT_PROMPT
 from negoray.results.writer import ResultsWriter, read_table
 from negoray.sim.model import SimModel

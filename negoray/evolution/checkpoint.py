@@ -12,7 +12,7 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from negoray.evolution.run import RunState
+from negoray.evolution.loop import RunState
 
 
 def checkpoint_path(results: str | Path, run_id: str) -> Path:

@@ -154,7 +154,7 @@ class Sched:
 
 class _Task:
     """A Ray task: holds ``units`` slots and keeps that many negotiations running until ``waiting``
-    is empty (as `negoray.runtime.backend.RayBackend` does)."""
+    is empty (as `negoray.runtime.ray_backend.RayBackend` does)."""
 
     __slots__ = ("units", "waiting", "left", "stage")
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from negoray.config import ExperimentConfig
 from negoray.evolution.backend import Job, Phase
-from negoray.evolution.run import GenerationOutput
+from negoray.evolution.loop import GenerationOutput
 from negoray.game.dialogue import NegotiationRecord
 from negoray.results.schema import agent_row, call_rows, generation_row, mutation_call_row, negotiation_row
 

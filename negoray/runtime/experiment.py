@@ -28,7 +28,7 @@ from negoray.llm.config import ConfigError
 from negoray.llm.errors import FatalProviderError
 from negoray.llm.providers import ProviderSpec
 from negoray.results.lock import ResultsLock
-from negoray.runtime.backend import RayBackend, endpoint_slots_for, endpoint_tag, task_cpus_for
+from negoray.runtime.ray_backend import RayBackend, endpoint_slots_for, endpoint_tag, task_cpus_for
 from negoray.runtime.baseline import Baseline
 from negoray.runtime.cache_actor import cache_name, get_or_create_cache
 from negoray.runtime.failures import fatal_cause

@@ -16,12 +16,12 @@ import ray
 from negoray.config import ExperimentConfig
 from negoray.driver import drive
 from negoray.evolution.checkpoint import CheckpointStore
-from negoray.evolution.run import Evolution, GenerationOutput, RunState
+from negoray.evolution.loop import Evolution, GenerationOutput, RunState
 from negoray.game.dialogue import NegotiationConfig
 from negoray.game.scenario import Scenario
 from negoray.llm.redact import install_log_redaction
 from negoray.results.writer import ResultsWriter
-from negoray.runtime.backend import RayBackend
+from negoray.runtime.ray_backend import RayBackend
 from negoray.runtime.progress import LIVE_KEYS, OutstandingCalls
 from negoray.runtime.worker import ChatSettings
 

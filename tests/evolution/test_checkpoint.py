@@ -4,7 +4,7 @@ import pytest
 
 from negoray.evolution.checkpoint import CheckpointStore
 from negoray.evolution.genome import Genome, Origin
-from negoray.evolution.run import RunState
+from negoray.evolution.loop import RunState
 
 
 def state(generation, done):

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from negoray.evolution.genome import Genome, Origin
-from negoray.evolution.run import RunState
+from negoray.evolution.loop import RunState
 from negoray.evolution import checkpoint
 from negoray.evolution.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
 

@@ -16,12 +16,12 @@ from negoray.chat import ChatParams, ChatReply, derive_seed
 from negoray.config import with_overrides
 from negoray.evolution.backend import Job, LocalBackend, play_jobs
 from negoray.evolution.inputs import negotiation_config
-from negoray.evolution.run import Evolution
+from negoray.evolution.loop import Evolution
 from negoray.evolution.seeds import OPPONENT_PROMPT, SEED_STRATEGIES, baseline_jobs
 from negoray.game.dialogue import run_negotiation
 from negoray.sim.model import SimModel
 
-from .test_run import POC, SPLITS, run_all
+from .test_loop import POC, SPLITS, run_all
 
 CONFIG = negotiation_config(POC)
 

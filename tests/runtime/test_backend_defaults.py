@@ -1,7 +1,7 @@
 """How much of the machine an endpoint's tasks take by default."""
 
 from negoray.llm.providers import PROVIDERS
-from negoray.runtime.backend import endpoint_slots_for, task_cpus_for
+from negoray.runtime.ray_backend import endpoint_slots_for, task_cpus_for
 
 
 def test_only_the_in_process_sim_takes_a_whole_cpu_per_task():

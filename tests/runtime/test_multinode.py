@@ -13,7 +13,7 @@ from negoray.evolution.seeds import OPPONENT_PROMPT, SEED_STRATEGIES
 from negoray.game.dialogue import NegotiationConfig
 from negoray.game.generators import v7_splits
 from negoray.llm.config import LLMConfig
-from negoray.runtime.backend import RayBackend
+from negoray.runtime.ray_backend import RayBackend
 from negoray.runtime.limiter_actor import LIMITER_NAME, get_or_create_limiter
 from negoray.runtime.worker import ChatSettings
 from negoray.sim.faults import FaultConfig

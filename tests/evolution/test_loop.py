@@ -13,7 +13,7 @@ from negoray.evolution.backend import Job, LocalBackend
 from negoray.evolution.checkpoint import CheckpointStore
 from negoray.evolution.genome import Origin
 from negoray.evolution.inputs import make_splits, negotiation_config
-from negoray.evolution.run import Evolution, mean_score
+from negoray.evolution.loop import Evolution, mean_score
 from negoray.evolution.seeds import OPPONENT_PROMPT, SEED_STRATEGIES
 from negoray.llm.cache import ResponseCache
 from negoray.llm.client import LLMClient
