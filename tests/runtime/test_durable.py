@@ -157,11 +157,16 @@ def test_the_seed_baseline_pauses_through_an_outage_and_is_written_only_complete
     assert len(neg) == len(jobs) and (neg.outcome == OutcomeKind.ERROR.value).sum() == 0
 
 
-def test_a_model_unloaded_for_longer_than_the_retries_leaves_no_error_in_the_baseline(config, tmp_path):
+def test_a_model_unloaded_for_longer_than_the_retries_leaves_no_error_in_the_baseline(tmp_path):
     """The issue's trial: `custom` (LM Studio's "No models loaded") unloaded for longer than one
-    call's retries (8 attempts, about 62 s). Every phase, the baseline included, re-queues its failed
-    negotiations until the model is back: the run ends with a complete baseline and no errors."""
-    with serve_in_subprocess(FaultConfig(unload_after=0.0, unload_for=150.0, seed=2)) as server:
+    call's retries (here 3 attempts, a few seconds: `[provider] max_attempts`, so the trial takes under
+    a minute instead of outlasting the default 8 attempts' ~62 s). Every phase, the baseline included,
+    re-queues its failed negotiations until the model is back: the run ends with a complete baseline
+    and no errors."""
+    config = tmp_path / "quick-retries.toml"
+    # no re-queue before pausing: 3 attempts take seconds, so only the pause can outlast the outage
+    config.write_text("infra_retries = 0\n" + CONFIG + "[provider]\nmax_attempts = 3\n")
+    with serve_in_subprocess(FaultConfig(unload_after=0.0, unload_for=20.0, seed=2)) as server:
         code, out = finish(start(config, tmp_path / "r", "--provider", "custom", "--base-url", str(server)))
         assert server.stats()["unloaded"] > 0
     assert code == 0, out
