@@ -9,6 +9,7 @@ from typing import Any
 
 from negoray.config import ExperimentConfig, ExperimentConfigError, ProviderConfig
 from negoray.evolution.checkpoint import CheckpointStore
+from negoray.evolution.settings import SOFTMAX_BEFORE_THE_SETTING
 from negoray.llm.config import LLMConfig
 from negoray.llm.cost import Budget
 from negoray.llm.local_server import with_local_server
@@ -22,8 +23,11 @@ def _as_json(config: ExperimentConfig) -> dict[str, Any]:
 
 
 def _with_defaults(saved: dict[str, Any]) -> dict[str, Any]:
-    """A saved config.json with the tables' keys added since it was written at their defaults."""
+    """A saved config.json with the tables' keys added since it was written at their defaults (or, where
+    the default changed since, at what the code did then)."""
     defaults = _as_json(ExperimentConfig())
+    if isinstance(saved.get("market"), dict) and "softmax" not in saved["market"]:  # the default changed since
+        saved = {**saved, "market": {**saved["market"], "softmax": SOFTMAX_BEFORE_THE_SETTING}}
     return {k: {**defaults[k], **v} if isinstance(v, dict) and isinstance(defaults.get(k), dict) else v
             for k, v in saved.items()}
 

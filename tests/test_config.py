@@ -106,3 +106,17 @@ def test_a_results_directory_written_before_a_key_existed_still_resumes(tmp_path
 
 def test_defaults_are_v7s():
     assert ExperimentConfig().provider.llm_configs()[0].provider == "sim"
+
+
+def test_a_results_directory_from_before_the_softmax_setting_is_not_resumed_with_the_new_default(tmp_path):
+    """Results written before `[market] softmax` existed were played with the inverse form: resuming
+    them under the new default (standard) would mix two selection rules in one run, so it is refused;
+    asking for `inverse` resumes them."""
+    c = with_overrides(load_config("smoke"), results=str(tmp_path))
+    write_config(c, finished=False)
+    saved = json.loads((tmp_path / "config.json").read_text())
+    del saved["market"]["softmax"]
+    (tmp_path / "config.json").write_text(json.dumps(saved))
+    with pytest.raises(ExperimentConfigError, match=r"differs in: market"):
+        check_results_dir(c)
+    check_results_dir(with_overrides(c, **{"market.softmax": "inverse"}))  # no error

@@ -17,6 +17,10 @@ GROUPS: dict[str, tuple[str, str]] = {
 """V7's groups: selection x mutation. D is the control."""
 
 
+SOFTMAX_BEFORE_THE_SETTING = "inverse"
+"""The market softmax of every results directory written before ``[market] softmax`` existed."""
+
+
 @dataclass(frozen=True)
 class MarketConfig:
     """The market selection of groups B and C (``[market]``); defaults are V7's values."""

@@ -10,6 +10,7 @@ from typing import Any
 
 from negoray.config import GROUPS, ExperimentConfig
 from negoray.evolution.market import death_count
+from negoray.evolution.settings import SOFTMAX_BEFORE_THE_SETTING
 from negoray.fmt import decimal
 from negoray.results.report.common import (MARKET, PLANNED_RUNS, TOURNAMENT, as_float, group_label, markdown_table,
                                            nanmean)
@@ -106,7 +107,7 @@ def _client_choice(data: Results) -> list[str]:
     mode, temperature = _setting(data, "market.softmax"), _setting(data, "market.temperature")
     older = bool(data.config) and "softmax" not in data.config.get("market", {})
     if older:  # written before [market] softmax existed, when the inverse form was the only one
-        mode = "inverse"
+        mode = SOFTMAX_BEFORE_THE_SETTING
     out = [f"Client choice: softmax `{mode}` at temperature {temperature} "
            + ("(the original V7 form, p ∝ exp((u − max u) / T): higher T = more exploratory)." if mode == "standard"
               else "(an option, p ∝ exp(T · u): T read as a sharpness, not the original's form).")
