@@ -142,10 +142,16 @@ class Experiment:
             settings = ChatSettings(tuple(chain), cache_path, self.config.runtime.cache,
                                     LIMITER_NAME if limiter is not None else None, NAMESPACE, service)
             return self._run_all(settings, tag, head, (spec.price_in, spec.price_out), started)
+        except ray.exceptions.RayError:
+            # SIGTERM to the whole process group (`ray job stop`) kills the actors too: the driver may
+            # see an actor vanish before its own handler has run. Give a pending signal a moment.
+            if not self._terminated:
+                time.sleep(0.5)
+            if not self._terminated:
+                raise
+            return self._interrupted()
         except KeyboardInterrupt:
-            self.console.print(f"[yellow]Interrupted.[/] Finished generations are saved in {self.results}; "
-                               "run the same command again to resume.")
-            return 130
+            return self._interrupted()
         finally:
             signal.signal(signal.SIGTERM, signal.SIG_IGN)  # no second SIGTERM in the middle of the cleanup
             if ray.is_initialized():
@@ -154,6 +160,11 @@ class Experiment:
                 self._reaper.release()
             lock.release()
             signal.signal(signal.SIGTERM, previous)
+
+    def _interrupted(self) -> int:
+        self.console.print(f"[yellow]Interrupted.[/] Finished generations are saved in {self.results}; "
+                           "run the same command again to resume.")
+        return 130
 
     def _run_all(self, settings: ChatSettings, tag: str, head: str, prices: tuple[float, float], started: float) -> int:
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
