@@ -6,19 +6,17 @@ Every key is validated; an error names the file, the key and what is allowed.
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
 import tomllib
-import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
+from negoray.config_types import is_http_url, is_ip, type_problem, typed_values
 from negoray.evolution.market import TemperatureMode
 from negoray.evolution.settings import GROUPS, MarketConfig
-from negoray.llm.config import LLMConfig, load_profiles
+from negoray.provider_config import ProviderConfig, check_endpoint, check_failover_entry
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "experiments" / "configs"
 
@@ -44,69 +42,6 @@ class ScenarioConfig:
     """Scenarios gating draws its subsets from (default 60)."""
     test: int = 80
     """Scenarios the final best agent and the seed baseline are tested on (default 80)."""
-
-
-@dataclass(frozen=True)
-class ProviderConfig:
-    """The model every call goes to (``[provider]``), its failover chain and the budget; the endpoint
-    fields parse into the same `LLMConfig` as everywhere else (`llm_configs`). None: the provider's
-    default."""
-
-    name: str = "sim"
-    """Provider name: a built-in one (sim, local, lmstudio, vllm, groq, openai, ...) or a profile's
-    (default "sim")."""
-    model: str | None = None
-    """Model name (default: the provider's)."""
-    base_url: str | None = None
-    """Endpoint URL, e.g. http://localhost:8000/v1 (default: the provider's)."""
-    api_key_env: str | None = None
-    """Environment variable holding the API key (default: the provider's, e.g. GROQ_API_KEY)."""
-    rpm: float | None = None
-    """Requests per minute to respect (default: the provider's; None: no limit)."""
-    tpm: float | None = None
-    """Tokens per minute to respect (default: the provider's; None: no limit)."""
-    rpd: float | None = None
-    """Requests per day to respect (default: the provider's; None: no limit)."""
-    price_in: float | None = None
-    """USD per million prompt tokens, for the cost columns and the budget (default: the provider's)."""
-    price_out: float | None = None
-    """USD per million completion tokens (default: the provider's)."""
-    max_concurrency: int | None = None
-    """Requests one process sends the endpoint at once (default: the provider's, 64 for most)."""
-    timeout_s: float = 120.0
-    """Seconds one request may take before it counts as failed (default 120)."""
-    max_attempts: int = 8
-    """Tries of one call, retries included, before it fails (default 8)."""
-    max_usd: float | None = None
-    """Stop new work once this many dollars are spent (default None: no budget)."""
-    max_tokens: int | None = None
-    """Stop new work once this many tokens are used (default None: no budget)."""
-    profiles: str | None = None
-    """A TOML file of provider profiles (``[providers.NAME]`` tables) (default None)."""
-    failover: tuple[str | dict[str, Any], ...] = ()
-    """Providers to fall back to, in order: a name (that provider's defaults), or a table of this
-    section's endpoint keys (`ENDPOINT_KEYS`), e.g. ``{name = "openai", model = "gpt-4o-mini",
-    timeout_s = 60}`` (default: none)."""
-    thinking: str | None = None
-    """"off" or "on" (``--thinking``): whether reasoning models think; None: the profile's, else "off"."""
-
-    def llm_configs(self) -> list[LLMConfig]:
-        """The preferred provider, then the failover chain, as `LLMConfig`s (profiles loaded). A
-        failover entry takes its provider's defaults for what it does not set, and this ``thinking``."""
-        profiles = load_profiles(self.profiles) if self.profiles else {}
-        shared = {f.name for f in dataclasses.fields(LLMConfig)} & {f.name for f in dataclasses.fields(self)}
-        first = LLMConfig(provider=self.name, profiles=profiles, **{k: getattr(self, k) for k in shared - {"profiles"}})
-        chain = [first]
-        for entry in self.failover:
-            table = {"name": entry} if isinstance(entry, str) else dict(entry)
-            table.setdefault("thinking", self.thinking)
-            chain.append(LLMConfig(provider=table.pop("name"), profiles=profiles, **table))
-        return chain
-
-
-ENDPOINT_KEYS = ("name",) + tuple(f.name for f in dataclasses.fields(ProviderConfig)
-                                  if f.name in {g.name for g in dataclasses.fields(LLMConfig)} - {"profiles"})
-"""The keys of ``[provider]`` that describe an endpoint (`LLMConfig`'s), allowed in a failover table."""
 
 
 @dataclass(frozen=True)
@@ -197,8 +132,8 @@ class ExperimentConfig:
         def bad(key: str, allowed: str, value: Any) -> ExperimentConfigError:
             return ExperimentConfigError(f"{source}: {key} = {value!r} is not allowed; expected {allowed}")
 
-        for key, value, expected in _typed_values(self):
-            if (allowed := _type_problem(value, expected)) is not None:
+        for key, value, expected in typed_values(self):
+            if (allowed := type_problem(value, expected)) is not None:
                 raise bad(key, allowed, value)
         for g in self.groups:
             if g not in GROUPS:
@@ -229,7 +164,7 @@ class ExperimentConfig:
             raise bad("scenarios.generator", '"v7" or "lewis"', self.scenarios.generator)
         if self.provider.thinking not in (None, "off", "on"):
             raise bad("provider.thinking", '"off" or "on"', self.provider.thinking)
-        if self.runtime.bind not in LOOPBACK and not _is_ip(self.runtime.bind):
+        if self.runtime.bind not in LOOPBACK and not is_ip(self.runtime.bind):
             raise bad("runtime.bind", '"127.0.0.1" (loopback), "0.0.0.0" (every interface) or an IP address',
                       self.runtime.bind)
         if self.runtime.cache not in ("rw", "ro", "off"):
@@ -248,15 +183,15 @@ class ExperimentConfig:
             value = self.market.temperature if key == "market.temperature" else getattr(self, key)
             if not isinstance(value, (int, float)) or value < 0:
                 raise bad(key, "a number >= 0", value)
-        if self.provider.base_url is not None and not _is_http_url(self.provider.base_url):
+        if self.provider.base_url is not None and not is_http_url(self.provider.base_url):
             raise bad("provider.base_url", "an http:// or https:// URL such as http://localhost:8000/v1",
                       self.provider.base_url)
         if self.provider.profiles is not None and not Path(self.provider.profiles).is_file():
             raise bad("provider.profiles", "the path of an existing TOML file of provider profiles",
                       self.provider.profiles)
-        _check_endpoint(self.provider, "provider", bad)
+        check_endpoint(self.provider, "provider", bad)
         for i, entry in enumerate(self.provider.failover):
-            _check_failover_entry(entry, f"provider.failover[{i}]", bad)
+            check_failover_entry(entry, f"provider.failover[{i}]", bad)
         if self.infra_retries < 0:
             raise bad("infra_retries", "an integer >= 0", self.infra_retries)
         results = Path(self.results)
@@ -266,98 +201,6 @@ class ExperimentConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
-
-
-def _check_endpoint(p: ProviderConfig, key: str, bad: Callable[[str, str, Any], Exception]) -> None:
-    """The value checks of an endpoint's keys (types are checked by then)."""
-    for name, value in (("price_in", p.price_in), ("price_out", p.price_out)):
-        if value is not None and value < 0:
-            raise bad(f"{key}.{name}", "a number of USD per million tokens >= 0", value)
-    if p.max_concurrency is not None and p.max_concurrency < 1:
-        raise bad(f"{key}.max_concurrency", "an integer >= 1", p.max_concurrency)
-    if not p.timeout_s > 0:
-        raise bad(f"{key}.timeout_s", "a number of seconds > 0", p.timeout_s)
-    if p.max_attempts < 1:
-        raise bad(f"{key}.max_attempts", "an integer >= 1", p.max_attempts)
-
-
-def _check_failover_entry(entry: Any, key: str, bad: Callable[[str, str, Any], Exception]) -> None:
-    """A failover entry: a provider name, or a table of `ENDPOINT_KEYS` with a ``name``."""
-    allowed = f"a provider name or a table of {', '.join(ENDPOINT_KEYS)} with a name"
-    if isinstance(entry, str):
-        return
-    if not isinstance(entry, Mapping) or not isinstance(entry.get("name"), str) or set(entry) - set(ENDPOINT_KEYS):
-        raise bad(key, allowed, entry)
-    endpoint = ProviderConfig(**entry)
-    for name, value, expected in _typed_values(endpoint):
-        if name in entry and (problem := _type_problem(value, expected)) is not None:
-            raise bad(f"{key}.{name}", problem, value)
-    if endpoint.thinking not in (None, "off", "on"):
-        raise bad(f"{key}.thinking", '"off" or "on"', endpoint.thinking)
-    if endpoint.base_url is not None and not _is_http_url(endpoint.base_url):
-        raise bad(f"{key}.base_url", "an http:// or https:// URL such as http://localhost:8000/v1", endpoint.base_url)
-    _check_endpoint(endpoint, key, bad)
-
-
-def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _is_http_url(text: str) -> bool:
-    parts = urlsplit(text)
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
-
-
-def _typed_values(config: Any, prefix: str = "") -> list[tuple[str, Any, Any]]:
-    """(dotted key, value, declared type) for every field, sections included."""
-    hints = typing.get_type_hints(type(config))
-    out = []
-    for f in dataclasses.fields(config):
-        value = getattr(config, f.name)
-        if dataclasses.is_dataclass(hints[f.name]):
-            if not isinstance(value, hints[f.name]):
-                out.append((prefix + f.name, value, hints[f.name]))
-            else:
-                out += _typed_values(value, f"{prefix}{f.name}.")
-        else:
-            out.append((prefix + f.name, value, hints[f.name]))
-    return out
-
-
-def _type_problem(value: Any, expected: Any) -> str | None:
-    """None if ``value`` fits the declared type ``expected``, else what is allowed, in words."""
-    origin = typing.get_origin(expected)
-    if origin in (typing.Union, types.UnionType):
-        options = typing.get_args(expected)
-        if any(_type_problem(value, o) is None for o in options):
-            return None
-        return " or ".join(_type_problem(None, o) or "nothing (leave it out)" for o in options)
-    if origin is typing.Literal:
-        choices = typing.get_args(expected)
-        return None if value in choices else "one of " + ", ".join(repr(c) for c in choices)
-    if origin is tuple:
-        item = typing.get_args(expected)[0]
-        if isinstance(value, tuple) and all(_type_problem(v, item) is None for v in value):
-            return None
-        return f"a list whose items are each {_type_problem(None, item) or 'a value'}"
-    words = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
-    if expected is type(None):
-        return None if value is None else "nothing (leave it out)"
-    if expected is bool:
-        return None if isinstance(value, bool) else words[bool]
-    if expected is int:
-        return None if isinstance(value, int) and not isinstance(value, bool) else words[int]
-    if expected is float:
-        return None if isinstance(value, (int, float)) and not isinstance(value, bool) else words[float]
-    if expected is str:
-        return None if isinstance(value, str) else words[str]
-    if dataclasses.is_dataclass(expected):
-        return None if isinstance(value, expected) else "a table"
-    return None  # a type this check does not know: accepted as is
 
 
 _SECTIONS = {"scenarios": ScenarioConfig, "market": MarketConfig, "provider": ProviderConfig, "runtime": RuntimeConfig}

@@ -15,9 +15,7 @@ from typing import Any
 
 from negoray.game.moves import Action, Move
 from negoray.game.scenario import ITEMS, Counts
-
-ALL = "all"
-"""Stands for "all of them" until the pool is known."""
+from negoray.game.shares import ALL, resolve_move
 
 _NUMBER_WORDS = {
     "zero": 0, "no": 0, "none": 0, "one": 1, "a": 1, "an": 1, "single": 1, "two": 2, "both": 2,
@@ -182,7 +180,7 @@ def _from_json(obj: dict[str, Any], counts: Counts | None) -> Move | None:
     theirs = next((_json_share(lowered[k]) for k in ("you_get", "your_share", "you", "them", "opponent") if k in lowered), None)
     if action is Action.REJECT and mine is None and theirs is None:
         return Move(action, reasoning=reasoning, problem="REJECT needs a counter-proposal")
-    return _resolve(action, mine, theirs, counts, reasoning, whole=None)
+    return resolve_move(action, mine, theirs, counts, reasoning, whole=None)
 
 
 # ---- text form -------------------------------------------------------------------------------
@@ -255,7 +253,7 @@ def _from_text(raw: str, counts: Counts | None) -> Move:
         unknown = _unknown_items(body)
         problem = f"unknown item(s): {', '.join(unknown)}" if unknown else "PROPOSE without a readable split"
         return Move(None, reasoning=reasoning, problem=problem)
-    return _resolve(action, mine, theirs, counts, reasoning, whole)
+    return resolve_move(action, mine, theirs, counts, reasoning, whole)
 
 
 def _prose_accept(text: str) -> bool:
@@ -343,62 +341,3 @@ def _parse_split(text: str) -> tuple[Any, Any, Any]:
             whole = c
             mine = c
     return mine, theirs, whole
-
-
-def _resolve(action: Action, mine: Any, theirs: Any, counts: Counts | None, reasoning: str, whole: Any) -> Move:
-    """Turn what was said about each side into the speaker's own share, checked against the pool."""
-    if mine == "rest" and theirs == "rest":
-        return Move(None, reasoning=reasoning, problem="both sides get 'the rest'")
-    if counts is None:
-        if isinstance(mine, dict):
-            share = tuple(mine.get(i, 0) for i in ITEMS)
-            if ALL in share:
-                return Move(None, reasoning=reasoning, problem="'all' needs the pool to resolve")
-            return _checked(action, share, None, reasoning)
-        return Move(None, reasoning=reasoning, problem="the speaker's own share needs the pool to resolve")
-    if mine == "all":
-        mine = {item: ALL for item in ITEMS}
-    if theirs == "all":
-        theirs = {item: ALL for item in ITEMS}
-    mine = mine if isinstance(mine, dict) else None
-    theirs = theirs if isinstance(theirs, dict) else None
-    if mine is None and theirs is None:
-        return Move(None, reasoning=reasoning, problem="neither side's share could be read")
-    # Per item: the speaker's own count where stated, else the pool less what the other side is
-    # given. An item neither side mentions goes to the other side -- unless only the other
-    # side's share was stated, and then the speaker keeps everything not given away.
-    own: list[int] = []
-    mismatch = False
-    for item, c in zip(ITEMS, counts):
-        a, b = _stated(mine, item, c), _stated(theirs, item, c)
-        if a is not None:
-            own.append(a)
-            mismatch |= b is not None and a + b != c
-        elif b is not None:
-            own.append(c - b)
-        else:
-            own.append(c if mine is None else 0)
-    share: Counts = tuple(own)  # type: ignore[assignment]
-    if any(n < 0 for n, item in zip(share, ITEMS) if _stated(mine, item, 0) is None):
-        return Move(action, share, reasoning, "the other side's share claims more items than the pool has")
-    move = _checked(action, share, counts, reasoning)
-    if mismatch and not move.problem:
-        return Move(action, share, reasoning, "the two shares do not add up to the pool")
-    return move
-
-
-def _stated(named: dict[str, int] | None, item: str, count: int) -> int | None:
-    """What one side is explicitly given of ``item`` ("all" resolved to ``count``), or None."""
-    if named is None or item not in named:
-        return None
-    return count if named[item] == ALL else named[item]
-
-
-def _checked(action: Action, share: Counts, counts: Counts | None, reasoning: str) -> Move:
-    if any(n < 0 for n in share):
-        return Move(action, share, reasoning, "negative item count")
-    if counts is not None:
-        over = [f"{n} {item} but the pool has {c}" for n, item, c in zip(share, ITEMS, counts) if n > c]
-        if over:
-            return Move(action, share, reasoning, "claims " + "; ".join(over))
-    return Move(action, share, reasoning)

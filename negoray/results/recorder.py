@@ -9,7 +9,7 @@ from negoray.config import ExperimentConfig
 from negoray.evolution.backend import Job, Phase
 from negoray.evolution.loop import GenerationOutput
 from negoray.game.dialogue import NegotiationRecord
-from negoray.results.schema import agent_row, call_rows, generation_row, mutation_call_row, negotiation_row
+from negoray.results.rows import agent_row, call_rows, generation_row, mutation_call_row, negotiation_row
 
 _SPLIT = {Phase.EVAL: "dev", Phase.GATING: "val", Phase.TEST: "test", Phase.BASELINE: "test"}
 

@@ -14,7 +14,7 @@ from negoray.llm.client import LLMClient
 from negoray.llm.config import LLMConfig, parse_profiles
 from negoray.llm.errors import FatalProviderError
 from negoray.llm.redact import REDACTED, install_log_redaction, known_secrets, redact, register_secret
-from negoray.results.schema import negotiation_row
+from negoray.results.rows import negotiation_row
 
 from .vtime import VirtualTime
 

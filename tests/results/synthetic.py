@@ -15,7 +15,7 @@ from negoray.evolution.genome import Genome, Origin, genome_id
 from negoray.evolution.seeds import OPPONENT_PROMPT, SEED_STRATEGIES
 from negoray.game.dialogue import NegotiationConfig, NegotiationRecord, run_negotiation
 from negoray.game.generators import v7_splits
-from negoray.results.schema import agent_row, call_rows, generation_row, mutation_call_row, negotiation_row
+from negoray.results.rows import agent_row, call_rows, generation_row, mutation_call_row, negotiation_row
 from negoray.results.writer import ResultsWriter
 from negoray.sim.model import SimModel
 

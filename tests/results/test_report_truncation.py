@@ -6,7 +6,7 @@ from negoray.chat import ChatReply
 from negoray.game.dialogue import NegotiationConfig, run_negotiation
 from negoray.game.scenario import Scenario
 from negoray.results.report import write_report
-from negoray.results.schema import call_rows, negotiation_row
+from negoray.results.rows import call_rows, negotiation_row
 from negoray.results.writer import ResultsWriter, read_table
 from tests.results.synthetic import build
 

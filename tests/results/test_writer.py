@@ -11,9 +11,8 @@ import pytest
 from negoray.chat import ChatReply
 from negoray.evolution.genome import Genome, Origin
 from negoray.results import schema
-from negoray.results.schema import (
-    CALL_PHASES, OUTCOMES, PHASES, SCHEMAS, agent_row, call_rows, generation_row, mutation_call_row, negotiation_row,
-)
+from negoray.results.rows import agent_row, call_rows, generation_row, mutation_call_row, negotiation_row
+from negoray.results.schema import CALL_PHASES, OUTCOMES, PHASES, SCHEMAS
 from negoray.results.writer import ResultsWriter, has_results, read_table, table_files
 from tests.results.synthetic import PRICES, generation_tables
 

@@ -1,0 +1,111 @@
+"""The ``[provider]`` section: the endpoint every call goes to, its failover chain and the budget.
+
+Its endpoint keys parse into the same `LLMConfig` as everywhere else (`ProviderConfig.llm_configs`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from negoray.config_types import is_http_url, type_problem, typed_values
+from negoray.llm.config import LLMConfig, load_profiles
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    """The model every call goes to (``[provider]``), its failover chain and the budget; the endpoint
+    fields parse into the same `LLMConfig` as everywhere else (`llm_configs`). None: the provider's
+    default."""
+
+    name: str = "sim"
+    """Provider name: a built-in one (sim, local, lmstudio, vllm, groq, openai, ...) or a profile's
+    (default "sim")."""
+    model: str | None = None
+    """Model name (default: the provider's)."""
+    base_url: str | None = None
+    """Endpoint URL, e.g. http://localhost:8000/v1 (default: the provider's)."""
+    api_key_env: str | None = None
+    """Environment variable holding the API key (default: the provider's, e.g. GROQ_API_KEY)."""
+    rpm: float | None = None
+    """Requests per minute to respect (default: the provider's; None: no limit)."""
+    tpm: float | None = None
+    """Tokens per minute to respect (default: the provider's; None: no limit)."""
+    rpd: float | None = None
+    """Requests per day to respect (default: the provider's; None: no limit)."""
+    price_in: float | None = None
+    """USD per million prompt tokens, for the cost columns and the budget (default: the provider's)."""
+    price_out: float | None = None
+    """USD per million completion tokens (default: the provider's)."""
+    max_concurrency: int | None = None
+    """Requests one process sends the endpoint at once (default: the provider's, 64 for most)."""
+    timeout_s: float = 120.0
+    """Seconds one request may take before it counts as failed (default 120)."""
+    max_attempts: int = 8
+    """Tries of one call, retries included, before it fails (default 8)."""
+    max_usd: float | None = None
+    """Stop new work once this many dollars are spent (default None: no budget)."""
+    max_tokens: int | None = None
+    """Stop new work once this many tokens are used (default None: no budget)."""
+    profiles: str | None = None
+    """A TOML file of provider profiles (``[providers.NAME]`` tables) (default None)."""
+    failover: tuple[str | dict[str, Any], ...] = ()
+    """Providers to fall back to, in order: a name (that provider's defaults), or a table of this
+    section's endpoint keys (`ENDPOINT_KEYS`), e.g. ``{name = "openai", model = "gpt-4o-mini",
+    timeout_s = 60}`` (default: none)."""
+    thinking: str | None = None
+    """"off" or "on" (``--thinking``): whether reasoning models think; None: the profile's, else "off"."""
+
+    def llm_configs(self) -> list[LLMConfig]:
+        """The preferred provider, then the failover chain, as `LLMConfig`s (profiles loaded). A
+        failover entry takes its provider's defaults for what it does not set, and this ``thinking``."""
+        profiles = load_profiles(self.profiles) if self.profiles else {}
+        shared = {f.name for f in dataclasses.fields(LLMConfig)} & {f.name for f in dataclasses.fields(self)}
+        first = LLMConfig(provider=self.name, profiles=profiles, **{k: getattr(self, k) for k in shared - {"profiles"}})
+        chain = [first]
+        for entry in self.failover:
+            table = {"name": entry} if isinstance(entry, str) else dict(entry)
+            table.setdefault("thinking", self.thinking)
+            chain.append(LLMConfig(provider=table.pop("name"), profiles=profiles, **table))
+        return chain
+
+
+ENDPOINT_KEYS = ("name",) + tuple(f.name for f in dataclasses.fields(ProviderConfig)
+                                  if f.name in {g.name for g in dataclasses.fields(LLMConfig)} - {"profiles"})
+"""The keys of ``[provider]`` that describe an endpoint (`LLMConfig`'s), allowed in a failover table."""
+
+
+
+def check_endpoint(p: ProviderConfig, key: str, bad: Callable[[str, str, Any], Exception]) -> None:
+    """The value checks of an endpoint's keys (types are checked by then)."""
+    for name, value in (("price_in", p.price_in), ("price_out", p.price_out)):
+        if value is not None and value < 0:
+            raise bad(f"{key}.{name}", "a number of USD per million tokens >= 0", value)
+    if p.max_concurrency is not None and p.max_concurrency < 1:
+        raise bad(f"{key}.max_concurrency", "an integer >= 1", p.max_concurrency)
+    if not p.timeout_s > 0:
+        raise bad(f"{key}.timeout_s", "a number of seconds > 0", p.timeout_s)
+    if p.max_attempts < 1:
+        raise bad(f"{key}.max_attempts", "an integer >= 1", p.max_attempts)
+
+
+def check_failover_entry(entry: Any, key: str, bad: Callable[[str, str, Any], Exception]) -> None:
+    """A failover entry: a provider name, or a table of `ENDPOINT_KEYS` with a ``name``."""
+    allowed = f"a provider name or a table of {', '.join(ENDPOINT_KEYS)} with a name"
+    if isinstance(entry, str):
+        return
+    if not isinstance(entry, Mapping) or not isinstance(entry.get("name"), str) or set(entry) - set(ENDPOINT_KEYS):
+        raise bad(key, allowed, entry)
+    endpoint = ProviderConfig(**entry)
+    for name, value, expected in typed_values(endpoint):
+        if name in entry and (problem := type_problem(value, expected)) is not None:
+            raise bad(f"{key}.{name}", problem, value)
+    if endpoint.thinking not in (None, "off", "on"):
+        raise bad(f"{key}.thinking", '"off" or "on"', endpoint.thinking)
+    if endpoint.base_url is not None and not is_http_url(endpoint.base_url):
+        raise bad(f"{key}.base_url", "an http:// or https:// URL such as http://localhost:8000/v1", endpoint.base_url)
+    check_endpoint(endpoint, key, bad)
+
+

@@ -1,0 +1,230 @@
+"""Row builders of the four results tables: a negotiation, its calls, a mutation call, an agent, a
+generation, each as a plain ``dict`` keyed by the columns of `negoray.results.schema`.
+
+Scores of a negotiation that ended in an infrastructure error are null, never 0 (an error is not a
+score); ``market_*`` columns are null for tournament groups and ``gate_*`` columns are null where no
+gating happened. Secrets are redacted from every text column.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from negoray.chat import ChatReply
+from negoray.evolution.backend import Phase
+from negoray.evolution.genome import Genome, Origin
+from negoray.game.dialogue import CallUsage, NegotiationRecord
+from negoray.llm.cost import call_cost
+from negoray.llm.redact import redact
+from negoray.results.schema import AGENTS, GENERATIONS, PHASES, SPLITS, group_of
+
+
+def _check(name: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ValueError(f"{name} = {value!r} is not one of {', '.join(allowed)}")
+
+
+def _cost(prompt: int, completion: int, price_in: float | None, price_out: float | None) -> float | None:
+    """Dollars at prices per million tokens; None when the prices are unknown. ``completion`` includes
+    the reasoning tokens (the client counts them in where a provider reports them apart)."""
+    if price_in is None or price_out is None:
+        return None
+    return call_cost(prompt, completion, price_in, price_out)
+
+
+def _call_cost(prompt: int, completion: int, cache_hit: bool, price_in: float | None, price_out: float | None) -> float | None:
+    """One call's dollars: a cache hit costs nothing; None when the prices are unknown."""
+    cost = _cost(prompt, completion, price_in, price_out)
+    return 0.0 if cache_hit and cost is not None else cost
+
+
+def _calls_cost(calls: Iterable[CallUsage], price_in: float | None, price_out: float | None) -> float | None:
+    """Dollars for a negotiation's calls (None when the prices are unknown)."""
+    if price_in is None or price_out is None:
+        return None
+    return sum(_call_cost(c.prompt_tokens, c.completion_tokens, c.cache_hit, price_in, price_out) or 0.0 for c in calls)
+
+
+def negotiation_row(
+    record: NegotiationRecord,
+    *,
+    run_id: str,
+    group: str | None,
+    seed: int | None,
+    generation: int | None,
+    agent_id: str,
+    split: str,
+    phase: str,
+    price_in: float | None,
+    price_out: float | None,
+) -> dict[str, Any]:
+    """One row of ``negotiations``. ``price_in``/``price_out`` are dollars per million tokens."""
+    _check("phase", phase, PHASES)
+    _check("split", split, SPLITS)
+    m = record.metrics  # None for an infrastructure error: its score columns stay null
+    served = next((c for c in record.calls if c.provider or c.model), None)
+    return {
+        "run_id": run_id,
+        "group": group,
+        "seed": seed,
+        "generation": generation,
+        "agent_id": agent_id,
+        "scenario_id": record.scenario_id,
+        "split": split,
+        "phase": phase,
+        "replicate": record.replicate,
+        "outcome": record.outcome.value,
+        "agent_score": m.agent_score if m is not None else None,
+        "opponent_score": m.opponent_score if m is not None else None,
+        "normalized_score": m.agent_normalized if m is not None else None,
+        "opponent_normalized": m.opponent_normalized if m is not None else None,
+        "pareto_optimal": m.pareto_optimal if m is not None else None,
+        "joint_efficiency": m.joint_efficiency if m is not None else None,
+        "nash_product": m.nash_product if m is not None else None,
+        "nash_ratio": m.nash_ratio if m is not None else None,
+        "turns": record.n_turns,
+        "agent_invalid": record.agent_invalid,
+        "opponent_invalid": record.opponent_invalid,
+        "agent_unparseable": record.agent_unparseable,
+        "opponent_unparseable": record.opponent_unparseable,
+        "truncated": record.truncated,
+        "calls": len(record.calls),
+        "cache_hits": sum(1 for c in record.calls if c.cache_hit),
+        "prompt_tokens": record.prompt_tokens,
+        "completion_tokens": record.completion_tokens,
+        "reasoning_tokens": record.reasoning_tokens,
+        "cost_usd": _calls_cost(record.calls, price_in, price_out),
+        "latency_s": record.latency_s,
+        "provider": served.provider if served else "",
+        "model": served.model if served else "",
+        "error": redact(record.error) if record.error else record.error,
+        # the turns, moves and outcome; per-call usage (timings, cache hits) lives in the calls table
+        "transcript": redact(json.dumps({k: v for k, v in record.to_dict().items() if k != "calls"},
+                                        ensure_ascii=False, separators=(",", ":"))),
+    }
+
+
+def call_rows(
+    record: NegotiationRecord,
+    *,
+    run_id: str,
+    generation: int | None,
+    agent_id: str,
+    phase: str,
+    price_in: float | None = None,
+    price_out: float | None = None,
+) -> list[dict[str, Any]]:
+    """One ``calls`` row per LLM call of a negotiation, in call order (``turn`` is the index)."""
+    _check("phase", phase, PHASES)
+    return [
+        {
+            "run_id": run_id,
+            "generation": generation,
+            "agent_id": agent_id,
+            "scenario_id": record.scenario_id,
+            "phase": phase,
+            "replicate": record.replicate,
+            "turn": i,
+            "side": c.side,
+            "round": c.round,
+            "provider": c.provider,
+            "model": c.model,
+            "prompt_tokens": c.prompt_tokens,
+            "completion_tokens": c.completion_tokens,
+            "latency_s": c.latency_s,
+            "attempts": c.attempts,
+            "cache_hit": c.cache_hit,
+            "status": "ok" if c.ok else "failed",
+            "cost_usd": _call_cost(c.prompt_tokens, c.completion_tokens, c.cache_hit, price_in, price_out),
+            "finish_reason": c.finish_reason,
+            "reasoning_tokens": c.reasoning_tokens,
+        }
+        for i, c in enumerate(record.calls)
+    ]
+
+
+def mutation_call_row(
+    run_id: str,
+    generation: int,
+    agent_id: str,
+    reply: ChatReply | None,
+    ok: bool,
+    *,
+    attempt: int = 0,
+    price_in: float | None = None,
+    price_out: float | None = None,
+) -> dict[str, Any]:
+    """The ``calls`` row of one mutation request (``reply`` None: the call itself failed).
+
+    ``agent_id`` is the child being made; ``attempt`` numbers repeated tries (the ``turn`` column).
+    """
+    r = reply or ChatReply(text="", attempts=0)
+    return {
+        "run_id": run_id,
+        "generation": generation,
+        "agent_id": agent_id,
+        "scenario_id": "",
+        "phase": Phase.MUTATION,
+        "replicate": 0,
+        "turn": attempt,
+        "side": "mutator",
+        "round": 0,
+        "provider": r.provider,
+        "model": r.model,
+        "prompt_tokens": r.prompt_tokens,
+        "completion_tokens": r.completion_tokens,
+        "latency_s": r.latency_s,
+        "attempts": r.attempts,
+        "cache_hit": r.cache_hit,
+        "status": "ok" if ok and reply is not None else "failed",
+        "cost_usd": _call_cost(r.prompt_tokens, r.completion_tokens, r.cache_hit, price_in, price_out),
+        "finish_reason": r.finish_reason,
+        "reasoning_tokens": r.reasoning_tokens,
+    }
+
+
+_AGENT_SCORES = frozenset(f.name for f in AGENTS) - {
+    "run_id", "group", "agent_id", "parent_id", "generation", "origin", "mutation_kind", "lineage", "prompt", "note",
+}
+
+
+def agent_row(genome: Genome, *, group: str | None = None, **scores: Any) -> dict[str, Any]:
+    """One ``agents`` row: the genome plus whichever scores apply (the rest stay null).
+
+    ``scores`` keys: dev_fitness, dev_deal_rate, dev_errors, gate_child_mean, gate_parent_mean,
+    gate_accepted, gate_child_id (the agent id of the child's gating rows: this agent's own id when
+    accepted, ``...-rejected`` when its parent's clone took the slot), test_score, market_revenue,
+    market_clients. ``group`` defaults to the run id's
+    leading letter when that is a V7 group.
+    """
+    unknown = set(scores) - _AGENT_SCORES
+    if unknown:
+        raise TypeError(f"agent_row: unknown score(s) {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(_AGENT_SCORES))}")
+    row: dict[str, Any] = {
+        "run_id": genome.run_id,
+        "group": group if group is not None else group_of(genome.run_id),
+        "agent_id": genome.id,
+        "parent_id": genome.parent_id,
+        "generation": genome.generation,
+        "origin": Origin(genome.origin).value,
+        "mutation_kind": genome.mutation_kind,
+        "lineage": genome.lineage,
+        "prompt": genome.prompt,
+        "note": genome.note,
+    }
+    row.update({k: scores.get(k) for k in sorted(_AGENT_SCORES)})
+    return row
+
+
+def generation_row(values: Mapping[str, Any]) -> dict[str, Any]:
+    """One ``generations`` row from a plain dict; keys not given are null, unknown keys are an error."""
+    names = GENERATIONS.names
+    unknown = set(values) - set(names)
+    if unknown:
+        raise ValueError(f"generation_row: unknown column(s) {', '.join(sorted(unknown))}")
+    for key in ("run_id", "group", "generation"):
+        if values.get(key) is None:
+            raise ValueError(f"generation_row: {key} is required")
+    return {name: values.get(name) for name in names}
