@@ -69,6 +69,11 @@ class FleetSpec:
         return Prices(*by_endpoint[self.agent.primary.name], by_endpoint=by_endpoint)
 
     @property
+    def mixed(self) -> bool:
+        """Whether the roles use more than the one endpoint (and failover chain) of ``[provider]``."""
+        return bool(self.pooled_roles) or not self.agent == self.opponent == self.mutator
+
+    @property
     def pooled_roles(self) -> tuple[str, ...]:
         return tuple(r for r in ROLES if self.role(r).pooled)
 
