@@ -53,7 +53,8 @@ def test_role_flags_default_to_the_agents_endpoint():
     assert prices.of("openai") == (mutator.price_in, mutator.price_out) and prices.of("vllm") == (0.0, 0.0)
 
 
-def test_a_pool_names_its_members_by_host_and_keys_the_cache_on_the_pools_model():
+def test_a_pool_names_its_members_by_host_and_keys_the_cache_on_the_pools_model(monkeypatch):
+    monkeypatch.setenv("TOGETHER_API_KEY", "test-key")
     config = with_overrides(load_config("smoke"), **{
         "provider.name": "vllm", "provider.base_url": "http://gpu1:8000/v1", "provider.model": "m",
         "provider.pool": ({"base_url": "http://gpu2:8000/v1"}, {"name": "together", "model": "org/m"})})

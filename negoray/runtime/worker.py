@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import ray
 
 from negoray.background_loop import BackgroundLoop
-from negoray.chat import ChatFn, ChatParams, ChatReply, Message
+from negoray.chat import ChatParams, ChatReply, Message
 from negoray.evolution.backend import Job, play_jobs
 from negoray.game.dialogue import NegotiationConfig, NegotiationRecord
 from negoray.llm.cache import CacheMode, ResponseCache
