@@ -33,14 +33,17 @@ pytestmark = pytest.mark.slow
 NS = "negoray-test-fleet"
 CONFIG = NegotiationConfig(max_rounds=3, seed=1)
 TAG = "endpoint:custom"
+MUTATOR_TAG = "endpoint:vllm"
 
 
 @pytest.fixture(scope="module")
 def cluster():
-    c = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "resources": {TAG: 8}, "include_dashboard": False})
-    c.add_node(num_cpus=1, resources={TAG: 8})
+    """The agents' endpoint tag only on the worker node ("the GPU node"), the mutator's only on the head."""
+    c = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "resources": {MUTATOR_TAG: 4},
+                                                      "include_dashboard": False})
+    worker = c.add_node(num_cpus=1, resources={TAG: 8})
     ray.init(address=c.address, namespace=NS)
-    yield c
+    yield worker
     ray.shutdown()
     c.shutdown()
 
@@ -68,8 +71,8 @@ def jobs(n, tag):
     return [Job(tag, 0, "eval", f"a{i % 8}", prompts[i % 8], scenarios[i % len(scenarios)], replicate=i) for i in range(n)]
 
 
-def endpoint(url, concurrency=4):
-    return LLMConfig(provider="custom", base_url=str(url), max_concurrency=concurrency, max_attempts=3)
+def endpoint(url, concurrency=4, provider="custom"):
+    return LLMConfig(provider=provider, base_url=str(url), model="sim", max_concurrency=concurrency, max_attempts=3)
 
 
 def fleet(agent, opponent=None, mutator=None):
@@ -82,20 +85,21 @@ def fleet(agent, opponent=None, mutator=None):
 
 def backend(spec, in_flight=4):
     settings = ChatSettings((spec.agent.primary.config,), namespace=NS, fleet=spec)
-    return RayBackend(OPPONENT_PROMPT, CONFIG, settings, TAG, in_flight=in_flight, task_cpus=0.25)
+    return RayBackend(OPPONENT_PROMPT, CONFIG, settings, TAG, in_flight=in_flight, task_cpus=0.25,
+                      mutator_tag=MUTATOR_TAG)
 
 
 def test_each_role_reaches_exactly_its_endpoints(cluster):
     with sim_server() as a, sim_server() as o, sim_server() as m:
-        b = backend(fleet([endpoint(a)], [endpoint(o)], [endpoint(m)]))
+        b = backend(fleet([endpoint(a)], [endpoint(o)], [endpoint(m, provider="vllm")]))
         records = asyncio.run(b.play(jobs(16, "roles")))
         reply = asyncio.run(b.chat([{"role": "user", "content": "Improve this strategy: be firm."}], ChatParams(seed=3)))
         seen = {name: s.stats()["requests"] for name, s in (("a", a), ("o", o), ("m", m))}
     sides = Counter(c.side for r in records for c in r.calls)
-    assert len(set(b.placements)) == 2, "tasks ran on both nodes and reached the servers over the network"
+    assert set(b.placements) == {cluster.node_id}, "evaluations ran where the agent endpoint's tag is"
     assert seen == {"a": sides["agent"], "o": sides["opponent"], "m": 1}
     assert {c.endpoint for r in records for c in r.calls if c.side == "opponent"} == {f"custom@127.0.0.1:{o.port}"}
-    assert reply.endpoint == f"custom@127.0.0.1:{m.port}"
+    assert reply.endpoint == "vllm"  # the mutation task asked for the mutator's tag, which only the head has
 
 
 def test_a_fast_and_a_slow_member_share_the_work_by_capacity(cluster):
