@@ -156,7 +156,7 @@ def _print_fleet(fleet) -> None:
                  "capacity set by"):
         t.add_column(name, justify="left" if name in ("role", "endpoint", "model", "capacity set by") else "right")
     for e in fleet.endpoints:
-        t.add_row(e.role, e.endpoint, e.model, fmt.compact(e.volume.calls), fmt.tokens(e.volume.prompt_tokens),
+        t.add_row(e.role, e.endpoint, e.model, fmt.integer(e.volume.calls), fmt.tokens(e.volume.prompt_tokens),
                   fmt.tokens(e.volume.completion_tokens), fmt.usd(e.cost_usd),
                   "-" if e.calls_per_s is None else f"{e.calls_per_s:.3g}", e.binding)
     console.print(t)

@@ -63,7 +63,7 @@ class FleetPlan:
         if not self.hours_by_roles or math.isclose(self.hours, self.critical_path_h):
             return "critical path"
         roles = max(self.hours_by_roles, key=self.hours_by_roles.__getitem__)
-        limits = ", ".join(f"{e.endpoint} {e.binding}" for e in self.endpoints if e.role in roles.split("+"))
+        limits = ", ".join(f"{e.endpoint}: {e.binding}" for e in self.endpoints if e.role == roles)
         return f"{roles} pooled capacity ({limits})"
 
     @property
