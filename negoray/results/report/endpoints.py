@@ -1,5 +1,6 @@
 """The report's "Scores by endpoint" section: when a role was pooled, the agents' normalised scores by
-the endpoint that served the agent's turns, with a test for a provider effect.
+the endpoint that served the agent's turns (or, if only the opponent's role was pooled, the
+opponent's), with a test for a provider effect.
 
 A pool hands work to whichever member has room, not at random, so members may see different agents
 and generations. The test therefore compares each negotiation's score minus the mean score of the
@@ -25,20 +26,24 @@ MIXED = "mixed"
 KEY = ("run_id", "generation", "agent_id", "scenario_id", "phase", "replicate")
 
 
-def agent_endpoints(root: Path) -> dict[tuple[Any, ...], str]:
-    """Each negotiation's agent-side endpoint (``MIXED`` when its agent turns had several)."""
-    calls = read_table(root, "calls", [*KEY, "side", "endpoint"]).to_pylist()
+def side_endpoints(calls: list[dict[str, Any]], side: str) -> dict[tuple[Any, ...], str]:
+    """Each negotiation's endpoint on ``side`` (``MIXED`` when that side's turns had several)."""
     seen: dict[tuple[Any, ...], set[str]] = defaultdict(set)
     for c in calls:
-        if c["side"] == "agent" and c["endpoint"]:
+        if c["side"] == side and c["endpoint"]:
             seen[tuple(c[k] for k in KEY)].add(c["endpoint"])
     return {k: next(iter(v)) if len(v) == 1 else MIXED for k, v in seen.items()}
 
 
 def endpoint_section(root: Path) -> list[str]:
-    """Markdown lines, or none when every agent turn went to one endpoint (nothing was pooled)."""
-    served = agent_endpoints(root)
-    if len(set(served.values()) - {MIXED}) < 2:
+    """Markdown lines, or none when each side's turns went to one endpoint (nothing was pooled). The
+    agent's side is shown when it was pooled, else the opponent's."""
+    calls = read_table(root, "calls", [*KEY, "side", "endpoint"]).to_pylist()
+    for side in ("agent", "opponent"):
+        served = side_endpoints(calls, side)
+        if len(set(served.values()) - {MIXED}) >= 2:
+            break
+    else:
         return []
     rows = read_table(root, "negotiations", [*KEY, "outcome", "normalized_score"]).to_pylist()
     scored = [(served.get(tuple(r[k] for k in KEY), ""), r) for r in rows if r["normalized_score"] is not None]
@@ -71,8 +76,8 @@ def endpoint_section(root: Path) -> list[str]:
     read = ("no evidence that mixing endpoints moved the scores" if not math.isnan(p) and p >= 0.05
             else "the endpoints differ: treat the pool's members as a factor" if not math.isnan(p) else "")
     return ["## Scores by endpoint", "",
-            "A role was served by several endpoints. Agents' normalised scores by the endpoint that served "
-            "the agent's turns; *vs own agent* is the mean of score minus the same agent's mean over every "
-            "endpoint (the pool assigns work by capacity, not at random).", ""] + markdown_table(
+            f"The {side} role was served by several endpoints. Agents' normalised scores by the endpoint that "
+            f"served the {side}'s turns; *vs own agent* is the mean of score minus the same agent's mean over "
+            "every endpoint (the pool assigns work by capacity, not at random).", ""] + markdown_table(
         ["endpoint", "negotiations", "mean score", "sd", "vs own agent"], table) + [
         f"Provider effect: {verdict}" + (f": {read}." if read else "."), ""]
