@@ -9,7 +9,7 @@ chat functions from it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -105,7 +105,3 @@ def name_endpoints(chains: list[list[LLMConfig]]) -> list[tuple[NamedEndpoint, .
 
     return [tuple(NamedEndpoint(name(c), c) for c in chain) for chain in chains]
 
-
-def describe(fleet: FleetSpec) -> Mapping[str, list[str]]:
-    """Endpoint names by role (for the progress line, the plan and the docs)."""
-    return {r: [chain[0].name for chain in fleet.role(r).members] for r in ROLES}

@@ -14,7 +14,7 @@ import httpx2
 from negoray.chat import ChatFn
 from negoray.llm.client import LLMClient
 from negoray.llm.failover import FailoverChat
-from negoray.llm.fleet import ROLES, FleetSpec, NamedEndpoint, RoleSpec
+from negoray.llm.fleet import FleetSpec, NamedEndpoint, RoleSpec
 from negoray.llm.pool import EndpointPool, PoolMember
 
 POOL_CACHE_ENDPOINT = "pool"
@@ -29,9 +29,6 @@ class RoleChats:
     opponent: ChatFn
     mutator: ChatFn
     clients: list[LLMClient] = field(default_factory=list)
-
-    def pools(self) -> dict[str, EndpointPool]:
-        return {r: getattr(self, r) for r in ROLES if isinstance(getattr(self, r), EndpointPool)}
 
 
 MakeClient = Callable[..., LLMClient]

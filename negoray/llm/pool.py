@@ -22,7 +22,7 @@ import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from negoray.chat import ChatFailure, ChatFn, ChatParams, ChatReply, Message
 
@@ -40,7 +40,7 @@ class PoolMember:
     name: str
     chat: ChatFn
     capacity: int
-    """Leases it may hold at once (its ``max_concurrency``, per process)."""
+    """Calls it may have in flight at once (its ``max_concurrency``, per process)."""
     rate_per_s: float | None = None
     """Its request rate limit (rpm / 60), None when it has none."""
     probe: Probe | None = None
@@ -53,13 +53,14 @@ class PoolMember:
     """Moving average of a call's time as the caller sees it (limiter waits included)."""
     service_s: float | None = None
     """Moving average of a call's time at the server (request sent to answer)."""
-    lost_leases: int = field(default=0)
 
     def limit(self, streams_per_lease: float) -> int:
-        """Leases it may hold now: its capacity, or for a rate-limited member what its rate keeps fed."""
+        """Leases it may hold now, each keeping ``streams_per_lease`` calls in flight on it over time:
+        enough for its capacity, or for a rate-limited member only what its rate keeps fed."""
+        most = math.ceil(self.capacity / streams_per_lease)
         if self.rate_per_s is None or not self.service_s:
-            return self.capacity
-        return max(1, min(self.capacity, math.ceil(self.rate_per_s * self.service_s * streams_per_lease) + 1))
+            return most
+        return max(1, min(most, math.ceil(self.rate_per_s * self.service_s / streams_per_lease) + 1))
 
 
 def _average(old: float | None, new: float) -> float:
@@ -97,8 +98,8 @@ class Lease:
 class EndpointPool:
     """Interchangeable endpoints of one role (see the module docstring). ``streams_per_lease``: calls
     a lease keeps in flight on its member over time, 1 when the lease serves both sides of a
-    negotiation, 0.5 when the other side's turns go elsewhere (a rate-limited member may then hold
-    twice as many)."""
+    negotiation (or one call), 0.5 when the other side's turns go elsewhere (a member may then hold
+    twice as many leases as it has places)."""
 
     def __init__(self, members: Sequence[PoolMember], *, cooldown_s: float = 30.0, streams_per_lease: float = 1.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -126,7 +127,6 @@ class EndpointPool:
         if self.healthy(member):
             log.warning("endpoint %s left the pool (%s); health check in %.0fs", member.name, why, self.cooldown_s)
         member.down_until = self.clock() + self.cooldown_s
-        member.lost_leases += 1
 
     def _start_probes(self) -> None:
         now = self.clock()
@@ -200,7 +200,3 @@ class EndpointPool:
                 except ChatFailure:
                     if not chat.lost or chat.member is None:
                         raise
-
-    def shares(self) -> dict[str, int]:
-        """Calls each member served (not counting cache hits), by name."""
-        return {m.name: m.served for m in self.members}

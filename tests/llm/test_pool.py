@@ -103,11 +103,11 @@ def test_a_member_rejoins_when_its_health_check_passes():
 
 def test_a_rate_limited_member_holds_only_what_its_rate_keeps_fed():
     m = PoolMember("cloud", Member("cloud"), capacity=64, rate_per_s=2.0)
-    assert m.limit(1.0) == 64  # nothing measured yet
+    assert m.limit(1.0) == 64 and m.limit(0.5) == 128  # nothing measured yet: its places
     m.service_s = 0.5
-    assert m.limit(1.0) == 2 and m.limit(0.5) == 2
+    assert m.limit(1.0) == 2 and m.limit(0.5) == 3  # 2 calls/s x 0.5 s in flight, plus one
     m.service_s = 4.0
-    assert m.limit(1.0) == 9 and m.limit(0.5) == 5
+    assert m.limit(1.0) == 9 and m.limit(0.5) == 17
 
 
 @settings(max_examples=25, deadline=None)
