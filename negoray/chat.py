@@ -49,6 +49,9 @@ class ChatReply:
     from ``text``, the answer: it is recorded, never read as the answer."""
     reasoning_tokens: int = 0
     """Of ``completion_tokens``, those spent reasoning (``completion_tokens_details.reasoning_tokens``)."""
+    endpoint: str = ""
+    """The endpoint that served it (a pool member's or a failover entry's name; `negoray.llm.fleet`);
+    a cache hit keeps the one that answered first."""
 
 
 class ChatFn(Protocol):

@@ -17,6 +17,7 @@ from negoray.config_types import is_http_url, is_ip, type_problem, typed_values
 from negoray.evolution.market import TemperatureMode
 from negoray.evolution.settings import GROUPS, MarketConfig
 from negoray.provider_config import ProviderConfig, check_endpoint, check_failover_entry
+from negoray.roles import ROLE_SECTIONS, check_role_tables
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "experiments" / "configs"
 
@@ -119,7 +120,12 @@ class ExperimentConfig:
     market: MarketConfig = field(default_factory=MarketConfig)
     """``[market]``: the market selection of groups B and C."""
     provider: ProviderConfig = field(default_factory=ProviderConfig)
-    """``[provider]``: the model, failover and budget."""
+    """``[provider]``: the model, failover and budget; the agent role's endpoint (the agents' turns)."""
+    opponent: Mapping[str, Any] | None = None
+    """``[opponent]``: the endpoint of the fixed opponent's turns, a table of the endpoint keys plus
+    ``pool`` and ``failover`` (`negoray.roles`); None: the agent's (``--opponent-provider`` ...)."""
+    mutator: Mapping[str, Any] | None = None
+    """``[mutator]``: the endpoint of the mutation calls, keys as ``[opponent]``; None: the agent's."""
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
     """``[runtime]``: how it runs."""
 
@@ -192,6 +198,7 @@ class ExperimentConfig:
         check_endpoint(self.provider, "provider", bad)
         for i, entry in enumerate(self.provider.failover):
             check_failover_entry(entry, f"provider.failover[{i}]", bad)
+        check_role_tables(self, bad)
         if self.infra_retries < 0:
             raise bad("infra_retries", "an integer >= 0", self.infra_retries)
         results = Path(self.results)
@@ -255,5 +262,8 @@ def with_overrides(config: ExperimentConfig, **overrides: Any) -> ExperimentConf
         else:
             top[key] = value
     for section, values in sections.items():
+        if section in ROLE_SECTIONS:  # a role's table: the flags' keys over the config's (if any)
+            top[section] = {**(getattr(config, section) or {}), **values}
+            continue
         top[section] = dataclasses.replace(getattr(config, section), **values)
     return dataclasses.replace(config, **top).validate("overrides")

@@ -12,7 +12,9 @@ from negoray.evolution.checkpoint import CheckpointStore
 from negoray.evolution.settings import SOFTMAX_BEFORE_THE_SETTING
 from negoray.llm.config import LLMConfig
 from negoray.llm.cost import Budget
+from negoray.llm.fleet import FleetSpec
 from negoray.llm.local_server import with_local_server
+from negoray.roles import fleet_spec
 
 RESUMABLE_KEYS = ("results", "runtime", "generations")
 """Keys of config.json that may change between attempts at the same experiment."""
@@ -60,15 +62,22 @@ def write_config(config: ExperimentConfig, finished: bool) -> None:
     path.write_text(json.dumps(current, indent=1))
 
 
+def _prepared(c: LLMConfig) -> LLMConfig:
+    """``c`` with the embedded model started if it is ``local`` (once per process; workers on this
+    machine share its URL), checked (keys included) before any work."""
+    c = with_local_server(c)
+    c.resolve()  # a missing key fails here, naming the variable
+    return c
+
+
 def provider_configs(config: ExperimentConfig) -> list[LLMConfig]:
-    """The preferred provider, then the failover chain; checked (keys included) before any work.
-    The embedded model is started here, once; workers on this machine share its URL."""
-    resolved = []
-    for c in config.provider.llm_configs():
-        c = with_local_server(c)
-        c.resolve()  # a missing key fails here, naming the variable
-        resolved.append(c)
-    return resolved
+    """The preferred provider, then the failover chain; checked (keys included) before any work."""
+    return [_prepared(c) for c in config.provider.llm_configs()]
+
+
+def fleet_for(config: ExperimentConfig) -> FleetSpec:
+    """Every role's endpoints (`negoray.roles`), each checked like `provider_configs`."""
+    return fleet_spec(config, _prepared)
 
 
 def over_budget(provider: ProviderConfig, cost_usd: float, tokens: int) -> bool:

@@ -19,7 +19,6 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from negoray.chat import ChatFn
 from negoray.config import ExperimentConfig
 from negoray.driver import baseline_done, drive, play_baseline
 from negoray.evolution.backend import LocalBackend
@@ -27,12 +26,11 @@ from negoray.evolution.checkpoint import CheckpointStore
 from negoray.evolution.inputs import make_splits, negotiation_config
 from negoray.evolution.loop import Evolution, GenerationOutput, RunState
 from negoray.evolution.seeds import OPPONENT_PROMPT, baseline_jobs
-from negoray.experiment_setup import check_results_dir, over_budget, provider_configs, write_config
+from negoray.experiment_setup import check_results_dir, fleet_for, over_budget, write_config
 from negoray.llm.cache import CacheMode, ResponseCache
-from negoray.llm.client import LLMClient
-from negoray.llm.config import LLMConfig
 from negoray.llm.factory import client_for
-from negoray.llm.failover import FailoverChat
+from negoray.llm.fleet import FleetSpec
+from negoray.llm.fleet_chats import RoleChats, role_chats
 from negoray.llm.limiter import InProcessLimiter, RateLimiter
 from negoray.results.lock import ResultsLock
 from negoray.results.writer import ResultsWriter
@@ -52,26 +50,25 @@ class LocalExperiment:
 
     def run(self) -> Path:
         """Every run and the seed baseline, then the report. Checks everything before any work."""
-        chain = provider_configs(self.config)  # a bad provider or a missing key: before anything is created
+        fleet = fleet_for(self.config)  # a bad provider or a missing key: before anything is created
         with ResultsLock(self.results):
             check_results_dir(self.config)
             write_config(self.config, finished=False)
-            states = asyncio.run(self._run_all(chain))
+            states = asyncio.run(self._run_all(fleet))
             from negoray.results.report import write_report
 
             write_config(self.config, finished=all(s.done for s in states.values()))
             write_report(self.results)
         return self.results
 
-    def _chat(self, chain: list[LLMConfig]) -> tuple[ChatFn, list[LLMClient]]:
-        """One client per provider over the results directory's cache (and one limiter if any
-        provider has limits), as a Ray worker builds them."""
+    def _chats(self, fleet: FleetSpec) -> RoleChats:
+        """Each role's chat over one client per endpoint, the results directory's cache (and one
+        limiter if any endpoint has limits), as a Ray worker builds them."""
         cache = ResponseCache(self.results / "cache.sqlite", CacheMode(self.config.runtime.cache))
         limiter = None
-        if any(c.spec().rpm or c.spec().tpm or c.spec().rpd for c in chain):
+        if any(s.rpm or s.tpm or s.rpd for s in (e.config.spec() for e in fleet.endpoints())):
             limiter = InProcessLimiter(RateLimiter(state_path=str(self.results / "limiter-daily.json")))
-        clients = [client_for(c.resolve(), cache=cache, limiter=limiter) for c in chain]
-        return (clients[0] if len(clients) == 1 else FailoverChat(clients)), clients
+        return role_chats(fleet, lambda c, **options: client_for(c.resolve(), cache=cache, limiter=limiter, **options))
 
     def _count(self, out: GenerationOutput, tables: dict[str, Any]) -> None:
         s = out.summary
@@ -85,16 +82,16 @@ class LocalExperiment:
                         self._cost_usd, self._tokens)
         return hit
 
-    async def _run_all(self, chain: list[LLMConfig]) -> dict[str, RunState]:
+    async def _run_all(self, fleet: FleetSpec) -> dict[str, RunState]:
         config = self.config
-        spec = chain[0].spec()
-        prices = (spec.price_in, spec.price_out)
+        prices = fleet.prices()
         splits, negotiation = make_splits(config), negotiation_config(config)
-        chat, clients = self._chat(chain)
+        roles = self._chats(fleet)
         writer, checkpoints = ResultsWriter(self.results), CheckpointStore(self.results)
 
         def backend() -> LocalBackend:
-            return LocalBackend(chat, OPPONENT_PROMPT, negotiation, config.runtime.in_flight)
+            return LocalBackend(roles.agent, OPPONENT_PROMPT, negotiation, config.runtime.in_flight,
+                                opponent_chat=roles.opponent, mutator_chat=roles.mutator)
 
         try:
             async with asyncio.TaskGroup() as tasks:  # a fatal error in one cancels the rest
@@ -107,6 +104,6 @@ class LocalExperiment:
         except BaseExceptionGroup as group:
             raise group.exceptions[0] from None  # the first failure, typed as it was raised
         finally:
-            for client in clients:
+            for client in roles.clients:
                 await client.aclose()
         return {run_id: task.result() for run_id, task in runs.items()}

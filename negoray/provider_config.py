@@ -57,6 +57,11 @@ class ProviderConfig:
     timeout_s = 60}`` (default: none)."""
     thinking: str | None = None
     """"off" or "on" (``--thinking``): whether reasoning models think; None: the profile's, else "off"."""
+    pool: tuple[Mapping[str, Any], ...] = ()
+    """Endpoints interchangeable with this one, served alongside it (`negoray.llm.pool`): tables of
+    `ENDPOINT_KEYS`; one without ``name`` is this endpoint with the keys it sets changed (e.g. only
+    ``base_url``: the same model on another server), one with ``name`` starts from that provider's
+    defaults (default: none)."""
 
     def llm_configs(self) -> list[LLMConfig]:
         """The preferred provider, then the failover chain, as `LLMConfig`s (profiles loaded). A
@@ -98,6 +103,11 @@ def check_failover_entry(entry: Any, key: str, bad: Callable[[str, str, Any], Ex
         return
     if not isinstance(entry, Mapping) or not isinstance(entry.get("name"), str) or set(entry) - set(ENDPOINT_KEYS):
         raise bad(key, allowed, entry)
+    check_endpoint_table(entry, key, bad)
+
+
+def check_endpoint_table(entry: Mapping[str, Any], key: str, bad: Callable[[str, str, Any], Exception]) -> None:
+    """The values of a table of `ENDPOINT_KEYS` (a failover or pool entry, an ``[opponent]`` table)."""
     endpoint = ProviderConfig(**entry)
     for name, value, expected in typed_values(endpoint):
         if name in entry and (problem := type_problem(value, expected)) is not None:

@@ -98,6 +98,7 @@ def _load_config(args: argparse.Namespace, parser: argparse.ArgumentParser):
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from negoray import plan as planner
     from negoray.llm.config import ConfigError, load_profiles
+    from negoray.roles import fleet_spec
 
     config = _load_config(args, parser)
     try:
@@ -114,8 +115,12 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             config, planner.make_assumptions(config, user=True, completion_tokens=args.completion_tokens,
                                              latency_s=args.latency_s))
         diffs = planner.differences(config, plan, user_plan, profiles)
+        fleet = fleet_spec(config)
+        fleet_p = planner.fleet_plan(config, fleet, plan.total, assumptions) if fleet.mixed else None
     except planner.PlanError as e:
         parser.error(str(e))
+    except ConfigError as e:
+        parser.error(f"--config: {e}")
     result = None
     if args.check is not None:
         from negoray.results.writer import has_results
@@ -129,10 +134,34 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         out["differences"] = [d.to_dict() for d in diffs]
         if result is not None:
             out["check"] = result.to_dict()
+        if fleet_p is not None:
+            out["fleet"] = fleet_p.to_dict()
         print(json.dumps(out, indent=1))
         return 0
     _print(plan, diffs, result)
+    if fleet_p is not None:
+        _print_fleet(fleet_p)
     return 0
+
+
+def _print_fleet(fleet) -> None:
+    from rich.table import Table
+
+    from negoray import fmt
+
+    console = _console()
+    t = Table(title="The config's fleet: each role's endpoints (a pool shares its role's work by capacity)",
+              title_justify="left")
+    for name in ("role", "endpoint", "model", "calls", "prompt tokens", "completion tokens", "cost", "calls/s",
+                 "capacity set by"):
+        t.add_column(name, justify="left" if name in ("role", "endpoint", "model", "capacity set by") else "right")
+    for e in fleet.endpoints:
+        t.add_row(e.role, e.endpoint, e.model, fmt.integer(e.volume.calls), fmt.tokens(e.volume.prompt_tokens),
+                  fmt.tokens(e.volume.completion_tokens), fmt.usd(e.cost_usd),
+                  "-" if e.calls_per_s is None else f"{e.calls_per_s:.3g}", e.binding)
+    console.print(t)
+    console.print(f"Fleet: [bold]{fmt.usd(fleet.cost_usd)}[/], minimum wall time [bold]{fmt.hours(fleet.hours)}[/], "
+                  f"set by {fleet.binding}.")
 
 
 # -- human output -------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ EPILOG = """examples:
   negoray run --config full_12x10 --provider vllm --base-url http://gpu:8000/v1 --model Qwen/Qwen3-30B-A3B
   negoray run --config full_12x10 --provider vllm --model Qwen/Qwen3-30B-A3B --thinking on --max-tokens 1024
   negoray run --config full_12x10 --address auto    # on a Ray cluster (ray up / ray job submit)
+  negoray run --config full_12x10 --provider vllm --base-url http://gpu:8000/v1 --mutator-provider openai --mutator-model gpt-4o
 Run the same command again after an interruption: finished generations are kept, the rest resumes."""
 
 
@@ -24,6 +25,13 @@ def add_run_args(p: argparse.ArgumentParser, default_config: str) -> None:
     p.add_argument("--model", help="model name (default: the provider's)")
     p.add_argument("--base-url", help="endpoint URL for the provider")
     p.add_argument("--api-key-env", metavar="VAR", help="environment variable that holds the API key")
+    for role, what in (("opponent", "the fixed opponent's turns"), ("mutator", "mutation calls")):
+        p.add_argument(f"--{role}-provider", metavar="NAME",
+                       help=f"provider of {what} ([{role}] name; default: the agent's, --provider)")
+        p.add_argument(f"--{role}-model", metavar="MODEL",
+                       help=f"model of {what} ([{role}] model; default: the agent's, --model)")
+        p.add_argument(f"--{role}-base-url", metavar="URL",
+                       help=f"endpoint URL of {what} ([{role}] base_url; default: the agent's, --base-url)")
     p.add_argument("--rpm", type=float, help="requests-per-minute limit to respect")
     p.add_argument("--thinking", choices=("off", "on"),
                    help="reasoning models: 'off' sends the provider's switch to answer without thinking; 'on' lets "
@@ -65,6 +73,8 @@ def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser):
             "provider.thinking": args.thinking, "max_tokens": args.max_tokens,
             "runtime.address": args.address, "runtime.bind": args.ray_bind, "results": args.results, "generations": args.generations,
             "seed": args.seed, "runtime.progress": False if args.no_progress else None,
+            **{f"{role}.{key}": getattr(args, f"{role}_{flag}") for role in ("opponent", "mutator")
+               for key, flag in (("name", "provider"), ("model", "model"), ("base_url", "base_url"))},
         }
         return with_overrides(config, **overrides)
     except ExperimentConfigError as e:

@@ -7,13 +7,15 @@ runtime implements the same `Backend` with remote tasks, tests and small runs us
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from negoray.chat import ChatFn, ChatParams, ChatReply, Message, derive_seed
 from negoray.game.dialogue import NegotiationConfig, NegotiationRecord, run_negotiation
+from negoray.game.outcome import OutcomeKind
 from negoray.game.scenario import Scenario
 
 
@@ -70,18 +72,59 @@ class Backend(Protocol):
         ...
 
 
+MAX_REPLAYS = 8
+"""Times one negotiation is played again because a pool member serving it went down meanwhile."""
+
+
+@asynccontextmanager
+async def _seat(chat: Any) -> AsyncIterator[Any]:
+    """A chat for one negotiation: a lease on a member of a pool (`negoray.llm.pool.EndpointPool`:
+    anything with ``lease()``), else ``chat`` itself (it is never lost)."""
+    if hasattr(chat, "lease"):
+        async with chat.lease() as lease:
+            yield lease
+    else:
+        yield chat
+
+
+Wrap = Callable[[ChatFn], ChatFn]
+
+
+async def play_job(job: Job, opponent: str, chat: ChatFn, config: NegotiationConfig,
+                   opponent_chat: ChatFn | None = None, wrap: Wrap | None = None) -> NegotiationRecord:
+    """One negotiation: the agent's turns through ``chat``, the opponent's through ``opponent_chat``
+    (default ``chat``), each seen through ``wrap`` (e.g. progress counting). A pool's lease that is
+    lost (its endpoint went down) plays the negotiation again on another member (turns already
+    answered replay from the cache), so it is recorded once."""
+    opponent_chat = chat if opponent_chat is None else opponent_chat
+    for _ in range(MAX_REPLAYS):
+        async with _seat(chat) as agent_side:
+            async with (nullcontext(agent_side) if opponent_chat is chat else _seat(opponent_chat)) as opponent_side:
+                agent_fn = agent_side if wrap is None else wrap(agent_side)
+                opponent_fn = agent_fn if opponent_side is agent_side else (
+                    opponent_side if wrap is None else wrap(opponent_side))
+                record = await run_negotiation(job.prompt, opponent, job.scenario, agent_fn, config=config,
+                                               opponent_chat=opponent_fn, replicate=job.replicate,
+                                               seed=job.seed(config.seed))
+        lost = getattr(agent_side, "lost", False) or getattr(opponent_side, "lost", False)
+        if not (lost and record.outcome is OutcomeKind.ERROR):
+            break
+    return record
+
+
 async def play_jobs(
     jobs: Sequence[Job], opponent: str, chat: ChatFn, config: NegotiationConfig, concurrency: int,
-    on_record: Callable[[NegotiationRecord], None] | None = None,
+    on_record: Callable[[NegotiationRecord], None] | None = None, *, opponent_chat: ChatFn | None = None,
+    wrap: Wrap | None = None,
 ) -> list[NegotiationRecord]:
     """Play jobs with at most ``concurrency`` negotiations in flight (used in process and in Ray tasks);
-    ``on_record`` sees each record as its negotiation ends."""
+    ``on_record`` sees each record as its negotiation ends. ``opponent_chat``: the opponent role's
+    chat, when it is not the agent's; ``wrap``: see `play_job`."""
     gate = asyncio.Semaphore(max(1, concurrency))
 
     async def one(job: Job) -> NegotiationRecord:
         async with gate:
-            record = await run_negotiation(job.prompt, opponent, job.scenario, chat, config=config,
-                                           replicate=job.replicate, seed=job.seed(config.seed))
+            record = await play_job(job, opponent, chat, config, opponent_chat, wrap)
         if on_record is not None:
             on_record(record)
         return record
@@ -90,13 +133,17 @@ async def play_jobs(
 
 
 class LocalBackend:
-    """Everything in this process and event loop, through one `ChatFn`."""
+    """Everything in this process and event loop, through one `ChatFn` (or one per role: the
+    opponent's turns through ``opponent_chat``, mutation calls through ``mutator_chat``)."""
 
-    def __init__(self, chat: ChatFn, opponent: str, config: NegotiationConfig, concurrency: int = 64) -> None:
+    def __init__(self, chat: ChatFn, opponent: str, config: NegotiationConfig, concurrency: int = 64, *,
+                 opponent_chat: ChatFn | None = None, mutator_chat: ChatFn | None = None) -> None:
         self._chat, self.opponent, self.config, self.concurrency = chat, opponent, config, concurrency
+        self._opponent_chat, self._mutator_chat = opponent_chat, mutator_chat or chat
 
     async def play(self, jobs: Sequence[Job]) -> list[NegotiationRecord]:
-        return await play_jobs(jobs, self.opponent, self._chat, self.config, self.concurrency)
+        return await play_jobs(jobs, self.opponent, self._chat, self.config, self.concurrency,
+                               opponent_chat=self._opponent_chat)
 
     async def chat(self, messages: Sequence[Message], params: ChatParams) -> ChatReply:
-        return await self._chat(messages, params)
+        return await self._mutator_chat(messages, params)

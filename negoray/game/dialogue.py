@@ -52,6 +52,8 @@ class CallUsage:
     ok: bool = True
     finish_reason: str | None = None
     reasoning_tokens: int = 0
+    endpoint: str = ""
+    """The endpoint that served the call (`ChatReply.endpoint`)."""
 
 
 TRUNCATED = "truncated: the reply reached max_tokens before it held a move"
@@ -164,7 +166,7 @@ def _usage(side: str, round_: int, reply: Any | None) -> CallUsage:
     return CallUsage(
         side, round_, reply.prompt_tokens, reply.completion_tokens, reply.latency_s,
         reply.cache_hit, reply.attempts, reply.provider, reply.model,
-        finish_reason=reply.finish_reason, reasoning_tokens=reply.reasoning_tokens,
+        finish_reason=reply.finish_reason, reasoning_tokens=reply.reasoning_tokens, endpoint=reply.endpoint,
     )
 
 

@@ -31,7 +31,7 @@ from negoray.llm.cost import Budget, UsageLedger, call_cost
 from negoray.llm.errors import FatalProviderError, Verdict, classify
 from negoray.llm.limiter import InProcessLimiter, RateLimiter, RateLimits
 from negoray.llm.protocols import Cache, Limiter
-from negoray.llm.providers import response_format_for
+from negoray.llm.providers import Thinking, response_format_for
 from negoray.llm.reasoning import reasoning_tokens, split_reasoning
 from negoray.llm.redact import redact
 
@@ -93,23 +93,32 @@ class LLMClient:
         clock: Callable[[], float] = time.monotonic,
         backoff_s: float = 0.5,
         backoff_max_s: float = 30.0,
+        endpoint_name: str | None = None,
+        cache_identity: tuple[str, str] | None = None,
     ) -> None:
         self.endpoint = endpoint
         spec = endpoint.spec
+        self.endpoint_name = endpoint_name or spec.name
+        """What ``ChatReply.endpoint`` (the ``calls.endpoint`` column) says; its own limiter key with it."""
         self.cache, self.budget, self.run = cache, budget, run
         self.ledger = ledger if ledger is not None else UsageLedger()
         if limiter is None or isinstance(limiter, RateLimiter):
             limiter = InProcessLimiter(limiter if limiter is not None else RateLimiter(clock=clock))
         self.limiter: Limiter = limiter
-        self.limit_key = f"{spec.name}:{spec.default_model}"
+        self.limit_key = f"{self.endpoint_name}:{spec.default_model}"
         self.limits = RateLimits(spec.rpm, spec.tpm, spec.rpd)
         self._limiter_ready = False
         self._use_limiter = not self.limits.unlimited  # unlimited endpoints skip it until a 429 is seen
         self.health = Health()
         # the embedded server gets a new port each start: key its cache on the model, not the URL
         self._cache_endpoint = f"{spec.name}:{spec.default_model}" if spec.cache_by_model else endpoint.url
+        self._cache_model = spec.default_model
         self._thinking_body = spec.thinking_body()
         """The reasoning switch's body fields: they change the answer, so they are part of the cache key."""
+        self._key_extra = self._thinking_body
+        if cache_identity is not None:  # a pool member: keyed on the pool's model, whichever member serves
+            self._cache_endpoint, self._cache_model = cache_identity
+            self._key_extra = {"thinking": Thinking(spec.thinking).value}  # the same for every member
         if (switch := spec.thinking_switch()) is not None and switch.off is None and spec.thinking == "off":
             log.info("%s: no documented way to switch reasoning off for %s (%s)", spec.name, spec.default_model, switch.note)
         self._in_flight: dict[str, asyncio.Future[ChatReply]] = {}
@@ -134,7 +143,7 @@ class LLMClient:
 
     async def __call__(self, messages: Sequence[Message], params: ChatParams) -> ChatReply:
         spec = self.endpoint.spec
-        key = cache_key(self._cache_endpoint, spec.default_model, messages, params, extra_body=self._thinking_body)
+        key = cache_key(self._cache_endpoint, self._cache_model, messages, params, extra_body=self._key_extra)
         if self.cache is not None and (hit := await self.cache.aget(key)) is not None:
             self.ledger.record(hit.provider or spec.name, self.run, hit.prompt_tokens, hit.completion_tokens, 0.0, True)
             return hit
@@ -190,6 +199,7 @@ class LLMClient:
             text=answer.text, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
             latency_s=answer.latency_s, attempts=attempts, provider=spec.name, model=spec.default_model,
             finish_reason=answer.finish_reason, reasoning=answer.reasoning, reasoning_tokens=thought,
+            endpoint=self.endpoint_name,
         )
         usd = call_cost(prompt_tokens, completion_tokens, spec.price_in, spec.price_out)
         self.ledger.record(spec.name, self.run, prompt_tokens, completion_tokens, usd, False)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from negoray.llm.errors import BudgetExceeded
 
@@ -27,6 +28,28 @@ class Tally:
 def call_cost(prompt_tokens: float, completion_tokens: float, price_in: float, price_out: float) -> float:
     """Dollars for tokens at prices per million tokens (one call, or a planned volume)."""
     return (prompt_tokens * price_in + completion_tokens * price_out) / 1e6
+
+
+PricePair = tuple[float | None, float | None]
+"""USD per million prompt tokens and per million completion tokens (None: unknown)."""
+
+
+@dataclass(frozen=True)
+class Prices:
+    """The prices of a fleet: each endpoint's own by name (`negoray.llm.fleet.FleetSpec.prices`), and
+    the agent endpoint's for a call that names none (a failed call)."""
+
+    price_in: float | None = None
+    price_out: float | None = None
+    by_endpoint: Mapping[str, PricePair] = field(default_factory=dict)
+
+    def of(self, endpoint: str) -> PricePair:
+        return self.by_endpoint.get(endpoint, (self.price_in, self.price_out))
+
+    @staticmethod
+    def of_pair(prices: Prices | PricePair) -> Prices:
+        """``prices`` as `Prices` (a plain pair: one price for every call)."""
+        return prices if isinstance(prices, Prices) else Prices(prices[0], prices[1])
 
 
 class UsageLedger:

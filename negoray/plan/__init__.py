@@ -30,7 +30,8 @@ generation, 54,060 per run, 648,720 for 12 runs, 194,616,000 tokens. `difference
 figures next to ours, each with the reason.
 
 Modules: `assumptions` (what one negotiation and call cost), `volumes` (by phase, generation, run),
-`costs` (per provider: dollars and the bounds on wall time), `build` (`make_plan`), `users_table`
+`costs` (per provider: dollars and the bounds on wall time), `fleet` (per role and endpoint of the
+config's roles and pools: `fleet_plan`), `build` (`make_plan`), `users_table`
 (`differences`), `check` (``--check``: the plan against a results directory).
 """
 
@@ -42,6 +43,7 @@ from negoray.plan.assumptions import (COMPLETION_TOKENS, MUTATION_DIAGNOSIS_TOKE
                                       measure_mutation_tokens, measure_prompt_tokens)
 from negoray.plan.build import DEFAULT_PROVIDERS, GroupPlan, Plan, make_plan, resolve_providers
 from negoray.plan.check import CheckResult, CheckRow, check, ratio
+from negoray.plan.fleet import EndpointPlan, FleetPlan, fleet_plan
 from negoray.plan.costs import (BOUNDS, DEFAULT_STREAM, STREAM_SPEEDS, ProviderPlan, StreamSpeed, call_latency,
                                 cost_usd, critical_path_s, provider_plan, stream_speed)
 from negoray.plan.users_table import USER_TABLE, Difference, differences, implied_output_tokens, user_shape
@@ -53,7 +55,7 @@ __all__ = [
     "BOUNDS", "COMPLETION_TOKENS", "DEFAULT_PROVIDERS", "DEFAULT_STREAM", "MUTATION_DIAGNOSIS_TOKENS",
     "NEGOTIATION_PHASES", "PHASES", "PROVIDERS", "STREAM_SPEEDS", "TYPICAL_CALL_FRACTION", "USER_CALLS_PER_NEGOTIATION",
     "USER_GATING_SCENARIOS", "USER_TABLE", "USER_TOKENS_PER_CALL", "Assumptions", "Breakdown", "CheckResult",
-    "CheckRow", "Difference", "GroupPlan", "Plan", "PlanError", "ProviderPlan", "ProviderSpec", "StreamSpeed",
+    "CheckRow", "Difference", "EndpointPlan", "FleetPlan", "fleet_plan", "GroupPlan", "Plan", "PlanError", "ProviderPlan", "ProviderSpec", "StreamSpeed",
     "Volume", "add_breakdowns", "baseline_breakdown", "call_latency", "check", "cost_usd", "critical_path_s",
     "default_calls_per_negotiation", "differences", "empty_breakdown", "gating_negotiations", "generation_breakdown",
     "implied_output_tokens", "make_assumptions", "make_plan", "measure_mutation_tokens", "measure_prompt_tokens",

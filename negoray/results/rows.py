@@ -16,7 +16,7 @@ from negoray.chat import ChatReply
 from negoray.evolution.backend import Phase
 from negoray.evolution.genome import Genome, Origin
 from negoray.game.dialogue import CallUsage, NegotiationRecord
-from negoray.llm.cost import call_cost
+from negoray.llm.cost import PricePair, call_cost
 from negoray.llm.redact import redact
 from negoray.results.schema import AGENTS, GENERATIONS, PHASES, SPLITS, group_of
 
@@ -40,11 +40,19 @@ def _call_cost(prompt: int, completion: int, cache_hit: bool, price_in: float | 
     return 0.0 if cache_hit and cost is not None else cost
 
 
-def _calls_cost(calls: Iterable[CallUsage], price_in: float | None, price_out: float | None) -> float | None:
-    """Dollars for a negotiation's calls (None when the prices are unknown)."""
-    if price_in is None or price_out is None:
+def _calls_cost(calls: Iterable[CallUsage], price_in: float | None, price_out: float | None,
+                by_endpoint: Mapping[str, PricePair] | None = None) -> float | None:
+    """Dollars for a negotiation's calls, each at the prices of the endpoint that served it
+    (``by_endpoint``; default ``price_in``/``price_out``); None when a call's prices are unknown."""
+    if by_endpoint is None and (price_in is None or price_out is None):
         return None
-    return sum(_call_cost(c.prompt_tokens, c.completion_tokens, c.cache_hit, price_in, price_out) or 0.0 for c in calls)
+    total = 0.0
+    for c in calls:
+        p_in, p_out = (by_endpoint or {}).get(c.endpoint, (price_in, price_out))
+        if p_in is None or p_out is None:
+            return None
+        total += _call_cost(c.prompt_tokens, c.completion_tokens, c.cache_hit, p_in, p_out) or 0.0
+    return total
 
 
 def negotiation_row(
@@ -59,8 +67,10 @@ def negotiation_row(
     phase: str,
     price_in: float | None,
     price_out: float | None,
+    by_endpoint: Mapping[str, PricePair] | None = None,
 ) -> dict[str, Any]:
-    """One row of ``negotiations``. ``price_in``/``price_out`` are dollars per million tokens."""
+    """One row of ``negotiations``. ``price_in``/``price_out`` are dollars per million tokens;
+    ``by_endpoint``: each endpoint's own prices, by the name its calls carry."""
     _check("phase", phase, PHASES)
     _check("split", split, SPLITS)
     m = record.metrics  # None for an infrastructure error: its score columns stay null
@@ -95,7 +105,7 @@ def negotiation_row(
         "prompt_tokens": record.prompt_tokens,
         "completion_tokens": record.completion_tokens,
         "reasoning_tokens": record.reasoning_tokens,
-        "cost_usd": _calls_cost(record.calls, price_in, price_out),
+        "cost_usd": _calls_cost(record.calls, price_in, price_out, by_endpoint),
         "latency_s": record.latency_s,
         "provider": served.provider if served else "",
         "model": served.model if served else "",
@@ -115,9 +125,12 @@ def call_rows(
     phase: str,
     price_in: float | None = None,
     price_out: float | None = None,
+    by_endpoint: Mapping[str, PricePair] | None = None,
 ) -> list[dict[str, Any]]:
-    """One ``calls`` row per LLM call of a negotiation, in call order (``turn`` is the index)."""
+    """One ``calls`` row per LLM call of a negotiation, in call order (``turn`` is the index); each
+    costs at its endpoint's prices (``by_endpoint``, default ``price_in``/``price_out``)."""
     _check("phase", phase, PHASES)
+    prices = by_endpoint or {}
     return [
         {
             "run_id": run_id,
@@ -137,9 +150,11 @@ def call_rows(
             "attempts": c.attempts,
             "cache_hit": c.cache_hit,
             "status": "ok" if c.ok else "failed",
-            "cost_usd": _call_cost(c.prompt_tokens, c.completion_tokens, c.cache_hit, price_in, price_out),
+            "cost_usd": _call_cost(c.prompt_tokens, c.completion_tokens, c.cache_hit,
+                                   *prices.get(c.endpoint, (price_in, price_out))),
             "finish_reason": c.finish_reason,
             "reasoning_tokens": c.reasoning_tokens,
+            "endpoint": c.endpoint,
         }
         for i, c in enumerate(record.calls)
     ]
@@ -155,6 +170,7 @@ def mutation_call_row(
     attempt: int = 0,
     price_in: float | None = None,
     price_out: float | None = None,
+    by_endpoint: Mapping[str, PricePair] | None = None,
 ) -> dict[str, Any]:
     """The ``calls`` row of one mutation request (``reply`` None: the call itself failed).
 
@@ -179,9 +195,11 @@ def mutation_call_row(
         "attempts": r.attempts,
         "cache_hit": r.cache_hit,
         "status": "ok" if ok and reply is not None else "failed",
-        "cost_usd": _call_cost(r.prompt_tokens, r.completion_tokens, r.cache_hit, price_in, price_out),
+        "cost_usd": _call_cost(r.prompt_tokens, r.completion_tokens, r.cache_hit,
+                               *(by_endpoint or {}).get(r.endpoint, (price_in, price_out))),
         "finish_reason": r.finish_reason,
         "reasoning_tokens": r.reasoning_tokens,
+        "endpoint": r.endpoint,
     }
 
 

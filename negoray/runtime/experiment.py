@@ -23,8 +23,9 @@ from negoray.config import LOOPBACK, ExperimentConfig, ExperimentConfigError
 from negoray.driver import baseline_done
 from negoray.evolution.inputs import make_splits, negotiation_config
 from negoray.evolution.seeds import OPPONENT_PROMPT, baseline_jobs
-from negoray.experiment_setup import check_results_dir, over_budget, provider_configs, write_config
+from negoray.experiment_setup import check_results_dir, fleet_for, over_budget, write_config
 from negoray.llm.config import ConfigError
+from negoray.llm.cost import Prices
 from negoray.llm.errors import FatalProviderError
 from negoray.llm.providers import ProviderSpec
 from negoray.results.lock import ResultsLock
@@ -82,17 +83,22 @@ class Experiment:
         if self._terminated:
             raise KeyboardInterrupt()
 
-    def _init_ray(self, tag: str, spec: ProviderSpec) -> None:
+    def _init_ray(self, tag: str, spec: ProviderSpec, others: dict[str, ProviderSpec] | None = None) -> None:
+        """``others``: the tags of the other roles' endpoints (the mutator's) and their specs."""
         rt = self.config.runtime
+        others = {t: s for t, s in (others or {}).items() if t != tag}
         if rt.address:
             ray.init(address=rt.address, namespace=NAMESPACE, logging_level="WARNING", log_to_driver=False)
-            if not ray.cluster_resources().get(tag):
-                raise ExperimentConfigError(f"no node of the cluster at {rt.address} advertises the resource {tag!r}: "
-                                            f"start nodes with --resources='{{\"{tag}\": N}}' or use the cluster YAML")
+            for needed in (tag, *others):
+                if not ray.cluster_resources().get(needed):
+                    raise ExperimentConfigError(
+                        f"no node of the cluster at {rt.address} advertises the resource {needed!r}: "
+                        f"start nodes with --resources='{{\"{needed}\": N}}' or use the cluster YAML")
         else:
             slots = rt.endpoint_slots or endpoint_slots_for(spec)
+            resources = {tag: slots, **{t: endpoint_slots_for(s) for t, s in others.items()}}
             self._reaper = RayReaper().start()
-            ray.init(address="local", namespace=NAMESPACE, resources={tag: slots}, include_dashboard=False,
+            ray.init(address="local", namespace=NAMESPACE, resources=resources, include_dashboard=False,
                      logging_level="WARNING", log_to_driver=False, object_store_memory=512 * 1024**2,
                      **bind_options(rt.bind))
         slots = int(max((n["Resources"].get(tag, 0) for n in ray.nodes() if n["Alive"]), default=0))
@@ -113,26 +119,29 @@ class Experiment:
             lock.acquire()  # before any work: a second run of the same command stops here
             check_results_dir(self.config)
             try:
-                chain = provider_configs(self.config)
+                fleet = fleet_for(self.config)
             except ConfigError:
                 if not existed:  # leave no directory behind for a config that never ran
                     lock.release()
                     lock.path.unlink(missing_ok=True)
                     self.results.rmdir()
                 raise
+            chain = [e.config for e in fleet.agent.members[0]]
             spec = chain[0].spec()
             tag = endpoint_tag(spec.name)
+            mutator_spec = fleet.mutator.primary.config.spec()
+            mutator_tag = endpoint_tag(mutator_spec.name)
             if self.config.runtime.task_cpus is None:
                 self.config = dataclasses.replace(self.config, runtime=dataclasses.replace(
                     self.config.runtime, task_cpus=task_cpus_for(spec.name)))
             write_config(self.config, finished=False)
             started = time.monotonic()
-            self._init_ray(tag, spec)
+            self._init_ray(tag, spec, {mutator_tag: mutator_spec})
             signal.signal(signal.SIGTERM, self._on_sigterm)  # ray.init installs its own (sys.exit)
             self._check_terminated()
             head = ray.get_runtime_context().get_node_id()
             limiter = None
-            if any(c.spec().rpm or c.spec().tpm or c.spec().rpd for c in chain):
+            if any(s.rpm or s.tpm or s.rpd for s in (e.config.spec() for e in fleet.endpoints())):
                 limiter = get_or_create_limiter(NAMESPACE, str(self.results / "limiter-daily.json"), head)
             cache_path = str((self.results / "cache.sqlite").resolve())
             service, self._cache_actor = None, None
@@ -140,8 +149,9 @@ class Experiment:
                 self._cache_actor = get_or_create_cache(NAMESPACE, cache_path, self.config.runtime.cache, head)
                 service = cache_name(cache_path)
             settings = ChatSettings(tuple(chain), cache_path, self.config.runtime.cache,
-                                    LIMITER_NAME if limiter is not None else None, NAMESPACE, service)
-            return self._run_all(settings, tag, head, (spec.price_in, spec.price_out), started)
+                                    LIMITER_NAME if limiter is not None else None, NAMESPACE, service, fleet)
+            self._mutator_tag = mutator_tag
+            return self._run_all(settings, tag, head, fleet.prices(), started)
         except ray.exceptions.RayError:
             # SIGTERM to the whole process group (`ray job stop`) kills the actors too: the driver may
             # see an actor vanish before its own handler has run. Give a pending signal a moment.
@@ -166,7 +176,7 @@ class Experiment:
                            "run the same command again to resume.")
         return 130
 
-    def _run_all(self, settings: ChatSettings, tag: str, head: str, prices: tuple[float, float], started: float) -> int:
+    def _run_all(self, settings: ChatSettings, tag: str, head: str, prices: Prices, started: float) -> int:
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
         config = self.config
@@ -175,7 +185,8 @@ class Experiment:
         pin = NodeAffinitySchedulingStrategy(head, soft=False)
         actors = {
             run_id: Population.options(scheduling_strategy=pin, name=f"population-{config.name}-{run_id}").remote(
-                config, run_id, group, index, splits, OPPONENT_PROMPT, negotiation, settings, tag, prices)
+                config, run_id, group, index, splits, OPPONENT_PROMPT, negotiation, settings, tag, prices,
+                self._mutator_tag)
             for run_id, group, index in config.runs()
         }
         pending = {actors[r].run.remote(): f"run {r}" for r in actors}

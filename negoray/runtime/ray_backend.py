@@ -35,9 +35,11 @@ class RayBackend:
     cap its endpoint's load."""
 
     def __init__(self, opponent: str, config: NegotiationConfig, settings: ChatSettings, tag: str, in_flight: int,
-                 task_cpus: float = IN_PROCESS_TASK_CPUS, progress: Any = None) -> None:
+                 task_cpus: float = IN_PROCESS_TASK_CPUS, progress: Any = None, mutator_tag: str | None = None) -> None:
         self.opponent, self.config, self.settings = opponent, config, settings
         self.tag, self.in_flight, self.task_cpus = tag, in_flight, task_cpus
+        self.mutator_tag = mutator_tag or tag
+        """The tag a mutation call's task asks for: the mutator role's endpoint's (the agent's by default)."""
         self.progress = progress
         """An actor whose ``add_progress`` hears about negotiations as they end (live progress)."""
         self.placements: list[str] = []
@@ -62,4 +64,5 @@ class RayBackend:
         return self.collect(await asyncio.gather(*self.submit(jobs)))
 
     async def chat(self, messages: Sequence[Message], params: ChatParams) -> ChatReply:
-        return await chat_once.options(resources={self.tag: 1}, num_cpus=self.task_cpus).remote(list(messages), params, self.settings)
+        return await chat_once.options(resources={self.mutator_tag: 1}, num_cpus=self.task_cpus).remote(
+            list(messages), params, self.settings)

@@ -19,13 +19,14 @@ from typing import Any, TypeVar
 import ray
 
 from negoray.background_loop import BackgroundLoop
-from negoray.chat import ChatFn, ChatParams, ChatReply, Message
+from negoray.chat import ChatParams, ChatReply, Message
 from negoray.evolution.backend import Job, play_jobs
 from negoray.game.dialogue import NegotiationConfig, NegotiationRecord
 from negoray.llm.cache import CacheMode, ResponseCache
 from negoray.llm.config import LLMConfig
 from negoray.llm.factory import client_for
-from negoray.llm.failover import FailoverChat
+from negoray.llm.fleet import FleetSpec
+from negoray.llm.fleet_chats import RoleChats, role_chats
 from negoray.llm.protocols import Cache, Limiter
 from negoray.llm.redact import install_log_redaction
 from negoray.runtime.progress import LIVE_KEYS
@@ -45,10 +46,15 @@ class ChatSettings:
     namespace: str = "negoray"
     cache_service: str | None = None
     """Name of the cache actor (on a multi-node cluster); None: open ``cache_path`` directly."""
+    fleet: FleetSpec | None = None
+    """The endpoints of each role (agent, opponent, mutator); None: ``providers`` serve every role."""
 
     @property
     def key(self) -> str:
-        return repr((self.providers, self.cache_path, self.cache_mode, self.limiter_name, self.cache_service))
+        return repr((self.providers, self.cache_path, self.cache_mode, self.limiter_name, self.cache_service, self.fleet))
+
+    def fleet_spec(self) -> FleetSpec:
+        return self.fleet if self.fleet is not None else FleetSpec.single(self.providers)
 
 
 class _WorkerState:
@@ -62,14 +68,14 @@ class _WorkerState:
     def run(self, coro: Awaitable[T]) -> T:
         return self.background.run(coro)
 
-    async def chat_for(self, settings: ChatSettings) -> Any:
-        chat = self.chats.get(settings.key)
-        if chat is None:
-            chat = self.chats[settings.key] = _make_chat(settings)
-        return chat
+    async def roles_for(self, settings: ChatSettings) -> RoleChats:
+        roles = self.chats.get(settings.key)
+        if roles is None:
+            roles = self.chats[settings.key] = _make_roles(settings)
+        return roles
 
 
-def _make_chat(settings: ChatSettings) -> ChatFn:
+def _make_roles(settings: ChatSettings) -> RoleChats:
     from negoray.runtime.cache_actor import RemoteCache
     from negoray.runtime.limiter_actor import RemoteLimiter
 
@@ -81,8 +87,8 @@ def _make_chat(settings: ChatSettings) -> ChatFn:
     else:
         cache = None
     limiter: Limiter | None = RemoteLimiter(settings.limiter_name, settings.namespace) if settings.limiter_name else None
-    clients = [client_for(c.resolve(), cache=cache, limiter=limiter) for c in settings.providers]
-    return clients[0] if len(clients) == 1 else FailoverChat(clients)
+    return role_chats(settings.fleet_spec(),
+                      lambda c, **options: client_for(c.resolve(), cache=cache, limiter=limiter, **options))
 
 
 _state: _WorkerState | None = None
@@ -178,9 +184,10 @@ def play_batch_local(jobs: Sequence[Job], opponent: str, config: NegotiationConf
     tally = ProgressTally(progress, provider=provider) if progress is not None else None
 
     async def go() -> list[NegotiationRecord]:
-        chat = await state.chat_for(settings)
+        roles = await state.roles_for(settings)
+        chat, opponent_chat = roles.agent, roles.opponent
         if tally is None:
-            return await play_jobs(jobs, opponent, chat, config, in_flight)
+            return await play_jobs(jobs, opponent, chat, config, in_flight, opponent_chat=opponent_chat)
 
         async def beat() -> None:
             while True:
@@ -189,7 +196,8 @@ def play_batch_local(jobs: Sequence[Job], opponent: str, config: NegotiationConf
 
         beating = asyncio.ensure_future(beat())
         try:
-            return await play_jobs(jobs, opponent, tally.counting(chat), config, in_flight, on_record=tally.add)
+            return await play_jobs(jobs, opponent, chat, config, in_flight, on_record=tally.add,
+                                   opponent_chat=opponent_chat, wrap=tally.counting)
         finally:
             beating.cancel()
             tally.heartbeat()  # the last counts, and "nothing outstanding" if something was
@@ -202,7 +210,7 @@ def chat_once_local(messages: Sequence[Message], params: ChatParams, settings: C
     state = worker_state()
 
     async def go() -> ChatReply:
-        return await (await state.chat_for(settings))(messages, params)
+        return await (await state.roles_for(settings)).mutator(messages, params)
 
     return state.run(go())
 

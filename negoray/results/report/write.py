@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
+from negoray.results.report.endpoints import endpoint_section
 from negoray.results.report.figures import DRAW, FIGURES
 from negoray.results.report.hypotheses import hypotheses_section
 from negoray.results.report.load import load_results
@@ -47,6 +48,7 @@ def write_report(results_dir: Path | str) -> Path:
         ("diversity", lambda: diversity_section(data) + fig("diversity") + fig("market_concentration")),
         ("outcomes", lambda: outcome_section(data) + fig("outcomes")),
         ("usage", lambda: usage_section(data) + fig("usage")),
+        ("endpoints", lambda: endpoint_section(root)),
     ]
     n_neg = len(data.negotiations)
     lines = [
