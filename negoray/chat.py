@@ -49,6 +49,11 @@ class ChatReply:
     from ``text``, the answer: it is recorded, never read as the answer."""
     reasoning_tokens: int = 0
     """Of ``completion_tokens``, those spent reasoning (``completion_tokens_details.reasoning_tokens``)."""
+    cached_prompt_tokens: int = 0
+    """Of ``prompt_tokens``, those the provider served from its prompt cache
+    (``prompt_tokens_details.cached_tokens``), priced at the cached-input price."""
+    tier: str = ""
+    """The tier that served the call ("standard", "flex", "batch"); "" for the endpoint's own."""
 
 
 class ChatFn(Protocol):

@@ -7,6 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from negoray.llm.errors import BudgetExceeded
+from negoray.llm.tiers import Prices
 
 
 @dataclass
@@ -24,9 +25,11 @@ class Tally:
         return self.prompt_tokens + self.completion_tokens
 
 
-def call_cost(prompt_tokens: float, completion_tokens: float, price_in: float, price_out: float) -> float:
-    """Dollars for tokens at prices per million tokens (one call, or a planned volume)."""
-    return (prompt_tokens * price_in + completion_tokens * price_out) / 1e6
+def call_cost(prompt_tokens: float, completion_tokens: float, price_in: float, price_out: float,
+              cached_prompt_tokens: float = 0, price_cached_in: float | None = None) -> float:
+    """Dollars for tokens at prices per million tokens (one call, or a planned volume); the cached
+    part of the prompt at ``price_cached_in`` (None: at ``price_in``)."""
+    return Prices(price_in, price_out, price_cached_in).cost(prompt_tokens, completion_tokens, cached_prompt_tokens)
 
 
 class UsageLedger:
