@@ -32,6 +32,7 @@ from negoray.llm.cache import CacheMode, ResponseCache
 from negoray.llm.client import LLMClient
 from negoray.llm.config import LLMConfig
 from negoray.llm.factory import client_for
+from negoray.llm.tiers import Tier
 from negoray.llm.failover import FailoverChat
 from negoray.llm.limiter import InProcessLimiter, RateLimiter
 from negoray.results.lock import ResultsLock
@@ -70,7 +71,8 @@ class LocalExperiment:
         limiter = None
         if any(c.spec().rpm or c.spec().tpm or c.spec().rpd for c in chain):
             limiter = InProcessLimiter(RateLimiter(state_path=str(self.results / "limiter-daily.json")))
-        clients = [client_for(c.resolve(), cache=cache, limiter=limiter) for c in chain]
+        clients = [client_for(c.resolve(), cache=cache, limiter=limiter, batch_dir=str(self.results / "batches"))
+                   for c in chain]
         return (clients[0] if len(clients) == 1 else FailoverChat(clients)), clients
 
     def _count(self, out: GenerationOutput, tables: dict[str, Any]) -> None:
@@ -88,13 +90,14 @@ class LocalExperiment:
     async def _run_all(self, chain: list[LLMConfig]) -> dict[str, RunState]:
         config = self.config
         spec = chain[0].spec()
-        prices = (spec.price_in, spec.price_out)
+        prices = spec.prices()
         splits, negotiation = make_splits(config), negotiation_config(config)
         chat, clients = self._chat(chain)
         writer, checkpoints = ResultsWriter(self.results), CheckpointStore(self.results)
 
         def backend() -> LocalBackend:
-            return LocalBackend(chat, OPPONENT_PROMPT, negotiation, config.runtime.in_flight)
+            lockstep = spec.tier is Tier.BATCH  # a stage's negotiations all in flight: one batch per turn
+            return LocalBackend(chat, OPPONENT_PROMPT, negotiation, 10**9 if lockstep else config.runtime.in_flight)
 
         try:
             async with asyncio.TaskGroup() as tasks:  # a fatal error in one cancels the rest

@@ -108,6 +108,9 @@ class ProviderSpec:
     mutation call, the last stragglers of a stage); 1: everything goes in a batch."""
     batch_retry: BatchRetry = BatchRetry.BATCH
     """Batch tier: where a request that failed in a batch is tried again."""
+    batch_gather_s: float = 0.2
+    """Batch tier: a batch goes out once no new call has arrived for this many seconds (every
+    negotiation of the stage is waiting)."""
 
     def with_overrides(self, **changes: object) -> ProviderSpec:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})

@@ -18,19 +18,25 @@ Played = tuple[str, int, str, str, NegotiationRecord]
 """(run_id, generation, phase, agent_id, record)."""
 
 
+def _cached_price(prices: tuple[float, ...]) -> float | None:
+    """``prices`` is (in, out) or a `negoray.llm.tiers.Prices` (in, out, cached in)."""
+    return prices[2] if len(prices) > 2 else None
+
+
 def _from_jobs(pairs: Sequence[tuple[Job, NegotiationRecord]]) -> list[Played]:
     return [(j.run_id, j.generation, j.phase, j.agent_id, r) for j, r in pairs]
 
 
 def _played(played: Sequence[Played], group: str | None, seed: int | None,
-            prices: tuple[float, float]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+            prices: tuple[float, ...]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     negotiations, calls = [], []
+    cached = _cached_price(prices)
     for run_id, generation, phase, agent_id, record in played:
         negotiations.append(negotiation_row(
             record, run_id=run_id, group=group, seed=seed, generation=generation, agent_id=agent_id,
-            split=_SPLIT[phase], phase=phase, price_in=prices[0], price_out=prices[1]))
+            split=_SPLIT[phase], phase=phase, price_in=prices[0], price_out=prices[1], price_cached_in=cached))
         calls += call_rows(record, run_id=run_id, generation=generation, agent_id=agent_id,
-                           phase=phase, price_in=prices[0], price_out=prices[1])
+                           phase=phase, price_in=prices[0], price_out=prices[1], price_cached_in=cached)
     return negotiations, calls
 
 
@@ -46,7 +52,8 @@ def generation_tables(out: GenerationOutput, config: ExperimentConfig, prices: t
     for parent_id, reply, ok in out.mutation_calls:
         attempts[parent_id] = attempts.get(parent_id, -1) + 1
         calls.append(mutation_call_row(state.run_id, state.generation, parent_id, reply, ok,
-                                       attempt=attempts[parent_id], price_in=prices[0], price_out=prices[1]))
+                                       attempt=attempts[parent_id], price_in=prices[0], price_out=prices[1],
+                                       price_cached_in=_cached_price(prices)))
     agents = [agent_row(g, group=state.group, **out.agent_stats.get(g.id, {})) for g in state.population]
     summary = {**out.summary, "cost_usd": sum(c["cost_usd"] or 0.0 for c in calls), "wall_s": wall_s}
     return {"negotiations": negotiations, "calls": calls, "agents": agents, "generation_row": generation_row(summary)}

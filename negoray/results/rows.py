@@ -26,25 +26,30 @@ def _check(name: str, value: Any, allowed: tuple[str, ...]) -> None:
         raise ValueError(f"{name} = {value!r} is not one of {', '.join(allowed)}")
 
 
-def _cost(prompt: int, completion: int, price_in: float | None, price_out: float | None) -> float | None:
-    """Dollars at prices per million tokens; None when the prices are unknown. ``completion`` includes
-    the reasoning tokens (the client counts them in where a provider reports them apart)."""
+def _cost(prompt: int, completion: int, price_in: float | None, price_out: float | None, cached: int = 0,
+          price_cached_in: float | None = None) -> float | None:
+    """Dollars at prices per million tokens, the cached part of the prompt at ``price_cached_in``; None
+    when the prices are unknown. ``completion`` includes the reasoning tokens (the client counts them
+    in where a provider reports them apart)."""
     if price_in is None or price_out is None:
         return None
-    return call_cost(prompt, completion, price_in, price_out)
+    return call_cost(prompt, completion, price_in, price_out, cached, price_cached_in)
 
 
-def _call_cost(prompt: int, completion: int, cache_hit: bool, price_in: float | None, price_out: float | None) -> float | None:
+def _call_cost(prompt: int, completion: int, cache_hit: bool, price_in: float | None, price_out: float | None,
+               cached: int = 0, price_cached_in: float | None = None) -> float | None:
     """One call's dollars: a cache hit costs nothing; None when the prices are unknown."""
-    cost = _cost(prompt, completion, price_in, price_out)
+    cost = _cost(prompt, completion, price_in, price_out, cached, price_cached_in)
     return 0.0 if cache_hit and cost is not None else cost
 
 
-def _calls_cost(calls: Iterable[CallUsage], price_in: float | None, price_out: float | None) -> float | None:
+def _calls_cost(calls: Iterable[CallUsage], price_in: float | None, price_out: float | None,
+                price_cached_in: float | None = None) -> float | None:
     """Dollars for a negotiation's calls (None when the prices are unknown)."""
     if price_in is None or price_out is None:
         return None
-    return sum(_call_cost(c.prompt_tokens, c.completion_tokens, c.cache_hit, price_in, price_out) or 0.0 for c in calls)
+    return sum(_call_cost(c.prompt_tokens, c.completion_tokens, c.cache_hit, price_in, price_out,
+                          c.cached_prompt_tokens, price_cached_in) or 0.0 for c in calls)
 
 
 def negotiation_row(
@@ -59,8 +64,10 @@ def negotiation_row(
     phase: str,
     price_in: float | None,
     price_out: float | None,
+    price_cached_in: float | None = None,
 ) -> dict[str, Any]:
-    """One row of ``negotiations``. ``price_in``/``price_out`` are dollars per million tokens."""
+    """One row of ``negotiations``. ``price_in``/``price_out``/``price_cached_in`` (cached prompt
+    tokens; None: at ``price_in``) are dollars per million tokens."""
     _check("phase", phase, PHASES)
     _check("split", split, SPLITS)
     m = record.metrics  # None for an infrastructure error: its score columns stay null
@@ -95,7 +102,8 @@ def negotiation_row(
         "prompt_tokens": record.prompt_tokens,
         "completion_tokens": record.completion_tokens,
         "reasoning_tokens": record.reasoning_tokens,
-        "cost_usd": _calls_cost(record.calls, price_in, price_out),
+        "cached_prompt_tokens": record.cached_prompt_tokens,
+        "cost_usd": _calls_cost(record.calls, price_in, price_out, price_cached_in),
         "latency_s": record.latency_s,
         "provider": served.provider if served else "",
         "model": served.model if served else "",
@@ -115,6 +123,7 @@ def call_rows(
     phase: str,
     price_in: float | None = None,
     price_out: float | None = None,
+    price_cached_in: float | None = None,
 ) -> list[dict[str, Any]]:
     """One ``calls`` row per LLM call of a negotiation, in call order (``turn`` is the index)."""
     _check("phase", phase, PHASES)
@@ -137,9 +146,11 @@ def call_rows(
             "attempts": c.attempts,
             "cache_hit": c.cache_hit,
             "status": "ok" if c.ok else "failed",
-            "cost_usd": _call_cost(c.prompt_tokens, c.completion_tokens, c.cache_hit, price_in, price_out),
+            "cost_usd": _call_cost(c.prompt_tokens, c.completion_tokens, c.cache_hit, price_in, price_out,
+                                   c.cached_prompt_tokens, price_cached_in),
             "finish_reason": c.finish_reason,
             "reasoning_tokens": c.reasoning_tokens,
+            "cached_prompt_tokens": c.cached_prompt_tokens,
         }
         for i, c in enumerate(record.calls)
     ]
@@ -155,6 +166,7 @@ def mutation_call_row(
     attempt: int = 0,
     price_in: float | None = None,
     price_out: float | None = None,
+    price_cached_in: float | None = None,
 ) -> dict[str, Any]:
     """The ``calls`` row of one mutation request (``reply`` None: the call itself failed).
 
@@ -179,9 +191,11 @@ def mutation_call_row(
         "attempts": r.attempts,
         "cache_hit": r.cache_hit,
         "status": "ok" if ok and reply is not None else "failed",
-        "cost_usd": _call_cost(r.prompt_tokens, r.completion_tokens, r.cache_hit, price_in, price_out),
+        "cost_usd": _call_cost(r.prompt_tokens, r.completion_tokens, r.cache_hit, price_in, price_out,
+                               r.cached_prompt_tokens, price_cached_in),
         "finish_reason": r.finish_reason,
         "reasoning_tokens": r.reasoning_tokens,
+        "cached_prompt_tokens": r.cached_prompt_tokens,
     }
 
 

@@ -70,6 +70,7 @@ NEGOTIATIONS = _schema("negotiations", [
     ("prompt_tokens", _I64, False),
     ("completion_tokens", _I64, False),
     ("reasoning_tokens", _I64, False),
+    ("cached_prompt_tokens", _I64, False),
     ("cost_usd", _F, True),
     ("latency_s", _F, False),
     ("provider", _S, False),
@@ -99,6 +100,7 @@ CALLS = _schema("calls", [
     ("cost_usd", _F, True),
     ("finish_reason", _S, True),
     ("reasoning_tokens", _I64, False),
+    ("cached_prompt_tokens", _I64, False),
 ])
 
 AGENTS = _schema("agents", [

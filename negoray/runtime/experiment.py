@@ -140,8 +140,9 @@ class Experiment:
                 self._cache_actor = get_or_create_cache(NAMESPACE, cache_path, self.config.runtime.cache, head)
                 service = cache_name(cache_path)
             settings = ChatSettings(tuple(chain), cache_path, self.config.runtime.cache,
-                                    LIMITER_NAME if limiter is not None else None, NAMESPACE, service)
-            return self._run_all(settings, tag, head, (spec.price_in, spec.price_out), started)
+                                    LIMITER_NAME if limiter is not None else None, NAMESPACE, service,
+                                    batch_dir=str((self.results / "batches").resolve()))
+            return self._run_all(settings, tag, head, spec.prices(), started)
         except ray.exceptions.RayError:
             # SIGTERM to the whole process group (`ray job stop`) kills the actors too: the driver may
             # see an actor vanish before its own handler has run. Give a pending signal a moment.

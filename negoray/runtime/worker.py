@@ -28,6 +28,7 @@ from negoray.llm.factory import client_for
 from negoray.llm.failover import FailoverChat
 from negoray.llm.protocols import Cache, Limiter
 from negoray.llm.redact import install_log_redaction
+from negoray.llm.tiers import Tier
 from negoray.runtime.progress import LIVE_KEYS
 
 T = TypeVar("T")
@@ -45,10 +46,17 @@ class ChatSettings:
     namespace: str = "negoray"
     cache_service: str | None = None
     """Name of the cache actor (on a multi-node cluster); None: open ``cache_path`` directly."""
+    batch_dir: str | None = None
+    """Batch tier: the results directory's batch journal (`negoray.llm.batch_journal`)."""
 
     @property
     def key(self) -> str:
-        return repr((self.providers, self.cache_path, self.cache_mode, self.limiter_name, self.cache_service))
+        return repr((self.providers, self.cache_path, self.cache_mode, self.limiter_name, self.cache_service, self.batch_dir))
+
+    @property
+    def lockstep(self) -> bool:
+        """Whether the preferred provider is on the batch tier: a stage's negotiations then run in one task."""
+        return bool(self.providers) and self.providers[0].spec().tier is Tier.BATCH
 
 
 class _WorkerState:
@@ -81,7 +89,7 @@ def _make_chat(settings: ChatSettings) -> ChatFn:
     else:
         cache = None
     limiter: Limiter | None = RemoteLimiter(settings.limiter_name, settings.namespace) if settings.limiter_name else None
-    clients = [client_for(c.resolve(), cache=cache, limiter=limiter) for c in settings.providers]
+    clients = [client_for(c.resolve(), cache=cache, limiter=limiter, batch_dir=settings.batch_dir) for c in settings.providers]
     return clients[0] if len(clients) == 1 else FailoverChat(clients)
 
 
