@@ -198,7 +198,7 @@ class LLMClient:
         completion_tokens = usage.get("completion_tokens") or estimate_tokens(answer.reasoning + answer.text)
         if not spec.reasoning_in_completion:  # always count what is billed as output
             completion_tokens += thought
-        if not self.limits.unlimited:
+        if not self.limits.unlimited and answer.tier is not Tier.BATCH:  # batch calls never took the limiter
             await self.limiter.settle(self.limit_key, reserved, prompt_tokens + completion_tokens)
         reply = ChatReply(
             text=answer.text, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,

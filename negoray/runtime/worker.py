@@ -29,7 +29,7 @@ from negoray.llm.failover import FailoverChat
 from negoray.llm.protocols import Cache, Limiter
 from negoray.llm.redact import install_log_redaction
 from negoray.llm.tiers import Tier
-from negoray.runtime.progress import LIVE_KEYS
+from negoray.runtime.progress import BATCH_LABEL, LIVE_KEYS
 
 T = TypeVar("T")
 
@@ -125,6 +125,8 @@ class ProgressTally:
         self.pending = dict.fromkeys(LIVE_KEYS, 0)
         self.last = clock()
         self.task = uuid.uuid4().hex[:12]
+        self.batch: Any = None
+        """Batch tier: the `BatchTransport` whose batches in flight are reported (not its calls: waiting is normal)."""
         self._in_flight: dict[int, float] = {}
         self._reported_outstanding = False
 
@@ -159,9 +161,12 @@ class ProgressTally:
         self.flush()
         now = self.wall()
         old = sorted(t for t in self._in_flight.values() if now - t >= STALL_REPORT_FLOOR_S)[:MAX_REPORTED]
-        if old or self._reported_outstanding:
-            self.sink.outstanding.remote(self.task, [(t, self.provider) for t in old])
-            self._reported_outstanding = bool(old)
+        entries = [(t, self.provider) for t in old]
+        if self.batch is not None:
+            entries = [(b.submitted_wall, f"{BATCH_LABEL}{b.batch_id} {b.requests}") for b in self.batch.in_flight.values()]
+        if entries or self._reported_outstanding:
+            self.sink.outstanding.remote(self.task, entries)
+            self._reported_outstanding = bool(entries)
 
     def counting(self, chat: Any) -> Any:
         """``chat`` wrapped so each call is tracked while in flight and counted when it completes."""
@@ -187,6 +192,8 @@ def play_batch_local(jobs: Sequence[Job], opponent: str, config: NegotiationConf
 
     async def go() -> list[NegotiationRecord]:
         chat = await state.chat_for(settings)
+        if tally is not None:
+            tally.batch = getattr(chat, "batch", None)
         if tally is None:
             return await play_jobs(jobs, opponent, chat, config, in_flight)
 
