@@ -31,25 +31,44 @@ def table(results, name):
 
 
 def poc(results, profiles, tier):
-    """The users' poc, made small: 2 generations, 6 dev and 8 test scenarios, 4 gating scenarios."""
-    return with_overrides(load_config("poc"), results=str(results), generations=2, gating_scenarios=4,
-                          **{"scenarios.dev": 6, "scenarios.test": 8, "provider.name": "simserve",
+    """The users' poc (groups C and D, population 4), made small: 2 generations, 4 dev and 4 test
+    scenarios, 2 gating scenarios."""
+    return with_overrides(load_config("poc"), results=str(results), generations=2, gating_scenarios=2,
+                          **{"scenarios.dev": 4, "scenarios.test": 4, "provider.name": "simserve",
                              "provider.profiles": str(profiles), "provider.tier": tier})
+
+
+class FreezableClock:
+    """The server's clock: real time, or stopped (batches then stay in flight)."""
+
+    def __init__(self):
+        self.frozen = None
+
+    def __call__(self):
+        return self.frozen if self.frozen is not None else time.monotonic()
+
+
+NO_REPORT = "import negoray.results.report as report; report.write_report = lambda root: root"
+"""The runs here check tables, not the report (its figures take seconds)."""
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    """A seed-honouring sim-serve whose batches take 0.3 s, its profile, and the poc on the standard tier."""
+    """A seed-honouring sim-serve (batches take 0.05 s on a clock the test can stop), its profile,
+    and the poc on the standard tier."""
     root = tmp_path_factory.mktemp("batch_mode")
-    with serve_in_thread(FaultConfig(honour_seed=True, batch_delay_s=0.3)) as url:
+    clock = FreezableClock()
+    with pytest.MonkeyPatch.context() as patch, \
+            serve_in_thread(FaultConfig(honour_seed=True, batch_delay_s=0.05), clock=clock) as url:
+        patch.setattr("negoray.results.report.write_report", lambda root: root)
         profiles = root / "profiles.toml"
-        profiles.write_text(f'[providers.simserve]\nextends = "custom"\nbase_url = "{url}"\nbatch_gather_s = 0.05\n')
+        profiles.write_text(f'[providers.simserve]\nextends = "custom"\nbase_url = "{url}"\nbatch_gather_s = 0.02\n')
         LocalExperiment(poc(root / "standard", profiles, "standard")).run()
-        yield url, profiles, root
+        yield url, profiles, root, clock
 
 
 def test_a_poc_in_batch_mode_plays_the_same_negotiations_as_on_the_standard_tier(served):
-    url, profiles, root = served
+    url, profiles, root, _ = served
     url.reset_stats()
     LocalExperiment(poc(root / "batch", profiles, "batch")).run()
     stats = url.stats()
@@ -59,20 +78,28 @@ def test_a_poc_in_batch_mode_plays_the_same_negotiations_as_on_the_standard_tier
 
 
 def test_a_driver_killed_with_a_batch_in_flight_resumes_by_collecting_it(served, tmp_path):
-    url, profiles, root = served
+    url, profiles, root, clock = served
     url.reset_stats()
-    code = ("from negoray.config import load_config, with_overrides; from negoray.local_experiment import LocalExperiment; "
+    code = (f"{NO_REPORT}; from negoray.config import load_config, with_overrides; from negoray.local_experiment import LocalExperiment; "
             f"import tests.test_batch_mode as t; LocalExperiment(t.poc({str(tmp_path / 'r')!r}, {str(profiles)!r}, 'batch')).run()")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     driver = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env)
     try:
         deadline = time.monotonic() + 120
-        while not (url.stats()["batches"]["created"] >= 3 and url.stats()["batches"]["in_progress"] > 0):
-            assert driver.poll() is None and time.monotonic() < deadline, "the driver ended before a batch was in flight"
-            time.sleep(0.02)
+
+        def wait_for(condition):
+            while not condition(url.stats()["batches"]):
+                assert driver.poll() is None and time.monotonic() < deadline, "the driver ended too early"
+                time.sleep(0.01)
+
+        wait_for(lambda b: b["created"] >= 3)
+        clock.frozen = time.monotonic()  # batches created from now on stay in flight
+        wait_for(lambda b: b["in_progress"] > 0)
         os.kill(driver.pid, signal.SIGKILL)
     finally:
         driver.wait(30)
+        clock.frozen = None
+    assert url.stats()["batches"]["in_progress"] > 0  # killed with a batch in flight
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True, timeout=300)
     batches = url.stats()["batches"]
     assert batches["resubmitted"] == 0 and batches["unique_requests"] == batches["requests"]
