@@ -102,6 +102,8 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from negoray import plan as planner
     from negoray.llm.config import ConfigError, load_profiles
 
+    if args.batch_latency_s is not None and not args.batch_latency_s > 0:
+        parser.error(f"--batch-latency-s: must be a positive number, got {args.batch_latency_s}")
     config = _load_config(args, parser)
     try:
         profiles = load_profiles(args.profiles) if args.profiles else {}
@@ -117,8 +119,6 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             config, planner.make_assumptions(config, user=True, completion_tokens=args.completion_tokens,
                                              latency_s=args.latency_s))
         diffs = planner.differences(config, plan, user_plan, profiles)
-        if args.batch_latency_s is not None and not args.batch_latency_s > 0:
-            raise planner.PlanError(f"--batch-latency-s: must be a positive number, got {args.batch_latency_s}")
     except planner.PlanError as e:
         parser.error(str(e))
     from negoray.plan.tiers import measure_shared_prefix, tier_plans
