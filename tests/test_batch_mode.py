@@ -13,21 +13,11 @@ import pytest
 
 from negoray.config import load_config, with_overrides
 from negoray.local_experiment import LocalExperiment
-from negoray.results.writer import read_table
 from negoray.sim.faults import FaultConfig
 from negoray.sim.server import serve_in_thread
+from tests.test_local_experiment import table
 
 ROOT = Path(__file__).resolve().parents[1]
-TIMING = ["latency_s", "cache_hits", "cache_hit", "attempts"]
-"""Columns that depend on the clock or on what the cache already held, not on the negotiation."""
-
-
-def table(results, name):
-    t = read_table(results, name)
-    t = t.drop_columns([c for c in TIMING if c in t.column_names])
-    keys = [c for c in ("run_id", "generation", "phase", "agent_id", "scenario_id", "replicate", "turn")
-            if c in t.column_names]
-    return t.sort_by([(c, "ascending") for c in keys])
 
 
 def poc(results, profiles, tier):

@@ -96,3 +96,27 @@ def test_a_rerun_reattaches_to_the_batch_in_flight_instead_of_paying_again(tmp_p
     assert (stats["created"], stats["unique_requests"], stats["resubmitted"]) == (1, 12, 0)
     with serve_in_thread(FaultConfig(honour_seed=True)) as plain:
         assert [r.text for r in replies] == [r.text for r in asyncio.run(ask_all(client(plain, tier="standard")))]
+
+
+def test_batches_are_sized_within_the_providers_limits(server):
+    import openai
+
+    from negoray.llm.batching import BatchTransport
+    from negoray.llm.tiers import Tier, TierOffer
+
+    async def go(offer):
+        sdk = openai.AsyncOpenAI(base_url=server, api_key="sim", max_retries=0)
+        transport = BatchTransport(sdk, offer, gather_s=0.02)
+        bodies = [{"model": "m", "messages": messages(i), "seed": i, "max_tokens": 50} for i in range(7)]
+        try:
+            outcomes = await asyncio.gather(*(transport.send(f"k{i}", b) for i, b in enumerate(bodies)))
+        finally:
+            await sdk.close()
+        return outcomes
+
+    server.reset_stats()
+    outcomes = asyncio.run(go(TierOffer(Tier.BATCH, max_requests=3)))
+    assert {o.status_code for o in outcomes} == {200} and server.stats()["batches"]["created"] == 3  # 3 + 3 + 1
+    server.reset_stats()
+    asyncio.run(go(TierOffer(Tier.BATCH, max_enqueued_tokens=130)))  # 58 prompt tokens a request: 2 a batch
+    assert server.stats()["batches"]["created"] == 4
