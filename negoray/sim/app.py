@@ -310,6 +310,8 @@ def create_app(config: FaultConfig, clock: Clock = time.monotonic, sleep: Sleep 
     async def reset_stats(request: Request) -> Response:
         server.stats.reset()
         server.batches.reset()
+        if server.prefix_cache is not None:
+            server.prefix_cache = PrefixCache()  # forgotten by the reset, like the repeats
         server._seen.clear()
         server._answered.clear()
         return JSONResponse(server.stats_dict())
