@@ -32,9 +32,9 @@ from negoray.llm.cache import CacheMode, ResponseCache
 from negoray.llm.client import LLMClient
 from negoray.llm.config import LLMConfig
 from negoray.llm.factory import client_for
-from negoray.llm.tiers import Tier
 from negoray.llm.failover import FailoverChat
 from negoray.llm.limiter import InProcessLimiter, RateLimiter
+from negoray.llm.tiers import Tier
 from negoray.results.lock import ResultsLock
 from negoray.results.writer import ResultsWriter
 
