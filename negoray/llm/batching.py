@@ -94,9 +94,9 @@ class BatchTransport:
         self._flusher: asyncio.Task[None] | None = None
         self._watchers: dict[str, asyncio.Task[dict[str, dict[str, Any]]]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._recoveries: dict[str, asyncio.Task[bool]] = {}
         self.in_flight: dict[str, InFlight] = {}
         """Batches submitted and not yet collected, by local id."""
-        self.batches_submitted = 0
 
     # -- the one entry point -------------------------------------------------------------------
 
@@ -206,11 +206,17 @@ class BatchTransport:
             metadata={"negoray_batch": entry.local_id},
         )
         self.journal.submitted(entry, batch.id)
-        self.batches_submitted += 1
         log.info("batch %s submitted: %d requests", batch.id, len(entry.custom_ids))
 
     async def _recover(self, entry: JournalEntry) -> bool:
-        """Find a ``preparing`` batch among the provider's batches by its metadata; abandon it if absent."""
+        """Find a ``preparing`` batch among the provider's batches by its metadata; abandon it if absent
+        (one search per batch, shared by every call that waits for it)."""
+        task = self._recoveries.get(entry.local_id)
+        if task is None or (task.done() and (task.cancelled() or task.exception() is not None)):  # a failed search is retried
+            task = self._recoveries[entry.local_id] = asyncio.ensure_future(self._search(entry))
+        return await asyncio.shield(task)
+
+    async def _search(self, entry: JournalEntry) -> bool:
         async for batch in self.sdk.batches.list(limit=100):  # newest first
             if (batch.metadata or {}).get("negoray_batch") == entry.local_id:
                 self.journal.submitted(entry, batch.id)
