@@ -21,9 +21,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def poc(results, profiles, tier):
-    """The users' poc (groups C and D, population 4), made small: 2 generations, 4 dev and 4 test
-    scenarios, 2 gating scenarios."""
-    return with_overrides(load_config("poc"), results=str(results), generations=2, gating_scenarios=2,
+    """The users' poc (groups C and D, population 4), made small: 2 generations of negotiations of at
+    most 3 rounds, 4 dev and 4 test scenarios, 2 gating scenarios."""
+    return with_overrides(load_config("poc"), results=str(results), generations=2, gating_scenarios=2, max_rounds=3,
                           **{"scenarios.dev": 4, "scenarios.test": 4, "provider.name": "simserve",
                              "provider.profiles": str(profiles), "provider.tier": tier})
 
@@ -44,15 +44,15 @@ NO_REPORT = "import negoray.results.report as report; report.write_report = lamb
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    """A seed-honouring sim-serve (batches take 0.05 s on a clock the test can stop), its profile,
+    """A seed-honouring sim-serve (batches take 0.02 s on a clock the test can stop), its profile,
     and the poc on the standard tier."""
     root = tmp_path_factory.mktemp("batch_mode")
     clock = FreezableClock()
     with pytest.MonkeyPatch.context() as patch, \
-            serve_in_thread(FaultConfig(honour_seed=True, batch_delay_s=0.05), clock=clock) as url:
+            serve_in_thread(FaultConfig(honour_seed=True, batch_delay_s=0.02), clock=clock) as url:
         patch.setattr("negoray.results.report.write_report", lambda root: root)
         profiles = root / "profiles.toml"
-        profiles.write_text(f'[providers.simserve]\nextends = "custom"\nbase_url = "{url}"\nbatch_gather_s = 0.02\n')
+        profiles.write_text(f'[providers.simserve]\nextends = "custom"\nbase_url = "{url}"\nbatch_gather_s = 0.01\n')
         LocalExperiment(poc(root / "standard", profiles, "standard")).run()
         yield url, profiles, root, clock
 
@@ -80,9 +80,9 @@ def test_a_driver_killed_with_a_batch_in_flight_resumes_by_collecting_it(served,
         def wait_for(condition):
             while not condition(url.stats()["batches"]):
                 assert driver.poll() is None and time.monotonic() < deadline, "the driver ended too early"
-                time.sleep(0.01)
+                time.sleep(0.05)
 
-        wait_for(lambda b: b["created"] >= 3)
+        wait_for(lambda b: b["created"] >= 2)
         clock.frozen = time.monotonic()  # batches created from now on stay in flight
         wait_for(lambda b: b["in_progress"] > 0)
         os.kill(driver.pid, signal.SIGKILL)
