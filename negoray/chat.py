@@ -52,6 +52,11 @@ class ChatReply:
     endpoint: str = ""
     """The endpoint that served it (a pool member's or a failover entry's name; `negoray.llm.fleet`);
     a cache hit keeps the one that answered first."""
+    cached_prompt_tokens: int = 0
+    """Of ``prompt_tokens``, those the provider served from its prompt cache
+    (``prompt_tokens_details.cached_tokens``), priced at the cached-input price."""
+    tier: str = ""
+    """The tier that served the call ("standard", "flex", "batch"); "" for the endpoint's own."""
 
 
 class ChatFn(Protocol):

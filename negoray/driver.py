@@ -23,7 +23,7 @@ from negoray.evolution.backend import Backend, Job
 from negoray.evolution.checkpoint import CheckpointStore
 from negoray.evolution.retry import RetryPolicy, play_until_done
 from negoray.evolution.loop import Evolution, GenerationOutput, RunState
-from negoray.llm.cost import PricePair, Prices
+from negoray.llm.cost import PriceBook
 from negoray.results.recorder import baseline_tables, generation_tables
 from negoray.results.writer import ResultsWriter
 
@@ -44,7 +44,7 @@ async def drive(
     writer: ResultsWriter | None,
     checkpoints: CheckpointStore | None,
     *,
-    prices: Prices | PricePair,
+    prices: PriceBook | tuple[float | None, ...],
     should_stop: Callable[[], bool] = lambda: False,
     on_state: Callable[[RunState], None] = lambda state: None,
     on_generation: Callable[[GenerationOutput, dict[str, Any]], None] = lambda out, tables: None,
@@ -76,7 +76,7 @@ def baseline_done(results: str | Path) -> bool:
     return ResultsWriter(results).path("negotiations", BASELINE_FILE).exists()
 
 
-async def play_baseline(backend: Backend, jobs: Sequence[Job], config: ExperimentConfig, prices: Prices | PricePair,
+async def play_baseline(backend: Backend, jobs: Sequence[Job], config: ExperimentConfig, prices: PriceBook | tuple[float | None, ...],
                         *, pause_s: float = 30.0, on_status: Callable[[str], None] = lambda message: None) -> int:
     """Play the seed baseline (`negoray.evolution.seeds.baseline_jobs`), pausing and retrying through an
     outage like every phase of a run, and write its two tables; the number of negotiations written.

@@ -32,6 +32,7 @@ from negoray.llm.factory import client_for
 from negoray.llm.fleet import FleetSpec
 from negoray.llm.fleet_chats import RoleChats, role_chats
 from negoray.llm.limiter import InProcessLimiter, RateLimiter
+from negoray.llm.tiers import Tier
 from negoray.results.lock import ResultsLock
 from negoray.results.writer import ResultsWriter
 
@@ -68,7 +69,9 @@ class LocalExperiment:
         limiter = None
         if any(s.rpm or s.tpm or s.rpd for s in (e.config.spec() for e in fleet.endpoints())):
             limiter = InProcessLimiter(RateLimiter(state_path=str(self.results / "limiter-daily.json")))
-        return role_chats(fleet, lambda c, **options: client_for(c.resolve(), cache=cache, limiter=limiter, **options))
+        batch_dir = str(self.results / "batches")
+        return role_chats(fleet, lambda c, **options: client_for(c.resolve(), cache=cache, limiter=limiter,
+                                                                 batch_dir=batch_dir, **options))
 
     def _count(self, out: GenerationOutput, tables: dict[str, Any]) -> None:
         s = out.summary
@@ -85,12 +88,14 @@ class LocalExperiment:
     async def _run_all(self, fleet: FleetSpec) -> dict[str, RunState]:
         config = self.config
         prices = fleet.prices()
+        lockstep = fleet.agent.primary.config.spec().tier is Tier.BATCH  # a stage all in flight: one batch a turn
         splits, negotiation = make_splits(config), negotiation_config(config)
         roles = self._chats(fleet)
         writer, checkpoints = ResultsWriter(self.results), CheckpointStore(self.results)
 
         def backend() -> LocalBackend:
-            return LocalBackend(roles.agent, OPPONENT_PROMPT, negotiation, config.runtime.in_flight,
+            return LocalBackend(roles.agent, OPPONENT_PROMPT, negotiation,
+                                10**9 if lockstep else config.runtime.in_flight,
                                 opponent_chat=roles.opponent, mutator_chat=roles.mutator)
 
         try:

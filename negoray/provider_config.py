@@ -62,6 +62,16 @@ class ProviderConfig:
     `ENDPOINT_KEYS`; one without ``name`` is this endpoint with the keys it sets changed (e.g. only
     ``base_url``: the same model on another server), one with ``name`` starts from that provider's
     defaults (default: none)."""
+    tier: str | None = None
+    """"standard", "flex" or "batch" (``--tier``): how calls are sold; flex sends the provider's
+    ``service_tier``, batch plays a stage's negotiations in lockstep through the Batch API (None: the
+    profile's, else "standard")."""
+    batch_min_requests: int | None = None
+    """Batch tier: calls waiting at a moment fewer than this go out on the standard tier instead
+    (mutation calls, a stage's last stragglers) (None: 1, everything in batches)."""
+    batch_retry: str | None = None
+    """Batch tier: "batch" (default) or "standard": where a request that failed in a batch (a
+    per-request error, an expired batch) is tried again; never scored."""
 
     def llm_configs(self) -> list[LLMConfig]:
         """The preferred provider, then the failover chain, as `LLMConfig`s (profiles loaded). A
@@ -94,6 +104,12 @@ def check_endpoint(p: ProviderConfig, key: str, bad: Callable[[str, str, Any], E
         raise bad(f"{key}.timeout_s", "a number of seconds > 0", p.timeout_s)
     if p.max_attempts < 1:
         raise bad(f"{key}.max_attempts", "an integer >= 1", p.max_attempts)
+    if p.tier not in (None, "standard", "flex", "batch"):
+        raise bad(f"{key}.tier", '"standard", "flex" or "batch"', p.tier)
+    if p.batch_min_requests is not None and p.batch_min_requests < 1:
+        raise bad(f"{key}.batch_min_requests", "an integer >= 1", p.batch_min_requests)
+    if p.batch_retry not in (None, "batch", "standard"):
+        raise bad(f"{key}.batch_retry", '"batch" or "standard"', p.batch_retry)
 
 
 def check_failover_entry(entry: Any, key: str, bad: Callable[[str, str, Any], Exception]) -> None:

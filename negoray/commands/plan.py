@@ -62,6 +62,9 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--latency-s", type=float, metavar="S",
                    help="per-call latency for the critical path (default: completion tokens / the provider's "
                         "stream speed + overhead)")
+    p.add_argument("--batch-latency-s", type=float, metavar="S",
+                   help="batch tier: seconds from submitting a batch to its results (default: each provider's "
+                        "published typical turnaround, 1 h where none is published)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     p.add_argument("--check", metavar="RESULTS_DIR", type=Path,
                    help="compare the plan with what RESULTS_DIR recorded (negotiations, calls, tokens per phase; "
@@ -100,6 +103,8 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from negoray.llm.config import ConfigError, load_profiles
     from negoray.roles import fleet_spec
 
+    if args.batch_latency_s is not None and not args.batch_latency_s > 0:
+        parser.error(f"--batch-latency-s: must be a positive number, got {args.batch_latency_s}")
     config = _load_config(args, parser)
     try:
         profiles = load_profiles(args.profiles) if args.profiles else {}
@@ -121,6 +126,11 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         parser.error(str(e))
     except ConfigError as e:
         parser.error(f"--config: {e}")
+
+    from negoray.plan.tiers import measure_shared_prefix, tier_plans
+
+    prefix = measure_shared_prefix(config)
+    tiers = tier_plans(config, assumptions, planner.total(plan.total), specs, prefix, args.batch_latency_s)
     result = None
     if args.check is not None:
         from negoray.results.writer import has_results
@@ -132,6 +142,10 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.json:
         out: dict[str, Any] = plan.to_dict()
         out["differences"] = [d.to_dict() for d in diffs]
+        out["shared_prefix"] = {"prompt_tokens_per_call": round(prefix.prompt_tokens, 1),
+                                "shared_prefix_tokens_per_call": round(prefix.shared_tokens, 1),
+                                "share": round(prefix.share, 4)}
+        out["tiers"] = [t.to_dict() for t in tiers]
         if result is not None:
             out["check"] = result.to_dict()
         if fleet_p is not None:
@@ -141,6 +155,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     _print(plan, diffs, result)
     if fleet_p is not None:
         _print_fleet(fleet_p)
+    _print_tiers(_console(), tiers, prefix)
     return 0
 
 
@@ -162,6 +177,25 @@ def _print_fleet(fleet) -> None:
     console.print(t)
     console.print(f"Fleet: [bold]{fmt.usd(fleet.cost_usd)}[/], minimum wall time [bold]{fmt.hours(fleet.hours)}[/], "
                   f"set by {fleet.binding}.")
+
+
+def _print_tiers(console, tiers, prefix) -> None:
+    from rich.table import Table
+
+    from negoray import fmt
+
+    console.print(f"Shared prompt prefix (measured on the sim, seed strategies): {prefix.share:.1%} of prompt tokens "
+                  f"({prefix.shared_tokens:.0f} of {prefix.prompt_tokens:.0f} a call) repeat an earlier request's start.")
+    t = Table(title="Cost and minimum wall time by provider and tier (the whole experiment)", title_justify="left")
+    for name in ("provider", "tier", "cost", "with caching", "cached share", "min time", "binding", "batch rounds x latency"):
+        t.add_column(name, justify="left" if name in ("provider", "tier", "binding") else "right")
+    plain = {(x.provider, x.tier): x for x in tiers if not x.caching}
+    for x in (x for x in tiers if x.caching):
+        base = plain[(x.provider, x.tier)]
+        rounds = f"{x.rounds} x {fmt.hours(x.batch_latency_s / 3600)}" if x.rounds is not None else "-"
+        t.add_row(x.provider, x.tier.value, fmt.usd(base.cost_usd), fmt.usd(x.cost_usd), f"{x.cached_share:.0%}",
+                  fmt.hours(x.hours), x.binding, rounds)
+    console.print(t)
 
 
 # -- human output -------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ def add_provider_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--profiles", metavar="TOML", help="a TOML file with [providers.NAME] profiles")
     g.add_argument("--thinking", choices=("off", "on"),
                    help="reasoning models think ('on') or are switched off the provider's way (default: the profile's, else off)")
+    g.add_argument("--tier", choices=("standard", "flex", "batch"), help="how calls are sold (default: the profile's, else standard)")
 
 
 def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) -> LLMConfig:
@@ -28,7 +29,7 @@ def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) 
         profiles = load_profiles(args.profiles) if args.profiles else {}
         config = LLMConfig(
             provider=args.provider, model=args.model, base_url=args.base_url, api_key_env=args.api_key_env,
-            rpm=args.rpm, tpm=args.tpm, thinking=args.thinking, profiles=profiles,
+            rpm=args.rpm, tpm=args.tpm, thinking=args.thinking, tier=getattr(args, 'tier', None), profiles=profiles,
         )
         config.spec()
     except ConfigError as e:

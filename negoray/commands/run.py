@@ -37,6 +37,9 @@ def add_run_args(p: argparse.ArgumentParser, default_config: str) -> None:
                    help="reasoning models: 'off' sends the provider's switch to answer without thinking; 'on' lets "
                         "them think, the move is read from the answer after the reasoning (default: the config's, "
                         "else off)")
+    p.add_argument("--tier", choices=("standard", "flex", "batch"),
+                   help="how calls are sold: 'flex' sends the provider's service_tier; 'batch' advances a stage's "
+                        "negotiations in lockstep, one Batch API job per turn (default: the config's, else standard)")
     p.add_argument("--max-tokens", type=int, metavar="N",
                    help="max_tokens of each negotiation turn (default: the config's, 200 in V7)")
     p.add_argument("--results", metavar="DIR", help="results directory (default: the config's)")
@@ -70,7 +73,7 @@ def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser):
         overrides = {
             "provider.name": args.provider, "provider.model": args.model, "provider.base_url": args.base_url,
             "provider.api_key_env": args.api_key_env, "provider.rpm": args.rpm, "provider.max_usd": args.max_usd,
-            "provider.thinking": args.thinking, "max_tokens": args.max_tokens,
+            "provider.thinking": args.thinking, "provider.tier": args.tier, "max_tokens": args.max_tokens,
             "runtime.address": args.address, "runtime.bind": args.ray_bind, "results": args.results, "generations": args.generations,
             "seed": args.seed, "runtime.progress": False if args.no_progress else None,
             **{f"{role}.{key}": getattr(args, f"{role}_{flag}") for role in ("opponent", "mutator")

@@ -86,6 +86,15 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
                         "Either way GET /stats counts repeated_requests: requests answered although an earlier "
                         "answered one had the same (messages, seed, temperature, max_tokens), i.e. samples "
                         "such a server would return again")
+    p.add_argument("--prefix-cache", action="store_true",
+                   help="count cached prompt prefixes like vLLM's automatic prefix caching (16-token blocks) and "
+                        "report them as OpenAI does, in usage.prompt_tokens_details.cached_tokens")
+    p.add_argument("--batch-delay-s", type=_SECONDS, default=0.0, metavar="S",
+                   help="Batch API (POST /v1/files, /v1/batches): seconds until a batch completes (default: 0)")
+    p.add_argument("--batch-error-rate", type=_RATE, default=0.0, metavar="P",
+                   help="Batch API: fraction of a batch's requests that fail with a per-request HTTP 500 (default: 0)")
+    p.add_argument("--batch-expire-rate", type=_RATE, default=0.0, metavar="P",
+                   help="Batch API: fraction of batches that expire, half done, the rest batch_expired (default: 0)")
     p.set_defaults(func=run)
     return p
 
@@ -101,7 +110,8 @@ def config_from_args(args: argparse.Namespace) -> FaultConfig:
         latency_ms=args.latency_ms, per_token_ms=args.per_token_ms, slots=args.slots, rpm=args.rpm,
         tpm=args.tpm, window_s=args.window_s, error_rate=args.error_rate, drop_rate=args.drop_rate,
         unload_after=args.unload_after, unload_for=math.inf if args.unload_for is None else args.unload_for,
-        seed=args.seed, think_tokens=args.think, honour_seed=args.honour_seed,
+        seed=args.seed, think_tokens=args.think, honour_seed=args.honour_seed, prefix_cache=args.prefix_cache,
+        batch_delay_s=args.batch_delay_s, batch_error_rate=args.batch_error_rate, batch_expire_rate=args.batch_expire_rate,
         api_key=os.environ.get(args.require_api_key_env) if args.require_api_key_env else None,
     )
 
@@ -114,6 +124,8 @@ def _describe(config: FaultConfig) -> str:
         parts.append(f"thinking {config.think_tokens} tokens unless switched off")
     if config.honour_seed:
         parts.append("replies from (messages, seed, temperature) only")
+    if config.prefix_cache:
+        parts.append("prefix cache on")
     if config.unload_after is not None:
         parts.append(f"unloaded from {config.unload_after:g}s for "
                      + ("good" if math.isinf(config.unload_for) else f"{config.unload_for:g}s"))

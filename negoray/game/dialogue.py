@@ -54,6 +54,8 @@ class CallUsage:
     reasoning_tokens: int = 0
     endpoint: str = ""
     """The endpoint that served the call (`ChatReply.endpoint`)."""
+    cached_prompt_tokens: int = 0
+    """Of ``prompt_tokens``, those served from the provider's prompt cache."""
 
 
 TRUNCATED = "truncated: the reply reached max_tokens before it held a move"
@@ -135,6 +137,10 @@ class NegotiationRecord:
         return sum(c.prompt_tokens for c in self.calls)
 
     @property
+    def cached_prompt_tokens(self) -> int:
+        return sum(c.cached_prompt_tokens for c in self.calls)
+
+    @property
     def completion_tokens(self) -> int:
         return sum(c.completion_tokens for c in self.calls)
 
@@ -167,6 +173,7 @@ def _usage(side: str, round_: int, reply: Any | None) -> CallUsage:
         side, round_, reply.prompt_tokens, reply.completion_tokens, reply.latency_s,
         reply.cache_hit, reply.attempts, reply.provider, reply.model,
         finish_reason=reply.finish_reason, reasoning_tokens=reply.reasoning_tokens, endpoint=reply.endpoint,
+        cached_prompt_tokens=reply.cached_prompt_tokens,
     )
 
 

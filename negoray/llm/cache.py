@@ -38,7 +38,7 @@ KEY_VERSION = 1
 _REPLY_KEY = "negoray.reply"
 """Where a row's ``extra`` JSON holds the reply's finish_reason, reasoning and reasoning_tokens
 (no schema change: files written before them simply have none)."""
-_REPLY_FIELDS = ("finish_reason", "reasoning", "reasoning_tokens", "endpoint")
+_REPLY_FIELDS = ("finish_reason", "reasoning", "reasoning_tokens", "endpoint", "cached_prompt_tokens", "tier")
 
 _BUSY_TIMEOUT_MS = 5_000
 _LOCK_RETRIES = 10
@@ -160,6 +160,8 @@ def _reply_of(row: Sequence[Any]) -> ChatReply:
         reasoning=answer.get("reasoning", ""),
         reasoning_tokens=answer.get("reasoning_tokens", 0),
         endpoint=answer.get("endpoint", ""),
+        cached_prompt_tokens=answer.get("cached_prompt_tokens", 0),
+        tier=answer.get("tier", ""),
     )
 
 

@@ -25,15 +25,19 @@ import openai
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from negoray.chat import ChatFailure, ChatParams, ChatReply, Message, estimate_tokens, messages_tokens
+from negoray.llm.batch_journal import BatchJournal
+from negoray.llm.batching import BatchOutcome, BatchTransport
 from negoray.llm.cache import cache_key
 from negoray.llm.config import Endpoint
-from negoray.llm.cost import Budget, UsageLedger, call_cost
+from negoray.llm.cost import Budget, UsageLedger
 from negoray.llm.errors import FatalProviderError, Verdict, classify
 from negoray.llm.limiter import InProcessLimiter, RateLimiter, RateLimits
+from negoray.llm.prompt_cache import cached_prompt_tokens
 from negoray.llm.protocols import Cache, Limiter
 from negoray.llm.providers import Thinking, response_format_for
 from negoray.llm.reasoning import reasoning_tokens, split_reasoning
 from negoray.llm.redact import redact
+from negoray.llm.tiers import BatchRetry, Tier
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +61,7 @@ class _Answer:
     finish_reason: str | None
     usage: dict[str, Any]
     latency_s: float
+    tier: Tier = Tier.STANDARD
 
 
 @dataclass
@@ -95,6 +100,7 @@ class LLMClient:
         backoff_max_s: float = 30.0,
         endpoint_name: str | None = None,
         cache_identity: tuple[str, str] | None = None,
+        batch_dir: str | None = None,
     ) -> None:
         self.endpoint = endpoint
         spec = endpoint.spec
@@ -106,7 +112,9 @@ class LLMClient:
             limiter = InProcessLimiter(limiter if limiter is not None else RateLimiter(clock=clock))
         self.limiter: Limiter = limiter
         self.limit_key = f"{self.endpoint_name}:{spec.default_model}"
-        self.limits = RateLimits(spec.rpm, spec.tpm, spec.rpd)
+        self.offer = spec.tier_offer()
+        f = self.offer.rate_factor if self.offer is not None else 1.0  # Groq flex: 10x the limits
+        self.limits = RateLimits(*(None if v is None else v * f for v in (spec.rpm, spec.tpm, spec.rpd)))
         self._limiter_ready = False
         self._use_limiter = not self.limits.unlimited  # unlimited endpoints skip it until a 429 is seen
         self.health = Health()
@@ -135,6 +143,11 @@ class LLMClient:
         self.sdk = openai.AsyncOpenAI(
             base_url=endpoint.url, api_key=endpoint.api_key, max_retries=0, timeout=endpoint.timeout_s, http_client=http,
         )
+        self.batch: BatchTransport | None = None
+        """Batch tier: the transport that turns this process's waiting calls into Batch API jobs."""
+        if spec.tier is Tier.BATCH and self.offer is not None:
+            self.batch = BatchTransport(self.sdk, self.offer, BatchJournal(batch_dir), gather_s=spec.batch_gather_s,
+                                        min_requests=spec.batch_min_requests, sleep=sleep, clock=clock)
 
     async def aclose(self) -> None:
         await self.sdk.close()
@@ -184,24 +197,25 @@ class LLMClient:
             ):
                 with attempt:
                     attempts += 1
-                    answer = await self._attempt(body, reserved)
+                    answer = await self._attempt(body, reserved, key, attempts)
         except _Retryable as e:
             raise ChatFailure(f"{spec.name}: gave up after {attempts} attempt(s); last error: {e.verdict.reason}") from None
         usage = answer.usage
         prompt_tokens = usage.get("prompt_tokens") or messages_tokens(messages)
+        cached = min(prompt_tokens, cached_prompt_tokens(usage))
         thought = reasoning_tokens(usage)
         completion_tokens = usage.get("completion_tokens") or estimate_tokens(answer.reasoning + answer.text)
         if not spec.reasoning_in_completion:  # always count what is billed as output
             completion_tokens += thought
-        if not self.limits.unlimited:
+        if not self.limits.unlimited and answer.tier is not Tier.BATCH:  # batch calls never took the limiter
             await self.limiter.settle(self.limit_key, reserved, prompt_tokens + completion_tokens)
         reply = ChatReply(
             text=answer.text, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
             latency_s=answer.latency_s, attempts=attempts, provider=spec.name, model=spec.default_model,
             finish_reason=answer.finish_reason, reasoning=answer.reasoning, reasoning_tokens=thought,
-            endpoint=self.endpoint_name,
+            endpoint=self.endpoint_name, cached_prompt_tokens=cached, tier=answer.tier.value,
         )
-        usd = call_cost(prompt_tokens, completion_tokens, spec.price_in, spec.price_out)
+        usd = spec.prices(answer.tier).cost(prompt_tokens, completion_tokens, cached)
         self.ledger.record(spec.name, self.run, prompt_tokens, completion_tokens, usd, False)
         if self.cache is not None:
             stored = await self.cache.aput(key, reply)
@@ -223,6 +237,8 @@ class LLMClient:
         if spec.accepts_replicate:
             body["replicate"] = params.replicate
         body.update(self._thinking_body)
+        if self.offer is not None and self.offer.service_tier is not None:
+            body["service_tier"] = self.offer.service_tier  # not in the cache key: a tier changes the price, not the answer
         schema = _schema_of(params.response_format)
         if schema is not None and (fmt := response_format_for(spec.json_mode, schema)) is not None:
             body["response_format"] = fmt
@@ -240,9 +256,16 @@ class LLMClient:
             await self._sleep(wait)
             wait = await self.limiter.resume(self.limit_key, reserved)
 
-    async def _attempt(self, body: dict[str, Any], reserved: int) -> _Answer:
+    async def _attempt(self, body: dict[str, Any], reserved: int, key: str = "", attempt: int = 1) -> _Answer:
         """One try: wait for the limiter and any 429 pause, then one request; the answer (reasoning
-        split off), finish reason, usage and seconds from sending the request to its answer."""
+        split off), finish reason, usage and seconds from sending the request to its answer. On the
+        batch tier the request goes into the next batch instead (its retries too, unless
+        ``batch_retry = "standard"``); a call the batch hands back goes out on the standard tier."""
+        spec = self.endpoint.spec
+        if self.batch is not None and (attempt == 1 or spec.batch_retry is BatchRetry.BATCH):
+            answer = await self._batch_attempt(key, body)
+            if answer is not None:
+                return answer
         if self._use_limiter:
             await self._wait_for_limiter(reserved)
         async with self._gate:
@@ -261,7 +284,38 @@ class LLMClient:
         self.health.consecutive_failures = 0
         finish = choice.get("finish_reason")
         return _Answer(text, reasoning, finish if isinstance(finish, str) else None, data.get("usage") or {},
-                       self._clock() - sent)
+                       self._clock() - sent, Tier.STANDARD if self.batch is not None else spec.tier)
+
+    async def _batch_attempt(self, key: str, body: dict[str, Any]) -> _Answer | None:
+        """The call's result from a batch; None when the batch hands it back (send it standard)."""
+        assert self.batch is not None
+        sent = self._clock()
+        try:
+            outcome: BatchOutcome | None = await self.batch.send(key, body)
+        except openai.APIError as err:
+            await self._failed(err)
+            raise  # unreachable: _failed raises
+        if outcome is None:
+            return None
+        spec = self.endpoint.spec
+        if outcome.status_code == 200 and outcome.body is not None:
+            try:
+                choice = outcome.body["choices"][0]
+                text, reasoning = split_reasoning(choice["message"])
+            except (KeyError, IndexError, TypeError, AttributeError) as err:
+                await self._failed(ValueError(f"batch {outcome.batch_id}: {type(err).__name__}: {err}"))
+            finish = choice.get("finish_reason")
+            self.health.consecutive_failures = 0
+            return _Answer(text, reasoning, finish if isinstance(finish, str) else None, outcome.body.get("usage") or {},
+                           self._clock() - sent, Tier.BATCH)
+        status = outcome.status_code
+        reason = redact(f"{spec.name}: batch {outcome.batch_id}: request failed"
+                        f"{f' (HTTP {status})' if status else ''}: {outcome.error}")
+        if status and status not in (408, 409, 429) and status < 500:
+            raise FatalProviderError(reason, 2 if status in (401, 403, 404) else 1)
+        self.health.consecutive_failures += 1
+        log.info("retryable batch failure: %s", reason)  # expired / failed / 5xx: never scored, tried again
+        raise _Retryable(Verdict(True, None, reason))
 
     async def _failed(self, err: Exception) -> None:
         spec = self.endpoint.spec
@@ -273,7 +327,10 @@ class LLMClient:
             verdict = Verdict(True, None, reason)
         if not verdict.retryable:
             raise FatalProviderError(verdict.reason, verdict.exit_code) from None
-        if isinstance(err, openai.RateLimitError):
+        flex_unavailable = spec.tier is Tier.FLEX and "resource unavailable" in str(err).lower()
+        if isinstance(err, openai.RateLimitError) and not flex_unavailable:
+            # OpenAI flex's 429 "Resource Unavailable" is capacity, not our rate: back off, do not pause the key
+            # (https://developers.openai.com/api/docs/guides/flex-processing)
             await self._ensure_limiter()
             self._use_limiter = True
             await self.limiter.pause(self.limit_key, verdict.retry_after_s if verdict.retry_after_s is not None else 1.0)

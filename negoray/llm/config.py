@@ -24,6 +24,7 @@ from typing import Any
 
 from negoray.llm.providers import PROVIDERS, JsonMode, ProviderSpec, Thinking
 from negoray.llm.redact import register_secret
+from negoray.llm.tiers import Tier, parse_batch_retry, parse_tier
 
 PROVIDER_ENV = "NEGORAY_PROVIDER"
 
@@ -68,6 +69,12 @@ class LLMConfig:
     """Tries of one call, retries included, before it fails (default 8)."""
     thinking: str | None = None
     """"off" or "on": whether reasoning models think (None: the profile's choice, else "off")."""
+    tier: str | None = None
+    """"standard", "flex" or "batch" (``--tier``): how calls are sold (None: the profile's, else standard)."""
+    batch_min_requests: int | None = None
+    """Batch tier: fewer calls than this waiting at a moment go out on the standard tier (None: 1)."""
+    batch_retry: str | None = None
+    """Batch tier: "batch" or "standard", where a failed batch request is tried again (None: "batch")."""
     profiles: Mapping[str, ProviderSpec] = field(default_factory=dict, repr=False)
     """Extra providers from a TOML file (`load_profiles`), by name."""
 
@@ -84,6 +91,9 @@ class LLMConfig:
             default_model=self.model, base_url=self.base_url, api_key_env=self.api_key_env,
             rpm=self.rpm, tpm=self.tpm, rpd=self.rpd, price_in=self.price_in, price_out=self.price_out,
             max_concurrency=self.max_concurrency, thinking=None if self.thinking is None else parse_thinking(self.thinking),
+            tier=None if self.tier is None else parse_tier(self.tier),
+            batch_min_requests=self.batch_min_requests,
+            batch_retry=None if self.batch_retry is None else parse_batch_retry(self.batch_retry),
         )
 
     def resolve(self, environ: Mapping[str, str] | None = None) -> Endpoint:
@@ -96,6 +106,13 @@ class LLMConfig:
                               "(negoray.llm.local_server.with_local_server), or set base_url (--base-url)")
         if spec.base_url is None:
             raise ConfigError(f"provider {spec.name!r} needs a base URL: set base_url (--base-url)")
+        offer = spec.tier_offer()
+        if spec.tier is not Tier.STANDARD and offer is None:
+            raise ConfigError(f"tier = {spec.tier.value!r} is not offered by provider {spec.name!r} for model "
+                              f"{spec.default_model!r}; its tiers: {', '.join(t.value for t in spec.offered_tiers())} "
+                              "(a custom endpoint takes any tier: --provider custom --tier ...)")
+        if spec.batch_min_requests < 1:
+            raise ConfigError(f"batch_min_requests = {spec.batch_min_requests} is not allowed; expected an integer >= 1")
         key, hint = self.api_key, "the api_key given in code"
         if key is None and spec.api_key is not None:
             key, hint = spec.api_key, f"api_key in {spec.profile_source or 'the profile'}"
@@ -107,7 +124,8 @@ class LLMConfig:
                 )
         if key:
             register_secret(key)
-        return Endpoint(spec=spec, api_key=key or "not-needed", timeout_s=self.timeout_s,
+        timeout_s = max(self.timeout_s, offer.timeout_s) if offer is not None and offer.timeout_s else self.timeout_s
+        return Endpoint(spec=spec, api_key=key or "not-needed", timeout_s=timeout_s,
                         max_attempts=self.max_attempts, key_hint=hint if key else "the provider's API key")
 
 
@@ -135,7 +153,8 @@ class Endpoint:
         return self.spec.base_url or ""
 
 
-_PROFILE_KEYS = {f.name for f in fields(ProviderSpec)} - {"name", "thinking_switches", "profile_source"} | {"model", "extends"}
+_PROFILE_KEYS = ({f.name for f in fields(ProviderSpec)} - {"name", "thinking_switches", "profile_source", "tiers", "prompt_caching"}
+                 | {"model", "extends"})
 
 
 def parse_thinking(value: object, key: str = "thinking") -> Thinking:
@@ -172,6 +191,10 @@ def parse_profiles(data: Mapping[str, Any], source: str = "<profiles>") -> dict[
                 raise ConfigError(f"{where}: json_mode must be one of {', '.join(m.value for m in JsonMode)}") from None
         if "thinking" in values:
             values["thinking"] = parse_thinking(values["thinking"], f"{where}: thinking")
+        if "tier" in values:
+            values["tier"] = parse_tier(values["tier"], f"{where}: tier")
+        if "batch_retry" in values:
+            values["batch_retry"] = parse_batch_retry(values["batch_retry"], f"{where}: batch_retry")
         spec = PROVIDERS[base_name]
         register_secret(values.get("api_key"))
         defaults = {f.name: getattr(spec, f.name) for f in fields(ProviderSpec)}

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from negoray.llm.errors import BudgetExceeded
+from negoray.llm.tiers import Prices
 
 
 @dataclass
@@ -25,31 +26,40 @@ class Tally:
         return self.prompt_tokens + self.completion_tokens
 
 
-def call_cost(prompt_tokens: float, completion_tokens: float, price_in: float, price_out: float) -> float:
-    """Dollars for tokens at prices per million tokens (one call, or a planned volume)."""
-    return (prompt_tokens * price_in + completion_tokens * price_out) / 1e6
+def call_cost(prompt_tokens: float, completion_tokens: float, price_in: float, price_out: float,
+              cached_prompt_tokens: float = 0, price_cached_in: float | None = None) -> float:
+    """Dollars for tokens at prices per million tokens (one call, or a planned volume); the cached
+    part of the prompt at ``price_cached_in`` (None: at ``price_in``)."""
+    return Prices(price_in, price_out, price_cached_in).cost(prompt_tokens, completion_tokens, cached_prompt_tokens)
 
 
-PricePair = tuple[float | None, float | None]
-"""USD per million prompt tokens and per million completion tokens (None: unknown)."""
+EndpointPrices = tuple[float | None, float | None, float | None]
+"""USD per million prompt, completion and cached prompt tokens of one endpoint (None: unknown; a
+cached price of None: at the prompt price). A plain (in, out) pair is accepted where this is."""
 
 
 @dataclass(frozen=True)
-class Prices:
+class PriceBook:
     """The prices of a fleet: each endpoint's own by name (`negoray.llm.fleet.FleetSpec.prices`), and
     the agent endpoint's for a call that names none (a failed call)."""
 
     price_in: float | None = None
     price_out: float | None = None
-    by_endpoint: Mapping[str, PricePair] = field(default_factory=dict)
+    price_cached_in: float | None = None
+    by_endpoint: Mapping[str, EndpointPrices] = field(default_factory=dict)
 
-    def of(self, endpoint: str) -> PricePair:
-        return self.by_endpoint.get(endpoint, (self.price_in, self.price_out))
+    def of(self, endpoint: str) -> EndpointPrices:
+        found = self.by_endpoint.get(endpoint)
+        if found is None:
+            return (self.price_in, self.price_out, self.price_cached_in)
+        return (found[0], found[1], found[2] if len(found) > 2 else None)
 
     @staticmethod
-    def of_pair(prices: Prices | PricePair) -> Prices:
-        """``prices`` as `Prices` (a plain pair: one price for every call)."""
-        return prices if isinstance(prices, Prices) else Prices(prices[0], prices[1])
+    def of_prices(prices: PriceBook | tuple[float | None, ...]) -> PriceBook:
+        """``prices`` as a `PriceBook` (a plain (in, out[, cached in]) tuple: one price for every call)."""
+        if isinstance(prices, PriceBook):
+            return prices
+        return PriceBook(prices[0], prices[1], prices[2] if len(prices) > 2 else None)
 
 
 class UsageLedger:

@@ -113,6 +113,8 @@ def classify(err: BaseException, *, provider: str, local: bool, key_env: str | N
     wait = retry_after(err.response.headers)
     if status in (408, 409, 429) or status >= 500:
         return Verdict(True, wait, f"{provider}: HTTP {status}: {message[:200]}")
+    if status == 498:  # Groq flex: "capacity_exceeded", fails fast; retry with backoff (console.groq.com/docs/flex-processing)
+        return Verdict(True, wait, f"{provider}: HTTP 498 flex capacity exceeded: {message[:200]}")
     if status in (400, 404, 503) and (_NOT_LOADED if local else _NO_MODELS).search(message):
         return Verdict(True, wait, f"{provider}: the model is not loaded ({message[:200]})")
     if status in (401, 403):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from negoray.llm.config import LLMConfig
-from negoray.llm.cost import Prices
+from negoray.llm.cost import PriceBook
 
 ROLES = ("agent", "opponent", "mutator")
 """The kinds of call: the evolving strategies' turns, the fixed opponent's turns, mutation requests."""
@@ -63,10 +63,11 @@ class FleetSpec:
                 seen.setdefault(e.name, e)
         return list(seen.values())
 
-    def prices(self) -> Prices:
-        """Each endpoint's prices by name; the agent's for a call that names none (a failed call)."""
-        by_endpoint = {e.name: (e.config.spec().price_in, e.config.spec().price_out) for e in self.endpoints()}
-        return Prices(*by_endpoint[self.agent.primary.name], by_endpoint=by_endpoint)
+    def prices(self) -> PriceBook:
+        """Each endpoint's prices (at its tier, with its cached-input price) by name; the agent's for a
+        call that names none (a failed call)."""
+        by_endpoint = {e.name: tuple(e.config.spec().prices()) for e in self.endpoints()}
+        return PriceBook(*by_endpoint[self.agent.primary.name], by_endpoint=by_endpoint)
 
     @property
     def mixed(self) -> bool:

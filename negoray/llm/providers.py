@@ -13,6 +13,11 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
 
+from negoray.llm.tiers import (
+    ANTHROPIC_CACHING, GROQ_CACHING, GROQ_TIERS, OPENAI_CACHING, OPENAI_TIERS, TOGETHER_TIERS, VLLM_CACHING, XAI_CACHING,
+    BatchRetry, Prices, PromptCaching, Tier, TierOffer, custom_offer,
+)
+
 
 class JsonMode(str, Enum):
     """How an endpoint is asked for schema-constrained JSON."""
@@ -89,9 +94,49 @@ class ProviderSpec:
     cache_by_model: bool = False
     """Key cached replies on ``NAME:MODEL`` rather than the URL, for a server whose URL changes between
     starts (the embedded model gets a new port each time); default False."""
+    price_cached_in: float | None = None
+    """US dollars per million cached prompt tokens at the standard tier (None: the caching's
+    ``price_factor`` of ``price_in``, or ``price_in`` where the provider discounts nothing)."""
+    prompt_caching: PromptCaching | None = field(default=None, compare=False)
+    """How the provider caches prompt prefixes (None: it does not, or negoray does not know)."""
+    tier: Tier = Tier.STANDARD
+    """Which tier calls are sold at (``--tier``, key ``tier``)."""
+    tiers: tuple[TierOffer, ...] = field(default=(), compare=False)
+    """The non-standard tiers the provider sells, per model family; the first match applies."""
+    batch_min_requests: int = 1
+    """Batch tier: calls waiting at a moment fewer than this go out on the standard tier instead (a
+    mutation call, the last stragglers of a stage); 1: everything goes in a batch."""
+    batch_retry: BatchRetry = BatchRetry.BATCH
+    """Batch tier: where a request that failed in a batch is tried again."""
+    batch_gather_s: float = 0.2
+    """Batch tier: a batch goes out once no new call has arrived for this many seconds (every
+    negotiation of the stage is waiting)."""
 
     def with_overrides(self, **changes: object) -> ProviderSpec:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    def tier_offer(self, tier: Tier | None = None) -> TierOffer | None:
+        """The offer behind ``tier`` (default: this spec's) for this model; None for standard. A provider
+        with no such offer for the model gets `custom_offer` when it is ``custom`` (the user says so)."""
+        tier = Tier(self.tier if tier is None else tier)
+        if tier is Tier.STANDARD:
+            return None
+        offer = next((o for o in self.tiers if o.tier is tier and o.matches(self.default_model)), None)
+        if offer is None and not self.tiers and not self.local and self.api_key_required is False:
+            return custom_offer(tier)
+        return offer
+
+    def offered_tiers(self) -> list[Tier]:
+        return [t for t in Tier if t is Tier.STANDARD or self.tier_offer(t) is not None]
+
+    def prices(self, tier: Tier | None = None) -> Prices:
+        """Dollars per million (prompt, completion, cached prompt) tokens at ``tier`` (default: this spec's)."""
+        offer = self.tier_offer(tier)
+        f_in, f_out = (offer.price_factor_in, offer.price_factor_out) if offer is not None else (1.0, 1.0)
+        cached = self.price_cached_in
+        if cached is None and self.prompt_caching is not None:
+            cached = self.prompt_caching.price_factor * self.price_in
+        return Prices(self.price_in * f_in, self.price_out * f_out, None if cached is None else cached * f_in)
 
     def thinking_switch(self) -> ThinkingSwitch | None:
         """The switch that applies to this spec's model, or None (the provider has none)."""
@@ -174,7 +219,7 @@ _SPECS = [
     ProviderSpec("lmstudio", "http://localhost:1234/v1", "google/gemma-3-4b", local=True, max_concurrency=16,
                  throughput_tps=100, thinking_switches=(_LMSTUDIO_NONE,)),
     ProviderSpec("vllm", "http://localhost:8000/v1", "meta-llama/Llama-3.1-8B-Instruct", local=True,
-                 max_concurrency=128, throughput_tps=2500, thinking_switches=(_ENABLE_THINKING,)),
+                 max_concurrency=128, throughput_tps=2500, thinking_switches=(_ENABLE_THINKING,), prompt_caching=VLLM_CACHING),
     # SGLang passes chat_template_kwargs to the template like vLLM:
     # https://docs.sglang.ai/advanced_features/separate_reasoning.html
     ProviderSpec("sglang", "http://localhost:30000/v1", "Qwen/Qwen3-30B-A3B", local=True,
@@ -185,25 +230,28 @@ _SPECS = [
     ProviderSpec("ollama", "http://localhost:11434/v1", "llama3.2", local=True, max_concurrency=8,
                  throughput_tps=60, thinking_switches=(_OLLAMA_SWITCH,)),
     ProviderSpec("groq", "https://api.groq.com/openai/v1", "llama-3.3-70b-versatile", "GROQ_API_KEY",
-                 rpm=1000, tpm=300_000, rpd=500_000, price_in=0.59, price_out=0.79, thinking_switches=_GROQ_SWITCHES),
+                 rpm=1000, tpm=300_000, rpd=500_000, price_in=0.59, price_out=0.79, thinking_switches=_GROQ_SWITCHES,
+                 prompt_caching=GROQ_CACHING, tiers=GROQ_TIERS),
     ProviderSpec("groq-free", "https://api.groq.com/openai/v1", "llama-3.3-70b-versatile", "GROQ_API_KEY",
                  rpm=30, tpm=12_000, rpd=14_400, json_mode=JsonMode.JSON_SCHEMA, max_concurrency=8,
                  thinking_switches=_GROQ_SWITCHES),
     ProviderSpec("together", "https://api.together.xyz/v1", "meta-llama/Llama-3.3-70B-Instruct-Turbo",
-                 "TOGETHER_API_KEY", rpm=600, price_in=0.88, price_out=0.88, thinking_switches=(_TOGETHER_NONE,)),
+                 "TOGETHER_API_KEY", rpm=600, price_in=0.88, price_out=0.88, thinking_switches=(_TOGETHER_NONE,),
+                 tiers=TOGETHER_TIERS),
     ProviderSpec("openrouter", "https://openrouter.ai/api/v1", "meta-llama/llama-3.3-70b-instruct",
                  "OPENROUTER_API_KEY", rpm=600, price_in=0.13, price_out=0.40, thinking_switches=(_OPENROUTER_SWITCH,)),
     # OpenAI's completion_tokens already include the reasoning tokens (completion_tokens_details is a
     # breakdown of them): https://platform.openai.com/docs/guides/reasoning#managing-the-context-window
     ProviderSpec("openai", "https://api.openai.com/v1", "gpt-4o-mini", "OPENAI_API_KEY",
-                 rpm=500, tpm=200_000, rpd=10_000, price_in=0.15, price_out=0.60, thinking_switches=_OPENAI_SWITCHES),
+                 rpm=500, tpm=200_000, rpd=10_000, price_in=0.15, price_out=0.60, thinking_switches=_OPENAI_SWITCHES,
+                 price_cached_in=0.075, prompt_caching=OPENAI_CACHING, tiers=OPENAI_TIERS),
     # Grok reports reasoning_tokens apart from completion_tokens (and bills both as output):
     # https://docs.cloud.google.com/vertex-ai/generative-ai/docs/partner-models/grok/capabilities/reasoning
     ProviderSpec("xai", "https://api.x.ai/v1", "grok-3-mini", "XAI_API_KEY", rpm=480, price_in=0.30, price_out=0.50,
-                 thinking_switches=_XAI_SWITCHES, reasoning_in_completion=False),
+                 thinking_switches=_XAI_SWITCHES, reasoning_in_completion=False, prompt_caching=XAI_CACHING),
     ProviderSpec("anthropic", "https://api.anthropic.com/v1/", "claude-sonnet-4-5", "ANTHROPIC_API_KEY",
                  rpm=50, tpm=30_000, price_in=3.0, price_out=15.0, json_mode=JsonMode.NONE, max_concurrency=16,
-                 thinking_switches=(_ANTHROPIC_OFF,)),
+                 thinking_switches=(_ANTHROPIC_OFF,), prompt_caching=ANTHROPIC_CACHING),
     ProviderSpec("custom", None, "default", "CUSTOM_API_KEY", json_mode=JsonMode.NONE, api_key_required=False),
 ]
 

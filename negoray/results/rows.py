@@ -16,7 +16,7 @@ from negoray.chat import ChatReply
 from negoray.evolution.backend import Phase
 from negoray.evolution.genome import Genome, Origin
 from negoray.game.dialogue import CallUsage, NegotiationRecord
-from negoray.llm.cost import PricePair, call_cost
+from negoray.llm.cost import EndpointPrices, call_cost
 from negoray.llm.redact import redact
 from negoray.results.schema import AGENTS, GENERATIONS, PHASES, SPLITS, group_of
 
@@ -26,32 +26,53 @@ def _check(name: str, value: Any, allowed: tuple[str, ...]) -> None:
         raise ValueError(f"{name} = {value!r} is not one of {', '.join(allowed)}")
 
 
-def _cost(prompt: int, completion: int, price_in: float | None, price_out: float | None) -> float | None:
-    """Dollars at prices per million tokens; None when the prices are unknown. ``completion`` includes
-    the reasoning tokens (the client counts them in where a provider reports them apart)."""
+def _cost(prompt: int, completion: int, price_in: float | None, price_out: float | None, cached: int = 0,
+          price_cached_in: float | None = None) -> float | None:
+    """Dollars at prices per million tokens, the cached part of the prompt at ``price_cached_in``; None
+    when the prices are unknown. ``completion`` includes the reasoning tokens (the client counts them
+    in where a provider reports them apart)."""
     if price_in is None or price_out is None:
         return None
-    return call_cost(prompt, completion, price_in, price_out)
+    return call_cost(prompt, completion, price_in, price_out, cached, price_cached_in)
 
 
-def _call_cost(prompt: int, completion: int, cache_hit: bool, price_in: float | None, price_out: float | None) -> float | None:
+def _call_cost(prompt: int, completion: int, cache_hit: bool, price_in: float | None, price_out: float | None,
+               cached: int = 0, price_cached_in: float | None = None) -> float | None:
     """One call's dollars: a cache hit costs nothing; None when the prices are unknown."""
-    cost = _cost(prompt, completion, price_in, price_out)
+    cost = _cost(prompt, completion, price_in, price_out, cached, price_cached_in)
     return 0.0 if cache_hit and cost is not None else cost
 
 
+def _prices_of(endpoint: str, price_in: float | None, price_out: float | None, price_cached_in: float | None,
+               by_endpoint: Mapping[str, EndpointPrices] | None) -> tuple[float | None, float | None, float | None]:
+    """The (in, out, cached in) prices of the endpoint that served a call (default: the given ones)."""
+    found = (by_endpoint or {}).get(endpoint)
+    if found is None:
+        return price_in, price_out, price_cached_in
+    return found[0], found[1], found[2] if len(found) > 2 else None
+
+
+def _usage_cost(c: Any, price_in: float | None, price_out: float | None, price_cached_in: float | None,
+                by_endpoint: Mapping[str, EndpointPrices] | None) -> float | None:
+    """One call's dollars (a `CallUsage` or a `ChatReply`) at its endpoint's prices."""
+    p_in, p_out, p_cached = _prices_of(c.endpoint, price_in, price_out, price_cached_in, by_endpoint)
+    return _call_cost(c.prompt_tokens, c.completion_tokens, c.cache_hit, p_in, p_out, c.cached_prompt_tokens, p_cached)
+
+
 def _calls_cost(calls: Iterable[CallUsage], price_in: float | None, price_out: float | None,
-                by_endpoint: Mapping[str, PricePair] | None = None) -> float | None:
+                price_cached_in: float | None = None,
+                by_endpoint: Mapping[str, EndpointPrices] | None = None) -> float | None:
     """Dollars for a negotiation's calls, each at the prices of the endpoint that served it
-    (``by_endpoint``; default ``price_in``/``price_out``); None when a call's prices are unknown."""
+    (``by_endpoint``; default ``price_in``/``price_out``/``price_cached_in``); None when a call's
+    prices are unknown."""
     if by_endpoint is None and (price_in is None or price_out is None):
         return None
     total = 0.0
     for c in calls:
-        p_in, p_out = (by_endpoint or {}).get(c.endpoint, (price_in, price_out))
-        if p_in is None or p_out is None:
+        cost = _usage_cost(c, price_in, price_out, price_cached_in, by_endpoint)
+        if cost is None:
             return None
-        total += _call_cost(c.prompt_tokens, c.completion_tokens, c.cache_hit, p_in, p_out) or 0.0
+        total += cost
     return total
 
 
@@ -67,10 +88,12 @@ def negotiation_row(
     phase: str,
     price_in: float | None,
     price_out: float | None,
-    by_endpoint: Mapping[str, PricePair] | None = None,
+    price_cached_in: float | None = None,
+    by_endpoint: Mapping[str, EndpointPrices] | None = None,
 ) -> dict[str, Any]:
-    """One row of ``negotiations``. ``price_in``/``price_out`` are dollars per million tokens;
-    ``by_endpoint``: each endpoint's own prices, by the name its calls carry."""
+    """One row of ``negotiations``. ``price_in``/``price_out``/``price_cached_in`` (cached prompt
+    tokens; None: at ``price_in``) are dollars per million tokens; ``by_endpoint``: each endpoint's
+    own prices, by the name its calls carry."""
     _check("phase", phase, PHASES)
     _check("split", split, SPLITS)
     m = record.metrics  # None for an infrastructure error: its score columns stay null
@@ -105,7 +128,8 @@ def negotiation_row(
         "prompt_tokens": record.prompt_tokens,
         "completion_tokens": record.completion_tokens,
         "reasoning_tokens": record.reasoning_tokens,
-        "cost_usd": _calls_cost(record.calls, price_in, price_out, by_endpoint),
+        "cached_prompt_tokens": record.cached_prompt_tokens,
+        "cost_usd": _calls_cost(record.calls, price_in, price_out, price_cached_in, by_endpoint),
         "latency_s": record.latency_s,
         "provider": served.provider if served else "",
         "model": served.model if served else "",
@@ -125,12 +149,12 @@ def call_rows(
     phase: str,
     price_in: float | None = None,
     price_out: float | None = None,
-    by_endpoint: Mapping[str, PricePair] | None = None,
+    price_cached_in: float | None = None,
+    by_endpoint: Mapping[str, EndpointPrices] | None = None,
 ) -> list[dict[str, Any]]:
     """One ``calls`` row per LLM call of a negotiation, in call order (``turn`` is the index); each
     costs at its endpoint's prices (``by_endpoint``, default ``price_in``/``price_out``)."""
     _check("phase", phase, PHASES)
-    prices = by_endpoint or {}
     return [
         {
             "run_id": run_id,
@@ -150,11 +174,11 @@ def call_rows(
             "attempts": c.attempts,
             "cache_hit": c.cache_hit,
             "status": "ok" if c.ok else "failed",
-            "cost_usd": _call_cost(c.prompt_tokens, c.completion_tokens, c.cache_hit,
-                                   *prices.get(c.endpoint, (price_in, price_out))),
+            "cost_usd": _usage_cost(c, price_in, price_out, price_cached_in, by_endpoint),
             "finish_reason": c.finish_reason,
             "reasoning_tokens": c.reasoning_tokens,
             "endpoint": c.endpoint,
+            "cached_prompt_tokens": c.cached_prompt_tokens,
         }
         for i, c in enumerate(record.calls)
     ]
@@ -170,7 +194,8 @@ def mutation_call_row(
     attempt: int = 0,
     price_in: float | None = None,
     price_out: float | None = None,
-    by_endpoint: Mapping[str, PricePair] | None = None,
+    price_cached_in: float | None = None,
+    by_endpoint: Mapping[str, EndpointPrices] | None = None,
 ) -> dict[str, Any]:
     """The ``calls`` row of one mutation request (``reply`` None: the call itself failed).
 
@@ -195,11 +220,11 @@ def mutation_call_row(
         "attempts": r.attempts,
         "cache_hit": r.cache_hit,
         "status": "ok" if ok and reply is not None else "failed",
-        "cost_usd": _call_cost(r.prompt_tokens, r.completion_tokens, r.cache_hit,
-                               *(by_endpoint or {}).get(r.endpoint, (price_in, price_out))),
+        "cost_usd": _usage_cost(r, price_in, price_out, price_cached_in, by_endpoint),
         "finish_reason": r.finish_reason,
         "reasoning_tokens": r.reasoning_tokens,
         "endpoint": r.endpoint,
+        "cached_prompt_tokens": r.cached_prompt_tokens,
     }
 
 

@@ -70,6 +70,7 @@ NEGOTIATIONS = _schema("negotiations", [
     ("prompt_tokens", _I64, False),
     ("completion_tokens", _I64, False),
     ("reasoning_tokens", _I64, False),
+    ("cached_prompt_tokens", _I64, False),
     ("cost_usd", _F, True),
     ("latency_s", _F, False),
     ("provider", _S, False),
@@ -100,6 +101,7 @@ CALLS = _schema("calls", [
     ("finish_reason", _S, True),
     ("reasoning_tokens", _I64, False),
     ("endpoint", _S, True),
+    ("cached_prompt_tokens", _I64, False),
 ])
 
 AGENTS = _schema("agents", [

@@ -12,13 +12,13 @@ import ray
 from negoray.config import ExperimentConfig
 from negoray.driver import play_baseline
 from negoray.evolution.backend import Job
-from negoray.llm.cost import PricePair, Prices
+from negoray.llm.cost import PriceBook
 
 @ray.remote(num_cpus=0)
 class Baseline:
     """Plays the baseline jobs through ``backend`` (a `RayBackend`) and writes its two tables."""
 
-    def __init__(self, config: ExperimentConfig, jobs: Sequence[Job], backend: Any, prices: Prices | PricePair,
+    def __init__(self, config: ExperimentConfig, jobs: Sequence[Job], backend: Any, prices: PriceBook | tuple[float | None, ...],
                  pause_s: float = 30.0) -> None:
         self.config, self.jobs, self.backend, self.prices = config, list(jobs), backend, prices
         self.pause_s = pause_s

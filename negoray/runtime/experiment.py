@@ -25,7 +25,7 @@ from negoray.evolution.inputs import make_splits, negotiation_config
 from negoray.evolution.seeds import OPPONENT_PROMPT, baseline_jobs
 from negoray.experiment_setup import check_results_dir, fleet_for, over_budget, write_config
 from negoray.llm.config import ConfigError
-from negoray.llm.cost import Prices
+from negoray.llm.cost import PriceBook
 from negoray.llm.errors import FatalProviderError
 from negoray.llm.providers import ProviderSpec
 from negoray.results.lock import ResultsLock
@@ -149,7 +149,8 @@ class Experiment:
                 self._cache_actor = get_or_create_cache(NAMESPACE, cache_path, self.config.runtime.cache, head)
                 service = cache_name(cache_path)
             settings = ChatSettings(tuple(chain), cache_path, self.config.runtime.cache,
-                                    LIMITER_NAME if limiter is not None else None, NAMESPACE, service, fleet)
+                                    LIMITER_NAME if limiter is not None else None, NAMESPACE, service, fleet,
+                                    batch_dir=str((self.results / "batches").resolve()))
             self._mutator_tag = mutator_tag
             return self._run_all(settings, tag, head, fleet.prices(), started)
         except ray.exceptions.RayError:
@@ -176,7 +177,7 @@ class Experiment:
                            "run the same command again to resume.")
         return 130
 
-    def _run_all(self, settings: ChatSettings, tag: str, head: str, prices: Prices, started: float) -> int:
+    def _run_all(self, settings: ChatSettings, tag: str, head: str, prices: PriceBook, started: float) -> int:
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
         config = self.config

@@ -19,7 +19,7 @@ from negoray.evolution.checkpoint import CheckpointStore
 from negoray.evolution.loop import Evolution, GenerationOutput, RunState
 from negoray.game.dialogue import NegotiationConfig
 from negoray.game.scenario import Scenario
-from negoray.llm.cost import PricePair, Prices
+from negoray.llm.cost import PriceBook
 from negoray.llm.redact import install_log_redaction
 from negoray.results.writer import ResultsWriter
 from negoray.runtime.ray_backend import RayBackend
@@ -31,7 +31,7 @@ from negoray.runtime.worker import ChatSettings
 class Population:
     def __init__(self, config: ExperimentConfig, run_id: str, group: str, index: int,
                  splits: Mapping[str, Sequence[Scenario]], opponent: str, negotiation: NegotiationConfig,
-                 settings: ChatSettings, tag: str, prices: Prices | PricePair, mutator_tag: str | None = None) -> None:
+                 settings: ChatSettings, tag: str, prices: PriceBook | tuple[float | None, ...], mutator_tag: str | None = None) -> None:
         install_log_redaction()
         self.config, self.results = config, Path(config.results)
         backend = RayBackend(opponent, negotiation, settings, tag, config.runtime.in_flight, config.runtime.task_cpus,

@@ -50,10 +50,26 @@ class OutstandingCalls:
         return sorted(s for _, starts in self.by_task.values() for s in starts)
 
 
+BATCH_LABEL = "batch "
+"""Outstanding entries labelled ``"batch ID N"`` are Batch API jobs in flight (N requests), not calls."""
+
+
+def batches_summary(starts: Sequence[tuple[float, str]], now: float | None = None, age: bool = True) -> str:
+    """``"2 batches in flight (960 requests), oldest 95 s"`` for the batch entries (the age left out
+    with ``age=False``, for a log line printed when it changes); "" if none."""
+    now = time.time() if now is None else now
+    batches = [(now - t, int(label.rsplit(" ", 1)[1])) for t, label in starts if label.startswith(BATCH_LABEL)]
+    if not batches:
+        return ""
+    n = len(batches)
+    oldest = f", oldest {max(a for a, _ in batches):.0f} s" if age else ""
+    return f"{n} batch{'es' if n > 1 else ''} in flight ({sum(r for _, r in batches)} requests){oldest}"
+
+
 def stalled_summary(starts: Sequence[tuple[float, str]], threshold_s: float, now: float | None = None) -> str:
     """``"2 requests outstanding for 95 s on vllm"`` for calls older than ``threshold_s``; "" if none."""
     now = time.time() if now is None else now
-    old = [(now - t, provider) for t, provider in starts if now - t >= threshold_s]
+    old = [(now - t, provider) for t, provider in starts if now - t >= threshold_s and not provider.startswith(BATCH_LABEL)]
     if not old:
         return ""
     by_provider: dict[str, list[float]] = {}
@@ -124,7 +140,10 @@ class ProgressView:
         errors = sum(s["errors"] for s in counted)
         if notes is None:
             notes = self._limiter_notes()
-        stalled = stalled_summary([tuple(o) for s in counted for o in s.get("outstanding", ())], self.stall_warn_s)
+        outstanding = [tuple(o) for s in counted for o in s.get("outstanding", ())]
+        stalled = stalled_summary(outstanding, self.stall_warn_s)
+        in_batches = batches_summary(outstanding)
+        batch_note = [batches_summary(outstanding, age=False)] if in_batches else []
         self.bar.update(self.task, completed=done)
         table = Table(show_edge=False, box=None)
         for col in ("run", "generation", "status", "negotiations", "errors"):
@@ -137,11 +156,12 @@ class ProgressView:
                           str(baseline["errors"]))
         caption = (f"{rate(calls / elapsed)} calls/s, {rate(tokens / elapsed)} tokens/s, ${cost:.2f} so far, "
                    f"{errors} errors, {elapsed:.0f}s elapsed")
-        table.caption = Text("\n".join([caption, *([stalled] if stalled else []), *notes]))  # no markup or emoji
+        table.caption = Text("\n".join([caption, *([stalled] if stalled else []), *([in_batches] if in_batches else []),
+                                        *notes]))  # no markup or emoji
         if self.enabled and self.console.is_terminal:
             self.live.update(Group(self.bar, table))
         elif self.enabled:
-            self._log_changes(elapsed, statuses, notes, stalled)
+            self._log_changes(elapsed, statuses, [*notes, *batch_note], stalled)
             if time.monotonic() - self._last_print > 10:  # a summary line every 10 s when not a terminal
                 self._last_print = time.monotonic()
                 total = len(statuses) * self.config.generations

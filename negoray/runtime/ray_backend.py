@@ -46,7 +46,12 @@ class RayBackend:
         """The node each batch ran on (for diagnostics and tests)."""
 
     def submit(self, jobs: Sequence[Job]) -> list[ray.ObjectRef]:
-        """Start the tasks; each ref resolves to (node id, records in job order)."""
+        """Start the tasks; each ref resolves to (node id, records in job order). On the batch tier the
+        whole stage is one task (one unit of the tag: the provider's batch queue, not a server slot,
+        bounds the load), so its negotiations advance in lockstep through one `BatchTransport`."""
+        if self.settings.lockstep and jobs:
+            return [play_batch.options(resources={self.tag: 1}, num_cpus=self.task_cpus).remote(
+                list(jobs), self.opponent, self.config, self.settings, len(jobs), self.progress)]
         size = self.in_flight * JOBS_PER_SLOT
         chunks = [list(jobs[i:i + size]) for i in range(0, len(jobs), size)]
         return [

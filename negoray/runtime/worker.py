@@ -29,7 +29,8 @@ from negoray.llm.fleet import FleetSpec
 from negoray.llm.fleet_chats import RoleChats, role_chats
 from negoray.llm.protocols import Cache, Limiter
 from negoray.llm.redact import install_log_redaction
-from negoray.runtime.progress import LIVE_KEYS
+from negoray.llm.tiers import Tier
+from negoray.runtime.progress import BATCH_LABEL, LIVE_KEYS
 
 T = TypeVar("T")
 
@@ -48,13 +49,21 @@ class ChatSettings:
     """Name of the cache actor (on a multi-node cluster); None: open ``cache_path`` directly."""
     fleet: FleetSpec | None = None
     """The endpoints of each role (agent, opponent, mutator); None: ``providers`` serve every role."""
+    batch_dir: str | None = None
+    """Batch tier: the results directory's batch journal (`negoray.llm.batch_journal`)."""
 
     @property
     def key(self) -> str:
-        return repr((self.providers, self.cache_path, self.cache_mode, self.limiter_name, self.cache_service, self.fleet))
+        return repr((self.providers, self.cache_path, self.cache_mode, self.limiter_name, self.cache_service,
+                     self.fleet, self.batch_dir))
 
     def fleet_spec(self) -> FleetSpec:
         return self.fleet if self.fleet is not None else FleetSpec.single(self.providers)
+
+    @property
+    def lockstep(self) -> bool:
+        """Whether the agent's endpoint is on the batch tier: a stage's negotiations then run in one task."""
+        return self.fleet_spec().agent.primary.config.spec().tier is Tier.BATCH
 
 
 class _WorkerState:
@@ -88,7 +97,8 @@ def _make_roles(settings: ChatSettings) -> RoleChats:
         cache = None
     limiter: Limiter | None = RemoteLimiter(settings.limiter_name, settings.namespace) if settings.limiter_name else None
     return role_chats(settings.fleet_spec(),
-                      lambda c, **options: client_for(c.resolve(), cache=cache, limiter=limiter, **options))
+                      lambda c, **options: client_for(c.resolve(), cache=cache, limiter=limiter,
+                                                      batch_dir=settings.batch_dir, **options))
 
 
 _state: _WorkerState | None = None
@@ -123,6 +133,8 @@ class ProgressTally:
         self.pending = dict.fromkeys(LIVE_KEYS, 0)
         self.last = clock()
         self.task = uuid.uuid4().hex[:12]
+        self.batch: Any = None
+        """Batch tier: the `BatchTransport` whose batches in flight are reported (not its calls: waiting is normal)."""
         self._in_flight: dict[int, float] = {}
         self._reported_outstanding = False
 
@@ -157,9 +169,12 @@ class ProgressTally:
         self.flush()
         now = self.wall()
         old = sorted(t for t in self._in_flight.values() if now - t >= STALL_REPORT_FLOOR_S)[:MAX_REPORTED]
-        if old or self._reported_outstanding:
-            self.sink.outstanding.remote(self.task, [(t, self.provider) for t in old])
-            self._reported_outstanding = bool(old)
+        entries = [(t, self.provider) for t in old]
+        if self.batch is not None:
+            entries = [(b.submitted_wall, f"{BATCH_LABEL}{b.batch_id} {b.requests}") for b in self.batch.in_flight.values()]
+        if entries or self._reported_outstanding:
+            self.sink.outstanding.remote(self.task, entries)
+            self._reported_outstanding = bool(entries)
 
     def counting(self, chat: Any) -> Any:
         """``chat`` wrapped so each call is tracked while in flight and counted when it completes."""
@@ -186,6 +201,8 @@ def play_batch_local(jobs: Sequence[Job], opponent: str, config: NegotiationConf
     async def go() -> list[NegotiationRecord]:
         roles = await state.roles_for(settings)
         chat, opponent_chat = roles.agent, roles.opponent
+        if tally is not None:
+            tally.batch = getattr(chat, "batch", None)
         if tally is None:
             return await play_jobs(jobs, opponent, chat, config, in_flight, opponent_chat=opponent_chat)
 

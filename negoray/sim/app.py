@@ -32,8 +32,10 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from negoray.chat import ChatParams
+from negoray.sim.batches import SimBatches
 from negoray.sim.faults import Decision, Fault, FaultConfig, FaultModel
 from negoray.sim.model import SimModel
+from negoray.sim.prefix_cache import PrefixCache
 from negoray.sim.thinking import with_thinking
 from negoray.sim.wire import (
     SERVER_ERROR, UNLOADED_ERROR, UNLOADED_STATUS, BadRequest, Completion, error_body, invalid_request, models_body,
@@ -69,6 +71,8 @@ class Stats:
     queued: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cached_prompt_tokens: int = 0
+    """Of ``prompt_tokens``, those reported as cached (``--prefix-cache``)."""
 
     def reset(self) -> None:
         """Zero the counters; requests now being served stay counted in ``in_flight``/``queued``."""
@@ -130,6 +134,8 @@ class SimServer:
         self._answered: set[bytes] = set()
         """`_sample_identity` of every request answered so far (for ``repeated_requests``)."""
         self._slots = asyncio.Semaphore(config.slots) if config.slots else None
+        self.prefix_cache = PrefixCache() if config.prefix_cache else None
+        self.batches = SimBatches(config, self._batch_answer, clock)
 
     def stats_dict(self) -> dict[str, Any]:
         """``GET /stats``: the counters plus uptime and the current window usage."""
@@ -137,6 +143,7 @@ class SimServer:
         window_requests, window_tokens = self.faults.window_usage(now)
         return {
             **dataclasses.asdict(self.stats),
+            "batches": self.batches.stats_dict(),
             "uptime_s": round(now - self.faults.start, 3),
             "window_requests": window_requests,
             "window_tokens": window_tokens,
@@ -187,16 +194,7 @@ class SimServer:
             return _error(429, _rate_limit_error(self.config, decision, chat.tokens), headers)
         if decision.fault is not Fault.NONE:
             return self._fault(decision.fault, headers)
-        identity = _sample_identity(chat.messages, chat.params)
-        self.stats.repeated_requests += identity in self._answered
-        self._answered.add(identity)
-        params = dataclasses.replace(chat.params, replicate=0) if self.config.honour_seed else chat.params
-        reply = self.sim.reply(chat.messages, params)
-        completion = Completion(self.config.model, reply.text, reply.prompt_tokens, reply.completion_tokens)
-        if self.config.think_tokens:
-            thought = with_thinking(reply.text, self.config.think_tokens if chat.thinking else 0, chat.params.max_tokens)
-            completion = Completion(self.config.model, thought.content, reply.prompt_tokens, thought.completion_tokens,
-                                     thought.finish_reason, thought.reasoning_tokens)
+        completion = self.answer(chat)
         service_s = self.faults.service_time_s(completion.completion_tokens)
         if chat.stream:
             return StreamingResponse(self._stream(completion, service_s, chat.include_usage),
@@ -205,6 +203,34 @@ class SimServer:
             await self.sleep(service_s)
         self._count_completed(completion)
         return JSONResponse(completion.body(), headers=headers)
+
+    def answer(self, chat: Any) -> Completion:
+        """The sim's answer to one parsed request (a `ChatRequest`), counted in ``repeated_requests``
+        and, with ``--prefix-cache``, with its cached prompt tokens."""
+        identity = _sample_identity(chat.messages, chat.params)
+        self.stats.repeated_requests += identity in self._answered
+        self._answered.add(identity)
+        params = dataclasses.replace(chat.params, replicate=0) if self.config.honour_seed else chat.params
+        reply = self.sim.reply(chat.messages, params)
+        cached = None if self.prefix_cache is None else self.prefix_cache.lookup_and_insert(chat.messages, reply.prompt_tokens)
+        completion = Completion(self.config.model, reply.text, reply.prompt_tokens, reply.completion_tokens,
+                                cached_tokens=cached)
+        if self.config.think_tokens:
+            thought = with_thinking(reply.text, self.config.think_tokens if chat.thinking else 0, chat.params.max_tokens)
+            completion = Completion(self.config.model, thought.content, reply.prompt_tokens, thought.completion_tokens,
+                                    thought.finish_reason, thought.reasoning_tokens, cached)
+        return completion
+
+    def _batch_answer(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """A batch line's (status, response body): the same answer as ``POST /v1/chat/completions``."""
+        try:
+            chat = parse_chat_body(json.dumps(body).encode(), {})
+        except BadRequest as e:
+            self.stats.bad_requests += 1
+            return 400, invalid_request(str(e), e.param)
+        completion = self.answer(chat)
+        self._count_completed(completion)
+        return 200, completion.body()
 
     def _fault(self, fault: Fault, headers: Mapping[str, str]) -> Response:
         self.stats.errors += 1
@@ -238,6 +264,7 @@ class SimServer:
         self.stats.completed += 1
         self.stats.prompt_tokens += c.prompt_tokens
         self.stats.completion_tokens += c.completion_tokens
+        self.stats.cached_prompt_tokens += c.cached_tokens or 0
 
 
 def _sample_identity(messages: list[dict[str, str]], params: ChatParams) -> bytes:
@@ -282,6 +309,9 @@ def create_app(config: FaultConfig, clock: Clock = time.monotonic, sleep: Sleep 
 
     async def reset_stats(request: Request) -> Response:
         server.stats.reset()
+        server.batches.reset()
+        if server.prefix_cache is not None:
+            server.prefix_cache = PrefixCache()  # forgotten by the reset, like the repeats
         server._seen.clear()
         server._answered.clear()
         return JSONResponse(server.stats_dict())
@@ -303,6 +333,7 @@ def create_app(config: FaultConfig, clock: Clock = time.monotonic, sleep: Sleep 
             Route("/health", health, methods=["GET"]),
             Route("/stats", stats, methods=["GET"]),
             Route("/stats/reset", reset_stats, methods=["POST"]),
+            *server.batches.routes(),
         ],
         exception_handlers={HTTPException: http_error},
         lifespan=lifespan,

@@ -57,6 +57,14 @@ class FaultConfig:
     honour_seed: bool = False
     """Answer like vLLM or llama.cpp given a ``seed``: from (messages, seed, temperature) only,
     ignoring ``replicate`` and every other negoray-specific field."""
+    prefix_cache: bool = False
+    """Count cached prompt prefixes like vLLM and report them in ``usage.prompt_tokens_details.cached_tokens``."""
+    batch_delay_s: float = 0.0
+    """Batch API: seconds from a batch's creation until it is completed (on the next poll after)."""
+    batch_error_rate: float = 0.0
+    """Batch API: fraction of a batch's requests answered with a per-request HTTP 500 in its error file."""
+    batch_expire_rate: float = 0.0
+    """Batch API: fraction of batches that expire: their first half completes, the rest is ``batch_expired``."""
 
     def __post_init__(self) -> None:
         for name in ("latency_ms", "per_token_ms", "latency_sigma", "unload_for"):
@@ -67,7 +75,9 @@ class FaultConfig:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if not (self.window_s > 0 and math.isfinite(self.window_s)):
             raise ValueError(f"window_s must be a positive number, got {self.window_s}")
-        for name in ("error_rate", "drop_rate"):
+        if not self.batch_delay_s >= 0:
+            raise ValueError(f"batch_delay_s must be >= 0, got {self.batch_delay_s}")
+        for name in ("error_rate", "drop_rate", "batch_error_rate", "batch_expire_rate"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
         if self.error_rate + self.drop_rate > 1.0:

@@ -77,6 +77,8 @@ class Completion:
     finish_reason: str = "stop"
     reasoning_tokens: int | None = None
     """Reported in ``usage.completion_tokens_details`` when set (a ``--think`` server)."""
+    cached_tokens: int | None = None
+    """Reported in ``usage.prompt_tokens_details.cached_tokens`` when set (a ``--prefix-cache`` server)."""
     id: str = dataclasses.field(default_factory=lambda: f"chatcmpl-{uuid.uuid4().hex[:24]}")
     created: int = dataclasses.field(default_factory=lambda: int(time.time()))
 
@@ -85,6 +87,8 @@ class Completion:
                                  "total_tokens": self.prompt_tokens + self.completion_tokens}
         if self.reasoning_tokens is not None:
             usage["completion_tokens_details"] = {"reasoning_tokens": self.reasoning_tokens}
+        if self.cached_tokens is not None:
+            usage["prompt_tokens_details"] = {"cached_tokens": self.cached_tokens}
         return usage
 
     def _head(self, obj: str) -> dict[str, Any]:

@@ -113,7 +113,7 @@ _NEG_COLUMNS = ["run_id", "group", "generation", "agent_id", "phase", "outcome",
 def _usage_by_phase(root: Path, negotiations: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
     """phase -> calls, prompt/completion tokens, cache hits, failed calls, dollars (NaN: unknown)."""
     calls = read_table(root, "calls", ["phase", "prompt_tokens", "completion_tokens", "cache_hit", "status", "cost_usd",
-                                       "reasoning_tokens"])
+                                       "reasoning_tokens", "cached_prompt_tokens"])
     usage: dict[str, dict[str, float]] = {}
     if calls.num_rows:
         calls = calls.append_column("failed", pc.cast(pc.equal(calls["status"], "failed"), pa.int64()))
@@ -121,12 +121,14 @@ def _usage_by_phase(root: Path, negotiations: list[dict[str, Any]]) -> dict[str,
         for r in calls.group_by("phase").aggregate([
             ("phase", "count"), ("prompt_tokens", "sum"), ("completion_tokens", "sum"), ("cache_hit", "sum"),
             ("failed", "sum"), ("cost_usd", "sum"), ("cost_usd", "count"), ("reasoning_tokens", "sum"),
+            ("cached_prompt_tokens", "sum"),
         ]).to_pylist():
             usage[r["phase"]] = {
                 "calls": r["phase_count"], "prompt_tokens": r["prompt_tokens_sum"],
                 "completion_tokens": r["completion_tokens_sum"], "cache_hits": r["cache_hit_sum"],
                 "failed": r["failed_sum"], "cost_usd": r["cost_usd_sum"] if r["cost_usd_count"] else float("nan"),
                 "reasoning_tokens": r["reasoning_tokens_sum"] or 0,
+                "cached_prompt_tokens": r["cached_prompt_tokens_sum"] or 0,
             }
     # Dollars of negotiation phases come from the negotiations table (priced when written).
     by_phase: dict[str, list[dict[str, Any]]] = defaultdict(list)

@@ -182,5 +182,10 @@ def usage_section(data: Results) -> list[str]:
     reasoning = int(sum(u[p].get("reasoning_tokens", 0) for p in phases))
     if reasoning:
         extra += [f"Completion tokens include {reasoning:,} reasoning tokens (priced as output tokens).", ""]
+    cached = int(sum(u[p].get("cached_prompt_tokens", 0) for p in phases))
+    if cached:
+        prompt = sum(u[p]["prompt_tokens"] for p in phases)
+        extra += [f"Prompt tokens include {cached:,} served from the provider's prompt cache "
+                  f"({cached / max(1, prompt):.0%}), priced at the cached-input price.", ""]
     return ["## Tokens and cost", ""] + markdown_table(
         ["phase", "calls", "prompt tokens", "completion tokens", "cache hits", "failed calls", "US$"], rows) + extra
