@@ -49,6 +49,9 @@ class ChatReply:
     from ``text``, the answer: it is recorded, never read as the answer."""
     reasoning_tokens: int = 0
     """Of ``completion_tokens``, those spent reasoning (``completion_tokens_details.reasoning_tokens``)."""
+    concurrency_limit: int | None = None
+    """The endpoint's adaptive concurrency limit in force when the request was sent (None: a fixed
+    concurrency, or a cache hit)."""
 
 
 class ChatFn(Protocol):

@@ -52,6 +52,7 @@ class CallUsage:
     ok: bool = True
     finish_reason: str | None = None
     reasoning_tokens: int = 0
+    concurrency_limit: int | None = None
 
 
 TRUNCATED = "truncated: the reply reached max_tokens before it held a move"
@@ -165,6 +166,7 @@ def _usage(side: str, round_: int, reply: Any | None) -> CallUsage:
         side, round_, reply.prompt_tokens, reply.completion_tokens, reply.latency_s,
         reply.cache_hit, reply.attempts, reply.provider, reply.model,
         finish_reason=reply.finish_reason, reasoning_tokens=reply.reasoning_tokens,
+        concurrency_limit=reply.concurrency_limit,
     )
 
 

@@ -13,6 +13,7 @@ The client knows no provider by name: what differs between endpoints is data on 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import time
@@ -25,10 +26,12 @@ import openai
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from negoray.chat import ChatFailure, ChatParams, ChatReply, Message, estimate_tokens, messages_tokens
+from negoray.llm.adaptive_concurrency import Outcome
 from negoray.llm.cache import cache_key
+from negoray.llm.concurrency_gate import ConcurrencyGate, Permit
 from negoray.llm.config import Endpoint
 from negoray.llm.cost import Budget, UsageLedger, call_cost
-from negoray.llm.errors import FatalProviderError, Verdict, classify
+from negoray.llm.errors import FatalProviderError, Verdict, classify, says_not_loaded
 from negoray.llm.limiter import InProcessLimiter, RateLimiter, RateLimits
 from negoray.llm.protocols import Cache, Limiter
 from negoray.llm.providers import response_format_for
@@ -57,6 +60,7 @@ class _Answer:
     finish_reason: str | None
     usage: dict[str, Any]
     latency_s: float
+    concurrency_limit: int | None = None
 
 
 @dataclass
@@ -65,6 +69,20 @@ class Health:
 
     consecutive_failures: int = 0
     down_until: float = 0.0
+
+
+def load_outcome(err: Exception) -> Outcome:
+    """What a failed request says about the endpoint's load: a 429 is RATE_LIMITED; a timeout, a lost
+    connection, a 5xx or a model that is not loaded (LM Studio's 400/404) is OVERLOAD; anything else
+    (a bad request, a malformed body) says nothing."""
+    if isinstance(err, openai.RateLimitError):
+        return Outcome.RATE_LIMITED
+    if isinstance(err, openai.APIConnectionError):  # APITimeoutError is one
+        return Outcome.OVERLOAD
+    if isinstance(err, openai.APIStatusError):
+        if err.status_code >= 500 or (err.status_code in (400, 404) and says_not_loaded(str(err))):
+            return Outcome.OVERLOAD
+    return Outcome.OTHER
 
 
 def _schema_of(response_format: Any) -> dict | None:
@@ -118,6 +136,9 @@ class LLMClient:
         self._sleep, self._clock = sleep, clock
         self._backoff = wait_exponential_jitter(multiplier=backoff_s, max=backoff_max_s, jitter=backoff_s)
         self._gate = asyncio.Semaphore(spec.max_concurrency)
+        self.concurrency: ConcurrencyGate | None = (ConcurrencyGate(self.limiter, self.limit_key)
+                                                      if spec.adaptive and hasattr(self.limiter, "sync_concurrency") else None)
+        """The adaptive, cluster-wide limit's permits (None: a fixed ``max_concurrency`` per process)."""
         http = httpx2.AsyncClient(
             transport=transport,
             limits=httpx2.Limits(max_connections=spec.max_concurrency, max_keepalive_connections=spec.max_concurrency),
@@ -190,6 +211,7 @@ class LLMClient:
             text=answer.text, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
             latency_s=answer.latency_s, attempts=attempts, provider=spec.name, model=spec.default_model,
             finish_reason=answer.finish_reason, reasoning=answer.reasoning, reasoning_tokens=thought,
+            concurrency_limit=answer.concurrency_limit,
         )
         usd = call_cost(prompt_tokens, completion_tokens, spec.price_in, spec.price_out)
         self.ledger.record(spec.name, self.run, prompt_tokens, completion_tokens, usd, False)
@@ -197,7 +219,8 @@ class LLMClient:
             stored = await self.cache.aput(key, reply)
             if stored is not None and stored != reply:
                 # another worker stored this call first: answer with its reply, as a resume will
-                reply = dataclasses.replace(stored, latency_s=reply.latency_s, attempts=reply.attempts, cache_hit=False)
+                reply = dataclasses.replace(stored, latency_s=reply.latency_s, attempts=reply.attempts, cache_hit=False,
+                                            concurrency_limit=reply.concurrency_limit)
         return reply
 
     def _body(self, messages: Sequence[Message], params: ChatParams) -> dict[str, Any]:
@@ -235,7 +258,7 @@ class LLMClient:
         split off), finish reason, usage and seconds from sending the request to its answer."""
         if self._use_limiter:
             await self._wait_for_limiter(reserved)
-        async with self._gate:
+        async with self._permit() as permit, self._gate:
             sent = self._clock()
             try:
                 raw = await self.sdk.post("/chat/completions", body=body, cast_to=httpx2.Response)
@@ -246,12 +269,19 @@ class LLMClient:
                 failure = err
             else:
                 failure = None
+            latency = self._clock() - sent
+            if permit is not None:
+                permit.done(latency, Outcome.OK if failure is None else load_outcome(failure))
         if failure is not None:
             await self._failed(failure)
         self.health.consecutive_failures = 0
         finish = choice.get("finish_reason")
         return _Answer(text, reasoning, finish if isinstance(finish, str) else None, data.get("usage") or {},
-                       self._clock() - sent)
+                       latency, permit.limit if permit is not None else None)
+
+    def _permit(self) -> contextlib.AbstractAsyncContextManager[Permit | None]:
+        """A permit of the adaptive limit (None where the concurrency is fixed)."""
+        return self.concurrency.permit() if self.concurrency is not None else contextlib.nullcontext(None)
 
     async def _failed(self, err: Exception) -> None:
         spec = self.endpoint.spec

@@ -140,6 +140,7 @@ def call_rows(
             "cost_usd": _call_cost(c.prompt_tokens, c.completion_tokens, c.cache_hit, price_in, price_out),
             "finish_reason": c.finish_reason,
             "reasoning_tokens": c.reasoning_tokens,
+            "concurrency_limit": c.concurrency_limit,
         }
         for i, c in enumerate(record.calls)
     ]
@@ -182,6 +183,7 @@ def mutation_call_row(
         "cost_usd": _call_cost(r.prompt_tokens, r.completion_tokens, r.cache_hit, price_in, price_out),
         "finish_reason": r.finish_reason,
         "reasoning_tokens": r.reasoning_tokens,
+        "concurrency_limit": r.concurrency_limit,
     }
 
 

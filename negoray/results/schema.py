@@ -99,6 +99,7 @@ CALLS = _schema("calls", [
     ("cost_usd", _F, True),
     ("finish_reason", _S, True),
     ("reasoning_tokens", _I64, False),
+    ("concurrency_limit", _I32, True),
 ])
 
 AGENTS = _schema("agents", [

@@ -33,6 +33,7 @@ from negoray.runtime.baseline import Baseline
 from negoray.runtime.cache_actor import cache_name, get_or_create_cache
 from negoray.runtime.failures import fatal_cause
 from negoray.runtime.limiter_actor import LIMITER_NAME, get_or_create_limiter
+from negoray.results.concurrency import write_concurrency_history
 from negoray.runtime.population import Population
 from negoray.runtime.progress import LiveCounts, ProgressView
 from negoray.runtime.ray_reaper import RayReaper
@@ -132,7 +133,7 @@ class Experiment:
             self._check_terminated()
             head = ray.get_runtime_context().get_node_id()
             limiter = None
-            if any(c.spec().rpm or c.spec().tpm or c.spec().rpd for c in chain):
+            if any(c.spec().rpm or c.spec().tpm or c.spec().rpd or c.spec().adaptive for c in chain):
                 limiter = get_or_create_limiter(NAMESPACE, str(self.results / "limiter-daily.json"), head)
             cache_path = str((self.results / "cache.sqlite").resolve())
             service, self._cache_actor = None, None
@@ -213,6 +214,8 @@ class Experiment:
                     for a in actors.values():
                         a.stop.remote()
         self._deferred = False
+        if limiter is not None:
+            write_concurrency_history(self.results, ray.get(limiter.concurrency_history.remote()))
         self._check_terminated()
         if failures:
             for f in failures:

@@ -179,7 +179,8 @@ class SimServer:
         except BadRequest as e:
             self.stats.bad_requests += 1
             return _invalid(str(e), e.param)
-        decision = self.faults.decide(self.clock(), chat.tokens)
+        load = self.stats.in_flight + self.stats.queued + 1  # requests in the server, this one included
+        decision = self.faults.decide(self.clock(), chat.tokens, load)
         self.stats.early += decision.early
         headers = {"x-request-id": f"req_{uuid.uuid4().hex}", **decision.headers()}
         if not decision.admitted:
@@ -197,7 +198,7 @@ class SimServer:
             thought = with_thinking(reply.text, self.config.think_tokens if chat.thinking else 0, chat.params.max_tokens)
             completion = Completion(self.config.model, thought.content, reply.prompt_tokens, thought.completion_tokens,
                                      thought.finish_reason, thought.reasoning_tokens)
-        service_s = self.faults.service_time_s(completion.completion_tokens)
+        service_s = self.faults.service_time_s(completion.completion_tokens, load)
         if chat.stream:
             return StreamingResponse(self._stream(completion, service_s, chat.include_usage),
                                      media_type="text/event-stream", headers=headers)

@@ -26,6 +26,8 @@ def write_report(results_dir: Path | str) -> Path:
     for name, draw in DRAW.items():
         path = figures / f"{name}.png"
         path.unlink(missing_ok=True)  # a figure that can no longer be drawn must not linger from an old report
+        if name == "concurrency" and not data.concurrency:
+            continue  # no adaptive limit was in use: nothing is missing
         try:
             drawn[name] = draw(data, path)
         except Exception as e:  # a report on a partial experiment must not die on one figure
@@ -47,6 +49,7 @@ def write_report(results_dir: Path | str) -> Path:
         ("diversity", lambda: diversity_section(data) + fig("diversity") + fig("market_concentration")),
         ("outcomes", lambda: outcome_section(data) + fig("outcomes")),
         ("usage", lambda: usage_section(data) + fig("usage")),
+        ("concurrency", lambda: ["## Concurrency", ""] + fig("concurrency") if data.concurrency else []),
     ]
     n_neg = len(data.negotiations)
     lines = [
