@@ -52,6 +52,7 @@ class _Client:
 class _Endpoint:
     controller: AdaptiveConcurrency | None
     fixed: int | None
+    ceiling: int | None = None
     clients: dict[str, _Client] = field(default_factory=dict)
     recent: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=512))
     """(time, latency) of the last successful calls (for p50/p95)."""
@@ -110,14 +111,18 @@ class ConcurrencyPool:
         self._history_period_s = history_period_s
         self._last_point: dict[str, float] = {}
 
-    def configure(self, key: str, fixed: int | None = None, settings: ControllerSettings | None = None) -> None:
-        """An adaptive limit for ``key`` (``settings``, default the defaults), or a ``fixed`` one."""
+    def configure(self, key: str, fixed: int | None = None, ceiling: int | None = None) -> None:
+        """An adaptive limit for ``key`` (at most ``ceiling``, default `ControllerSettings`'), or a
+        ``fixed`` one; configuring a key the same way again changes nothing."""
         endpoint = self._keys.get(key)
-        controller = None if fixed is not None else AdaptiveConcurrency(settings or ControllerSettings())
+        if endpoint is not None and (endpoint.fixed, endpoint.ceiling) == (fixed, ceiling):
+            return
+        settings = ControllerSettings(ceiling=ceiling) if ceiling is not None else ControllerSettings()
+        controller = None if fixed is not None else AdaptiveConcurrency(settings)
         if endpoint is None:
-            self._keys[key] = _Endpoint(controller, fixed)
-        elif (fixed is None) != (endpoint.fixed is None) or fixed != endpoint.fixed:
-            endpoint.controller, endpoint.fixed = controller, fixed
+            self._keys[key] = _Endpoint(controller, fixed, ceiling)
+        else:
+            endpoint.controller, endpoint.fixed, endpoint.ceiling = controller, fixed, ceiling
 
     def sync(self, key: str, client: str, in_use: int, allowance: int, waiting: int,
              samples: Sequence[Sample] = (), idle: bool = False) -> Grant:

@@ -243,8 +243,8 @@ class InProcessLimiter:
     async def notes(self) -> list[str]:
         return self.core.notes()
 
-    async def configure_concurrency(self, key: str, fixed: int | None = None) -> None:
-        self.pool.configure(key, fixed)
+    async def configure_concurrency(self, key: str, fixed: int | None = None, ceiling: int | None = None) -> None:
+        self.pool.configure(key, fixed, ceiling)
 
     async def sync_concurrency(self, key: str, client: str, in_use: int, allowance: int, waiting: int,
                                samples: Sequence[Sample] = (), idle: bool = False) -> Grant:

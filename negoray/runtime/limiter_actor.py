@@ -63,8 +63,8 @@ class RemoteLimiter:
     async def notes(self) -> list[str]:
         return await self._actor.notes.remote()
 
-    async def configure_concurrency(self, key: str, fixed: int | None = None) -> None:
-        await self._actor.configure_concurrency.remote(key, fixed)
+    async def configure_concurrency(self, key: str, fixed: int | None = None, ceiling: int | None = None) -> None:
+        await self._actor.configure_concurrency.remote(key, fixed, ceiling)
 
     async def sync_concurrency(self, key: str, client: str, in_use: int, allowance: int, waiting: int,
                                samples: Sequence[Sample] = (), idle: bool = False) -> Grant:

@@ -24,7 +24,6 @@ FIGURES = {
     "market_concentration": "Market revenue concentration (Gini, HHI) per generation (market groups)",
     "outcomes": "Outcome mix (agreed / timeout / error) per group and phase",
     "usage": "Tokens and dollars by phase",
-    "concurrency": "Adaptive concurrency per endpoint over time: the limit, calls in flight, latency p50/p95",
 }
 """Figure name (``figures/{name}.png``) -> what it shows."""
 
@@ -282,5 +281,11 @@ DRAW: dict[str, Callable[[Results, Path], str | None]] = {
     "market_concentration": _fig_market,
     "outcomes": _fig_outcomes,
     "usage": _fig_usage,
-    "concurrency": _fig_concurrency,
 }
+
+OPTIONAL_FIGURES = {
+    "concurrency": ("Adaptive concurrency per endpoint over time: the limit, calls in flight, latency p50/p95",
+                    _fig_concurrency, lambda data: bool(data.concurrency)),
+}
+"""Figures drawn only when their data exists (no adaptive limit in use: no figure, nothing missing):
+name -> (caption, draw, whether there is something to draw)."""

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from negoray.results.report.figures import DRAW, FIGURES
+from negoray.results.report.figures import DRAW, FIGURES, OPTIONAL_FIGURES
 from negoray.results.report.hypotheses import hypotheses_section
 from negoray.results.report.load import load_results
 from negoray.results.report.sections import (diversity_section, gating_section, missing_section, outcome_section,
@@ -23,11 +23,15 @@ def write_report(results_dir: Path | str) -> Path:
     figures = root / "figures"
     figures.mkdir(parents=True, exist_ok=True)
     drawn: dict[str, str | None] = {}
-    for name, draw in DRAW.items():
+    captions = dict(FIGURES)
+    optional = {name: draw for name, (_, draw, present) in OPTIONAL_FIGURES.items() if present(data)}
+    captions.update({name: OPTIONAL_FIGURES[name][0] for name in optional})
+    for name in [*DRAW, *OPTIONAL_FIGURES]:
         path = figures / f"{name}.png"
         path.unlink(missing_ok=True)  # a figure that can no longer be drawn must not linger from an old report
-        if name == "concurrency" and not data.concurrency:
-            continue  # no adaptive limit was in use: nothing is missing
+        draw = DRAW.get(name) or optional.get(name)
+        if draw is None:
+            continue  # an optional figure with nothing to draw: nothing is missing either
         try:
             drawn[name] = draw(data, path)
         except Exception as e:  # a report on a partial experiment must not die on one figure
@@ -37,7 +41,7 @@ def write_report(results_dir: Path | str) -> Path:
     def fig(name: str) -> list[str]:
         why = drawn.get(name)
         if why is None:
-            return [f"![{FIGURES[name]}](figures/{name}.png)", "", f"*{FIGURES[name]}.*", ""]
+            return [f"![{captions[name]}](figures/{name}.png)", "", f"*{captions[name]}.*", ""]
         return [f"*Figure `{name}` skipped: {why}.*", ""]
 
     sections: list[tuple[str, Callable[[], list[str]]]] = [
