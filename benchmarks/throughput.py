@@ -229,15 +229,21 @@ def negoray_caller(client, requests: list, max_tokens: int):
 
 
 class Sampler(C.StatsPoller):
-    """Polls a sim server's /stats in a thread: (time, completed) pairs."""
+    """Polls a sim server's /stats in a thread: (time, completed, in service + queued) tuples."""
 
     def __init__(self, server, period_s: float = 0.2) -> None:
-        super().__init__(server, period_s, "completed")
+        super().__init__(server, period_s, "completed", "in_flight", "queued")
+
+    def mean_load(self, t0: float, t1: float, trim: float = 0.2) -> float:
+        """Requests in the server (served and queued), averaged over the middle of [t0, t1]."""
+        lo, hi = t0 + trim * (t1 - t0), t1 - trim * (t1 - t0)
+        loads = [served + queued for t, _, served, queued in self.samples if lo <= t <= hi]
+        return statistics.fmean(loads) if loads else math.nan
 
     def steady_rate(self, t0: float, t1: float, trim: float = 0.2) -> float:
         """Completed calls/s over the middle of [t0, t1] (``trim`` of the span cut at each end)."""
         lo, hi = t0 + trim * (t1 - t0), t1 - trim * (t1 - t0)
-        pts = [(t, n) for t, n in self.samples if lo <= t <= hi]
+        pts = [(t, n) for t, n, *_ in self.samples if lo <= t <= hi]
         if len(pts) < 2 or pts[-1][0] - pts[0][0] <= 0:
             return math.nan
         return (pts[-1][1] - pts[0][1]) / (pts[-1][0] - pts[0][0])
@@ -283,6 +289,7 @@ def ray_metrics(records, t0: float, t1: float, sampler: Sampler | None, cpu: dic
     }
     if sampler is not None:
         out["steady_calls_per_s"] = sampler.steady_rate(t0, t1)
+        out["server_load"] = sampler.mean_load(t0, t1)
     return out
 
 
@@ -374,8 +381,13 @@ def run(args: argparse.Namespace, base_url: str, server) -> dict[str, Any]:
                     records, t0, t1, sampler, cpu = await _play_ray(ray_backend_for(n), ray_jobs(n_jobs, offset), server)
                     offset += n_jobs
                     m = results["ray"][n] = ray_metrics(records, t0, t1, sampler, cpu)
+                    if limiter is not None:
+                        import ray
+
+                        m["limiter"] = ray.get(limiter.concurrency_stats.remote())
                     print(f"  ray      {m['calls_per_s']:8.1f} calls/s  ({m['negotiations']} negotiations in "
-                          f"{m['seconds']:.1f} s; steady window {m.get('steady_calls_per_s', math.nan):.1f})", flush=True)
+                          f"{m['seconds']:.1f} s; steady window {m.get('steady_calls_per_s', math.nan):.1f}; "
+                          f"{m.get('server_load', math.nan):.0f} requests in the server)", flush=True)
         finally:
             await bare.close()
             await ours.aclose()

@@ -98,7 +98,9 @@ class ConcurrencyGate:
         if permit.outcome is not Outcome.OTHER:
             self._samples.append((permit.latency_s, permit.outcome.value, permit.epoch))
         self._wake()
-        self._ensure_pump(kick=self.contended or len(self._samples) >= self.batch)
+        # a permit nobody here waits for, while other processes wait: hand it back now, not at the next sync
+        spare = self.contended and not self._waiters and self.in_use < self.allowance
+        self._ensure_pump(kick=spare or len(self._samples) >= self.batch)
 
     def _wake(self) -> None:
         while self._waiters and self.in_use < self.allowance:
