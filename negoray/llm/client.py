@@ -256,20 +256,21 @@ class LLMClient:
     async def _attempt(self, body: dict[str, Any], reserved: int) -> _Answer:
         """One try: wait for the limiter and any 429 pause, then one request; the answer (reasoning
         split off), finish reason, usage and seconds from sending the request to its answer."""
-        if self._use_limiter:
-            await self._wait_for_limiter(reserved)
-        async with self._permit() as permit, self._gate:
-            sent = self._clock()
-            try:
-                raw = await self.sdk.post("/chat/completions", body=body, cast_to=httpx2.Response)
-                data = raw.json()
-                choice = data["choices"][0]
-                text, reasoning = split_reasoning(choice["message"])
-            except (openai.APIError, ValueError, KeyError, IndexError, TypeError, AttributeError) as err:
-                failure = err
-            else:
-                failure = None
-            latency = self._clock() - sent
+        async with self._permit() as permit:  # before the rate limiter: its reserved start is kept to the dot
+            if self._use_limiter:
+                await self._wait_for_limiter(reserved)
+            async with self._gate:
+                sent = self._clock()
+                try:
+                    raw = await self.sdk.post("/chat/completions", body=body, cast_to=httpx2.Response)
+                    data = raw.json()
+                    choice = data["choices"][0]
+                    text, reasoning = split_reasoning(choice["message"])
+                except (openai.APIError, ValueError, KeyError, IndexError, TypeError, AttributeError) as err:
+                    failure = err
+                else:
+                    failure = None
+                latency = self._clock() - sent
             if permit is not None:
                 permit.done(latency, Outcome.OK if failure is None else load_outcome(failure))
         if failure is not None:

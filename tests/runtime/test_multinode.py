@@ -91,7 +91,7 @@ def test_tasks_for_an_http_endpoint_share_a_cpu(cluster, task_cpus, most):
     a time; at 0.25 CPU several do, and the tag's 8 units cap the calls in flight."""
     _, head_id, _ = cluster
     with serve_in_subprocess(FaultConfig(latency_ms=200, slots=64)) as server:
-        provider = LLMConfig(provider="custom", base_url=str(server))
+        provider = LLMConfig(provider="custom", base_url=str(server), adaptive=False)  # the tag alone caps it here
         backend = RayBackend(OPPONENT_PROMPT, CONFIG, ChatSettings((provider,), namespace=NS), "endpoint:alpha",
                              in_flight=4, task_cpus=task_cpus)
         server.reset_stats()
