@@ -56,7 +56,7 @@ class Outcome(str, Enum):
 class ControllerSettings:
     """The rule's constants (see the module docstring)."""
 
-    initial: int = 1
+    initial: int = 2
     floor: int = 1
     ceiling: int = 1024
     min_samples: int = 16
@@ -151,8 +151,10 @@ class AdaptiveConcurrency:
                 self._cut = None
                 ratio = median / self.baseline
                 if ratio > s.tolerance:
-                    self._cut = (self.limit_f, median)
-                    self.limit_f *= max(0.5, s.aim_ratio / ratio)
+                    cut = self.limit_f * max(0.5, s.aim_ratio / ratio)
+                    # judged by the next window only if it really sends fewer requests at once
+                    self._cut = (self.limit_f, median) if max(s.floor, int(cut)) < self.limit else None
+                    self.limit_f = cut
                     self.slow_start_until = 0.0
                 elif ratio >= s.hold_ratio:
                     self.slow_start_until = 0.0

@@ -95,7 +95,11 @@ def _schema_of(response_format: Any) -> dict | None:
 
 class LLMClient:
     """A `ChatFn` for one endpoint. Share one per process and endpoint: it owns the connection pool
-    (sized to the endpoint's concurrency) and bounds calls in flight to that concurrency."""
+    (sized to the endpoint's concurrency) and bounds calls in flight to that concurrency. On an
+    adaptive endpoint (`ProviderSpec.adaptive`) each request also holds a permit of the endpoint's
+    cluster-wide limit (`ConcurrencyGate`, from a limiter that offers ``sync_concurrency``: the actor
+    or `InProcessLimiter`), reports its latency and outcome to it, and records the limit it was sent
+    under (`ChatReply.concurrency_limit`)."""
 
     def __init__(
         self,

@@ -70,10 +70,10 @@ def test_a_dead_process_is_forgotten():
 def test_completions_reach_the_controller_and_the_stats():
     pool = ConcurrencyPool(clock=VirtualTime(), history_period_s=0)
     grant = pool.sync("k", "a", 0, 0, 50)
-    assert grant.limit == 1  # adaptive by default, starting at one
+    assert grant.limit == 2  # adaptive by default, starting at two
     for _ in range(5):
         grant = pool.sync("k", "a", 1, 1, 50, [(0.3, Outcome.OK.value, grant.epoch)] * 16)
-    assert grant.limit > 1
+    assert grant.limit > 2
     stats = pool.stats()[0]
     assert stats["adaptive"] and stats["p50_s"] == pytest.approx(0.3)
     assert pool.history()[-1]["limit"] == grant.limit
