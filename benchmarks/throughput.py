@@ -10,8 +10,13 @@ in a subprocess with a slots/latency model), at each concurrency N it measures, 
     folder instead; every request carries a distinct replicate index, so it never hits) and the
     rate limiter is unlimited (no rpm/tpm/rpd), as on a local server.
 (c) ``ray``: the full Ray pipeline, `negoray.runtime.ray_backend.RayBackend` over a local
-    ``ray.init`` with an endpoint resource tag of N slots, playing real negotiations (N in flight,
-    at most ``--task-in-flight`` per Ray task); calls and tokens are counted from the records.
+    ``ray.init``, playing real negotiations (at most ``--task-in-flight`` per Ray task); calls and
+    tokens are counted from the records. With ``--ray-gate cluster`` (the default) the endpoint tag
+    has 2N slots, as a workstation advertises twice the concurrency, and the cluster-wide
+    concurrency limit in the limiter actor holds the requests in flight to exactly N: negotiations
+    between two calls, or in a task's tail, leave no request slot idle. ``--ray-gate adaptive``: the
+    same with the adaptive limit (ceiling N) instead of a fixed N. ``--ray-gate none``: a tag of
+    N slots and nothing else (N negotiations in flight; what negoray did before issue 15).
 
 (a) and (b) send the same requests: the chats that real V7 negotiations send (seed strategies vs.
 the fixed opponent on dev scenarios, `negoray.game.protocol` prompts, temperature 0.7,
@@ -50,6 +55,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import itertools
 import math
 import os
@@ -83,6 +89,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                    help="negoray client's response cache: off, or a fresh SQLite file (default: off)")
     p.add_argument("--task-in-flight", type=int, default=32,
                    help="(c) negotiations per Ray task, like runtime.in_flight (default: 32)")
+    p.add_argument("--ray-gate", choices=("cluster", "adaptive", "none"), default="cluster",
+                   help="(c) how N bounds the Ray pipeline: a cluster-wide limit of N requests over 2N tag slots, "
+                        "the adaptive limit with ceiling N, or a tag of N slots alone (default: cluster)")
     p.add_argument("--ray-cpus", type=int, default=None, help="(c) ray.init num_cpus (default: this machine's cores)")
     p.add_argument("--worker-niceness", type=int, default=0,
                    help="(c) RAY_worker_niceness for the Ray workers (default: 0, the same priority as (a) and (b) "
@@ -180,7 +189,7 @@ def bare_caller(client, model: str, requests: list, max_tokens: int, stream: boo
         t0 = time.perf_counter()
         if not stream:
             r = await client.chat.completions.create(model=model, messages=messages, temperature=0.7,
-                                                     max_tokens=max_tokens)
+                                                     max_tokens=max_tokens, seed=i)
             u = r.usage
             win.add(time.perf_counter() - t0, u.prompt_tokens if u else 0, u.completion_tokens if u else 0)
             return
@@ -188,7 +197,7 @@ def bare_caller(client, model: str, requests: list, max_tokens: int, stream: boo
         pieces = 0
         usage = None
         s = await client.chat.completions.create(model=model, messages=messages, temperature=0.7, max_tokens=max_tokens,
-                                                 stream=True, stream_options={"include_usage": True})
+                                                 seed=i, stream=True, stream_options={"include_usage": True})
         async for chunk in s:
             if chunk.choices and chunk.choices[0].delta.content:
                 pieces += 1
@@ -210,7 +219,7 @@ def negoray_caller(client, requests: list, max_tokens: int):
     async def one(i: int, win: Meter) -> None:
         messages = requests[i % len(requests)]
         t0 = time.perf_counter()
-        reply = await client(messages, ChatParams(temperature=0.7, max_tokens=max_tokens, replicate=i))
+        reply = await client(messages, ChatParams(temperature=0.7, max_tokens=max_tokens, replicate=i, seed=i))
         win.add(time.perf_counter() - t0, reply.prompt_tokens, reply.completion_tokens)
 
     return one
@@ -220,15 +229,21 @@ def negoray_caller(client, requests: list, max_tokens: int):
 
 
 class Sampler(C.StatsPoller):
-    """Polls a sim server's /stats in a thread: (time, completed) pairs."""
+    """Polls a sim server's /stats in a thread: (time, completed, in service + queued) tuples."""
 
     def __init__(self, server, period_s: float = 0.2) -> None:
-        super().__init__(server, period_s, "completed")
+        super().__init__(server, period_s, "completed", "in_flight", "queued")
+
+    def mean_load(self, t0: float, t1: float, trim: float = 0.2) -> float:
+        """Requests in the server (served and queued), averaged over the middle of [t0, t1]."""
+        lo, hi = t0 + trim * (t1 - t0), t1 - trim * (t1 - t0)
+        loads = [served + queued for t, _, served, queued in self.samples if lo <= t <= hi]
+        return statistics.fmean(loads) if loads else math.nan
 
     def steady_rate(self, t0: float, t1: float, trim: float = 0.2) -> float:
         """Completed calls/s over the middle of [t0, t1] (``trim`` of the span cut at each end)."""
         lo, hi = t0 + trim * (t1 - t0), t1 - trim * (t1 - t0)
-        pts = [(t, n) for t, n in self.samples if lo <= t <= hi]
+        pts = [(t, n) for t, n, *_ in self.samples if lo <= t <= hi]
         if len(pts) < 2 or pts[-1][0] - pts[0][0] <= 0:
             return math.nan
         return (pts[-1][1] - pts[0][1]) / (pts[-1][0] - pts[0][0])
@@ -274,6 +289,7 @@ def ray_metrics(records, t0: float, t1: float, sampler: Sampler | None, cpu: dic
     }
     if sampler is not None:
         out["steady_calls_per_s"] = sampler.steady_rate(t0, t1)
+        out["server_load"] = sampler.mean_load(t0, t1)
     return out
 
 
@@ -304,14 +320,32 @@ def run(args: argparse.Namespace, base_url: str, server) -> dict[str, Any]:
         from negoray.runtime.ray_backend import REMOTE_TASK_CPUS, RayBackend
         from negoray.runtime.worker import ChatSettings
 
-        # one tag per level, worth exactly N slots, so level N never has more than N negotiations in flight
+        # one tag per level: N slots alone (--ray-gate none), or 2N slots with the cluster-wide limit holding
+        # the requests in flight to N, so level N never has more than N requests out, as (a) and (b)
+        gated = args.ray_gate != "none"
+        slots = {n: 2 * n if gated else n for n in args.levels}
         tags = {n: f"endpoint:bench{n}" for n in args.levels}
-        C.init_local_ray("negoray-bench", args.ray_cpus, {tags[n]: n for n in args.levels}, args.worker_niceness)
-        settings = ChatSettings((provider,), cache_path=None, limiter_name=None, namespace="negoray-bench")
+        C.init_local_ray("negoray-bench", args.ray_cpus, {tags[n]: slots[n] for n in args.levels}, args.worker_niceness)
+        ray_provider = dataclasses.replace(provider, adaptive=gated)
+        limiter = None
+        if gated:
+            import ray
+
+            from negoray.runtime.limiter_actor import LIMITER_NAME, get_or_create_limiter
+
+            limiter = get_or_create_limiter("negoray-bench", None, ray.get_runtime_context().get_node_id())
+        settings = ChatSettings((ray_provider,), cache_path=None, limiter_name=LIMITER_NAME if gated else None,
+                                namespace="negoray-bench")
         config = NegotiationConfig(seed=1, max_tokens=args.max_tokens)
+        limit_key = f"custom:{model}"
 
         def ray_backend_for(n: int) -> RayBackend:
-            return RayBackend(OPPONENT_PROMPT, config, settings, tags[n], in_flight=min(n, args.task_in_flight),
+            if limiter is not None:  # the levels run one after the other: the key's limit is this level's
+                import ray
+
+                ray.get(limiter.configure_concurrency.remote(limit_key, n if args.ray_gate == "cluster" else None,
+                                                             n if args.ray_gate == "adaptive" else None))
+            return RayBackend(OPPONENT_PROMPT, config, settings, tags[n], in_flight=min(slots[n], args.task_in_flight),
                               task_cpus=REMOTE_TASK_CPUS)  # as negoray runs a model behind HTTP
 
     async def sweep() -> None:
@@ -343,12 +377,17 @@ def run(args: argparse.Namespace, base_url: str, server) -> dict[str, Any]:
                 if ray_backend_for is not None:
                     # a batch that lasts about --duration-s at the bare client's rate (at least two waves)
                     rate = results.get("bare", {}).get(n, {}).get("calls_per_s") or 20.0 * n
-                    n_jobs = max(2 * n, math.ceil(rate * args.duration_s / mean_calls))
+                    n_jobs = max(2 * slots[n], math.ceil(rate * args.duration_s / mean_calls))
                     records, t0, t1, sampler, cpu = await _play_ray(ray_backend_for(n), ray_jobs(n_jobs, offset), server)
                     offset += n_jobs
                     m = results["ray"][n] = ray_metrics(records, t0, t1, sampler, cpu)
+                    if limiter is not None:
+                        import ray
+
+                        m["limiter"] = ray.get(limiter.concurrency_stats.remote())
                     print(f"  ray      {m['calls_per_s']:8.1f} calls/s  ({m['negotiations']} negotiations in "
-                          f"{m['seconds']:.1f} s; steady window {m.get('steady_calls_per_s', math.nan):.1f})", flush=True)
+                          f"{m['seconds']:.1f} s; steady window {m.get('steady_calls_per_s', math.nan):.1f}; "
+                          f"{m.get('server_load', math.nan):.0f} requests in the server)", flush=True)
         finally:
             await bare.close()
             await ours.aclose()
@@ -425,14 +464,22 @@ def plot(args: argparse.Namespace, out: dict[str, Any], path) -> None:
     ax1.set(xscale="log", xlabel="concurrency", ylabel="calls/s", title="request throughput")
     ax1.legend()
     xs = list(out["ratios"])
-    ax2.plot(xs, [out["ratios"][n]["b_over_a"] for n in xs], "o-", label="b/a negoray client")
-    ax2.plot(xs, [out["ratios"][n]["c_over_a"] for n in xs], "o-", label="c/a Ray pipeline")
-    if any(not math.isnan(out["ratios"][n]["c_steady_over_a"]) for n in xs):
-        ax2.plot(xs, [out["ratios"][n]["c_steady_over_a"] for n in xs], "s:", label="c/a steady window")
-    ax2.axhline(0.9, color="C0", ls="--", lw=0.8)
-    ax2.axhline(0.8, color="C1", ls="--", lw=0.8)
-    ax2.set(xscale="log", xlabel="concurrency", ylabel="ratio to bare client", title="overhead (targets dashed)")
-    ax2.legend()
+    series = [("b_over_a", "o-", "b/a negoray client"), ("c_over_a", "o-", "c/a Ray pipeline"),
+              ("c_steady_over_a", "s:", "c/a steady window")]
+    drawn = False
+    for key, style, label in series:  # only the ratios this run measured (none without the bare client)
+        ys = [out["ratios"][n][key] for n in xs]
+        if any(math.isfinite(y) for y in ys):
+            ax2.plot(xs, ys, style, label=label)
+            drawn = True
+    if drawn:
+        ax2.axhline(0.9, color="C0", ls="--", lw=0.8)
+        ax2.axhline(0.8, color="C1", ls="--", lw=0.8)
+        ax2.set(xscale="log")
+        ax2.legend()
+    else:
+        ax2.text(0.5, 0.5, "no ratios: they need the bare client (a)", ha="center", va="center", transform=ax2.transAxes)
+    ax2.set(xlabel="concurrency", ylabel="ratio to bare client", title="overhead (targets dashed)")
     ax3.set(xscale="log", yscale="log", xlabel="concurrency", ylabel="latency ms", title="end-to-end latency")
     ax3.legend(fontsize=7)
     fig.suptitle(f"negoray throughput: {out['endpoint']}", fontsize=10)

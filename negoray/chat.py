@@ -57,6 +57,9 @@ class ChatReply:
     (``prompt_tokens_details.cached_tokens``), priced at the cached-input price."""
     tier: str = ""
     """The tier that served the call ("standard", "flex", "batch"); "" for the endpoint's own."""
+    concurrency_limit: int | None = None
+    """The endpoint's adaptive concurrency limit in force when the request was sent (None: a fixed
+    concurrency, or a cache hit)."""
 
 
 class ChatFn(Protocol):

@@ -40,7 +40,11 @@ class ProviderConfig:
     price_out: float | None = None
     """USD per million completion tokens (default: the provider's)."""
     max_concurrency: int | None = None
-    """Requests one process sends the endpoint at once (default: the provider's, 64 for most)."""
+    """Requests one process sends the endpoint at once (default: the provider's, 64 for most); set,
+    the concurrency is fixed (``--concurrency N``): the adaptive limit is off unless ``adaptive = true``."""
+    adaptive: bool | None = None
+    """An adaptive, cluster-wide concurrency limit learned from latency and errors (default: on for
+    providers without published limits -- local servers, custom URLs -- unless ``max_concurrency`` is set)."""
     timeout_s: float = 120.0
     """Seconds one request may take before it counts as failed (default 120)."""
     max_attempts: int = 8

@@ -42,6 +42,10 @@ def add_run_args(p: argparse.ArgumentParser, default_config: str) -> None:
                         "negotiations in lockstep, one Batch API job per turn (default: the config's, else standard)")
     p.add_argument("--max-tokens", type=int, metavar="N",
                    help="max_tokens of each negotiation turn (default: the config's, 200 in V7)")
+    p.add_argument("--concurrency", type=int, metavar="N",
+                   help="a fixed number of requests one process sends the endpoint at once ([provider] "
+                        "max_concurrency); without it, local servers and custom URLs get an adaptive, cluster-wide "
+                        "limit learned from latency and errors ([provider] adaptive)")
     p.add_argument("--results", metavar="DIR", help="results directory (default: the config's)")
     p.add_argument("--runs", type=int, metavar="N", help="only the first N runs of the config")
     p.add_argument("--generations", type=int, metavar="N", help="number of generations")
@@ -55,7 +59,7 @@ def add_run_args(p: argparse.ArgumentParser, default_config: str) -> None:
 
 def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser):
     """The config the flags describe; a bad config or flag exits with status 2, naming it."""
-    for flag in ("runs", "generations", "max_tokens"):
+    for flag in ("runs", "generations", "max_tokens", "concurrency"):
         value = getattr(args, flag)
         if value is not None and value < 1:
             parser.error(f"--{flag.replace('_', '-')}: must be an integer >= 1, got {value}")
@@ -74,6 +78,7 @@ def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser):
             "provider.name": args.provider, "provider.model": args.model, "provider.base_url": args.base_url,
             "provider.api_key_env": args.api_key_env, "provider.rpm": args.rpm, "provider.max_usd": args.max_usd,
             "provider.thinking": args.thinking, "provider.tier": args.tier, "max_tokens": args.max_tokens,
+            "provider.max_concurrency": args.concurrency,
             "runtime.address": args.address, "runtime.bind": args.ray_bind, "results": args.results, "generations": args.generations,
             "seed": args.seed, "runtime.progress": False if args.no_progress else None,
             **{f"{role}.{key}": getattr(args, f"{role}_{flag}") for role in ("opponent", "mutator")

@@ -44,7 +44,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
             "GET /v1/models, GET /health, GET /stats, POST /stats/reset. Faults are injected from a "
             "seeded generator: strict sliding-window RPM/TPM limits answered with 429 and OpenAI's "
             "Retry-After / retry-after-ms / x-ratelimit-* headers, a fixed number of serving slots "
-            "with queueing, latency, HTTP 500s, dropped connections, and an LM Studio-style "
+            "with queueing, latency, a collapse past a load (latency growing faster than the queue, "
+            "optionally an unload), HTTP 500s, dropped connections, and an LM Studio-style "
             "'No models loaded' window."
         ),
         epilog=(
@@ -73,6 +74,16 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
                    help="seconds after start when the model 'unloads': LM Studio's 'No models loaded' error, HTTP 400 (default: never)")
     p.add_argument("--unload-for", type=_SECONDS, default=None, metavar="S",
                    help="how long it stays unloaded (default: for good)")
+    p.add_argument("--collapse-after", type=_COUNT, default=0, metavar="N",
+                   help="requests in the server (served + queued) past which it collapses: each one more makes every "
+                        "service time --collapse-factor/N longer, so latency grows faster than the queue and "
+                        "throughput falls (default: 0 = never)")
+    p.add_argument("--collapse-factor", type=_SECONDS, default=1.0, metavar="X",
+                   help="how steep the collapse past --collapse-after is (default: 1: twice N in the server "
+                        "doubles every service time)")
+    p.add_argument("--overload-unload-s", type=_SECONDS, default=0.0, metavar="S",
+                   help="with --collapse-after: once more than N requests are in the server, the model 'unloads' "
+                        "for S seconds, answering 'No models loaded' like an overloaded LM Studio (default: 0 = never)")
     p.add_argument("--seed", type=int, default=0, help="seed of the fault and latency generator (default: 0)")
     p.add_argument("--think", type=_COUNT, default=0, metavar="N",
                    help="play a reasoning model (Qwen3 behind vLLM): a <think> block of about N tokens before each "
@@ -112,6 +123,7 @@ def config_from_args(args: argparse.Namespace) -> FaultConfig:
         unload_after=args.unload_after, unload_for=math.inf if args.unload_for is None else args.unload_for,
         seed=args.seed, think_tokens=args.think, honour_seed=args.honour_seed, prefix_cache=args.prefix_cache,
         batch_delay_s=args.batch_delay_s, batch_error_rate=args.batch_error_rate, batch_expire_rate=args.batch_expire_rate,
+        collapse_after=args.collapse_after, collapse_factor=args.collapse_factor, overload_unload_s=args.overload_unload_s,
         api_key=os.environ.get(args.require_api_key_env) if args.require_api_key_env else None,
     )
 
@@ -126,6 +138,9 @@ def _describe(config: FaultConfig) -> str:
         parts.append("replies from (messages, seed, temperature) only")
     if config.prefix_cache:
         parts.append("prefix cache on")
+    if config.collapse_after:
+        parts.append(f"collapse past {config.collapse_after} in the server (factor {config.collapse_factor:g}"
+                     + (f", unloading for {config.overload_unload_s:g}s)" if config.overload_unload_s else ")"))
     if config.unload_after is not None:
         parts.append(f"unloaded from {config.unload_after:g}s for "
                      + ("good" if math.isinf(config.unload_for) else f"{config.unload_for:g}s"))
@@ -135,6 +150,8 @@ def _describe(config: FaultConfig) -> str:
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.error_rate + args.drop_rate > 1:
         return _fail(f"--error-rate + --drop-rate must be <= 1, got {args.error_rate:g} + {args.drop_rate:g}")
+    if args.overload_unload_s and not args.collapse_after:
+        return _fail("--overload-unload-s needs --collapse-after")
     if args.unload_for is not None and args.unload_after is None:
         return _fail("--unload-for needs --unload-after")
     if args.require_api_key_env and not os.environ.get(args.require_api_key_env):

@@ -56,6 +56,7 @@ class CallUsage:
     """The endpoint that served the call (`ChatReply.endpoint`)."""
     cached_prompt_tokens: int = 0
     """Of ``prompt_tokens``, those served from the provider's prompt cache."""
+    concurrency_limit: int | None = None
 
 
 TRUNCATED = "truncated: the reply reached max_tokens before it held a move"
@@ -173,7 +174,7 @@ def _usage(side: str, round_: int, reply: Any | None) -> CallUsage:
         side, round_, reply.prompt_tokens, reply.completion_tokens, reply.latency_s,
         reply.cache_hit, reply.attempts, reply.provider, reply.model,
         finish_reason=reply.finish_reason, reasoning_tokens=reply.reasoning_tokens, endpoint=reply.endpoint,
-        cached_prompt_tokens=reply.cached_prompt_tokens,
+        cached_prompt_tokens=reply.cached_prompt_tokens, concurrency_limit=reply.concurrency_limit,
     )
 
 

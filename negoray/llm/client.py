@@ -13,6 +13,7 @@ The client knows no provider by name: what differs between endpoints is data on 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import time
@@ -27,10 +28,12 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 from negoray.chat import ChatFailure, ChatParams, ChatReply, Message, estimate_tokens, messages_tokens
 from negoray.llm.batch_journal import BatchJournal
 from negoray.llm.batching import BatchOutcome, BatchTransport
+from negoray.llm.adaptive_concurrency import Outcome
 from negoray.llm.cache import cache_key
+from negoray.llm.concurrency_gate import ConcurrencyGate, Permit
 from negoray.llm.config import Endpoint
 from negoray.llm.cost import Budget, UsageLedger
-from negoray.llm.errors import FatalProviderError, Verdict, classify
+from negoray.llm.errors import FatalProviderError, Verdict, classify, says_not_loaded
 from negoray.llm.limiter import InProcessLimiter, RateLimiter, RateLimits
 from negoray.llm.prompt_cache import cached_prompt_tokens
 from negoray.llm.protocols import Cache, Limiter
@@ -62,6 +65,7 @@ class _Answer:
     usage: dict[str, Any]
     latency_s: float
     tier: Tier = Tier.STANDARD
+    concurrency_limit: int | None = None
 
 
 @dataclass
@@ -70,6 +74,20 @@ class Health:
 
     consecutive_failures: int = 0
     down_until: float = 0.0
+
+
+def load_outcome(err: Exception) -> Outcome:
+    """What a failed request says about the endpoint's load: a 429 is RATE_LIMITED; a timeout, a lost
+    connection, a 5xx or a model that is not loaded (LM Studio's 400/404) is OVERLOAD; anything else
+    (a bad request, a malformed body) says nothing."""
+    if isinstance(err, openai.RateLimitError):
+        return Outcome.RATE_LIMITED
+    if isinstance(err, openai.APIConnectionError):  # APITimeoutError is one
+        return Outcome.OVERLOAD
+    if isinstance(err, openai.APIStatusError):
+        if err.status_code >= 500 or (err.status_code in (400, 404) and says_not_loaded(str(err))):
+            return Outcome.OVERLOAD
+    return Outcome.OTHER
 
 
 def _schema_of(response_format: Any) -> dict | None:
@@ -82,7 +100,11 @@ def _schema_of(response_format: Any) -> dict | None:
 
 class LLMClient:
     """A `ChatFn` for one endpoint. Share one per process and endpoint: it owns the connection pool
-    (sized to the endpoint's concurrency) and bounds calls in flight to that concurrency."""
+    (sized to the endpoint's concurrency) and bounds calls in flight to that concurrency. On an
+    adaptive endpoint (`ProviderSpec.adaptive`) each request also holds a permit of the endpoint's
+    cluster-wide limit (`ConcurrencyGate`, from a limiter that offers ``sync_concurrency``: the actor
+    or `InProcessLimiter`), reports its latency and outcome to it, and records the limit it was sent
+    under (`ChatReply.concurrency_limit`)."""
 
     def __init__(
         self,
@@ -135,6 +157,9 @@ class LLMClient:
         self._sleep, self._clock = sleep, clock
         self._backoff = wait_exponential_jitter(multiplier=backoff_s, max=backoff_max_s, jitter=backoff_s)
         self._gate = asyncio.Semaphore(spec.max_concurrency)
+        self.concurrency: ConcurrencyGate | None = (ConcurrencyGate(self.limiter, self.limit_key)
+                                                      if spec.adaptive and hasattr(self.limiter, "sync_concurrency") else None)
+        """The adaptive, cluster-wide limit's permits (None: a fixed ``max_concurrency`` per process)."""
         http = httpx2.AsyncClient(
             transport=transport,
             limits=httpx2.Limits(max_connections=spec.max_concurrency, max_keepalive_connections=spec.max_concurrency),
@@ -214,6 +239,7 @@ class LLMClient:
             latency_s=answer.latency_s, attempts=attempts, provider=spec.name, model=spec.default_model,
             finish_reason=answer.finish_reason, reasoning=answer.reasoning, reasoning_tokens=thought,
             endpoint=self.endpoint_name, cached_prompt_tokens=cached, tier=answer.tier.value,
+            concurrency_limit=answer.concurrency_limit,
         )
         usd = spec.prices(answer.tier).cost(prompt_tokens, completion_tokens, cached)
         self.ledger.record(spec.name, self.run, prompt_tokens, completion_tokens, usd, False)
@@ -221,7 +247,8 @@ class LLMClient:
             stored = await self.cache.aput(key, reply)
             if stored is not None and stored != reply:
                 # another worker stored this call first: answer with its reply, as a resume will
-                reply = dataclasses.replace(stored, latency_s=reply.latency_s, attempts=reply.attempts, cache_hit=False)
+                reply = dataclasses.replace(stored, latency_s=reply.latency_s, attempts=reply.attempts, cache_hit=False,
+                                            concurrency_limit=reply.concurrency_limit)
         return reply
 
     def _body(self, messages: Sequence[Message], params: ChatParams) -> dict[str, Any]:
@@ -266,25 +293,30 @@ class LLMClient:
             answer = await self._batch_attempt(key, body)
             if answer is not None:
                 return answer
-        if self._use_limiter:
-            await self._wait_for_limiter(reserved)
-        async with self._gate:
-            sent = self._clock()
-            try:
-                raw = await self.sdk.post("/chat/completions", body=body, cast_to=httpx2.Response)
-                data = raw.json()
-                choice = data["choices"][0]
-                text, reasoning = split_reasoning(choice["message"])
-            except (openai.APIError, ValueError, KeyError, IndexError, TypeError, AttributeError) as err:
-                failure = err
-            else:
-                failure = None
+        async with self._permit() as permit:  # before the rate limiter: its reserved start is kept to the dot
+            if self._use_limiter:
+                await self._wait_for_limiter(reserved)
+            async with self._gate:
+                sent = self._clock()
+                try:
+                    raw = await self.sdk.post("/chat/completions", body=body, cast_to=httpx2.Response)
+                    data = raw.json()
+                    choice = data["choices"][0]
+                    text, reasoning = split_reasoning(choice["message"])
+                except (openai.APIError, ValueError, KeyError, IndexError, TypeError, AttributeError) as err:
+                    failure = err
+                else:
+                    failure = None
+                latency = self._clock() - sent
+            if permit is not None:
+                permit.done(latency, Outcome.OK if failure is None else load_outcome(failure))
         if failure is not None:
             await self._failed(failure)
         self.health.consecutive_failures = 0
         finish = choice.get("finish_reason")
         return _Answer(text, reasoning, finish if isinstance(finish, str) else None, data.get("usage") or {},
-                       self._clock() - sent, Tier.STANDARD if self.batch is not None else spec.tier)
+                       latency, Tier.STANDARD if self.batch is not None else spec.tier,
+                       permit.limit if permit is not None else None)
 
     async def _batch_attempt(self, key: str, body: dict[str, Any]) -> _Answer | None:
         """The call's result from a batch; None when the batch hands it back (send it standard)."""
@@ -316,6 +348,10 @@ class LLMClient:
         self.health.consecutive_failures += 1
         log.info("retryable batch failure: %s", reason)  # expired / failed / 5xx: never scored, tried again
         raise _Retryable(Verdict(True, None, reason))
+
+    def _permit(self) -> contextlib.AbstractAsyncContextManager[Permit | None]:
+        """A permit of the adaptive limit (None where the concurrency is fixed)."""
+        return self.concurrency.permit() if self.concurrency is not None else contextlib.nullcontext(None)
 
     async def _failed(self, err: Exception) -> None:
         spec = self.endpoint.spec

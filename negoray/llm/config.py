@@ -62,7 +62,11 @@ class LLMConfig:
     price_out: float | None = None
     """USD per million completion tokens (default: the provider's)."""
     max_concurrency: int | None = None
-    """Requests this process sends the endpoint at once (default: the provider's)."""
+    """Requests this process sends the endpoint at once (default: the provider's); set, it is fixed:
+    the adaptive limit is off unless ``adaptive`` is true too."""
+    adaptive: bool | None = None
+    """Whether an adaptive, cluster-wide concurrency limit decides the requests in flight (None: the
+    provider's ``adaptive``, unless ``max_concurrency`` is set, which makes it fixed)."""
     timeout_s: float = 120.0
     """Seconds one request may take before it counts as failed (default 120)."""
     max_attempts: int = 8
@@ -81,6 +85,12 @@ class LLMConfig:
     def provider_name(self) -> str:
         return self.provider or os.environ.get(PROVIDER_ENV) or "sim"
 
+    def adaptive_choice(self) -> bool | None:
+        """``adaptive`` as given, else False when ``max_concurrency`` is (a fixed concurrency), else None."""
+        if self.adaptive is not None:
+            return self.adaptive
+        return False if self.max_concurrency is not None else None
+
     def spec(self) -> ProviderSpec:
         """The provider's defaults with this config's overrides applied."""
         name = self.provider_name()
@@ -90,7 +100,8 @@ class LLMConfig:
         return known[name].with_overrides(
             default_model=self.model, base_url=self.base_url, api_key_env=self.api_key_env,
             rpm=self.rpm, tpm=self.tpm, rpd=self.rpd, price_in=self.price_in, price_out=self.price_out,
-            max_concurrency=self.max_concurrency, thinking=None if self.thinking is None else parse_thinking(self.thinking),
+            max_concurrency=self.max_concurrency, adaptive=self.adaptive_choice(),
+            thinking=None if self.thinking is None else parse_thinking(self.thinking),
             tier=None if self.tier is None else parse_tier(self.tier),
             batch_min_requests=self.batch_min_requests,
             batch_retry=None if self.batch_retry is None else parse_batch_retry(self.batch_retry),

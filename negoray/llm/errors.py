@@ -22,6 +22,16 @@ from negoray.llm.redact import redact
 _NO_MODELS = re.compile(r"no models? (?:is |are )?loaded", re.I)
 """LM Studio's words for an unloaded model, transient even behind a ``custom`` URL."""
 _NOT_LOADED = re.compile(r"no models? (?:is |are )?loaded|model (?:is )?not loaded|unloaded|model_not_found|not found", re.I)
+
+
+_UNLOADED = re.compile(r"no models? (?:is |are )?loaded|model (?:is )?not loaded|unloaded", re.I)
+
+
+def says_not_loaded(message: str) -> bool:
+    """Whether an error message says the model is not loaded (an overloaded LM Studio unloads it)."""
+    return _UNLOADED.search(message) is not None
+
+
 _DURATION = re.compile(r"(?P<n>\d+(?:\.\d+)?)(?P<unit>ms|s|m|h)")
 _UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 

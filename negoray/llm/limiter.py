@@ -19,11 +19,12 @@ import os
 import tempfile
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from negoray.llm.adaptive_rate import AdaptiveRate
+from negoray.llm.concurrency_pool import ConcurrencyPool, Grant, Sample
 
 log = logging.getLogger(__name__)
 
@@ -213,11 +214,13 @@ def _describe(key: str, state: _KeyState) -> str:
 
 
 class InProcessLimiter:
-    """The async face every client uses, over a `RateLimiter` in this process. The runtime's Ray
-    actor handle offers the same coroutines, so a client never knows which it has."""
+    """The async face every client uses, over a `RateLimiter` and a `ConcurrencyPool` (the endpoints'
+    concurrency limits) in this process. The runtime's Ray actor handle offers the same coroutines,
+    so a client never knows which it has."""
 
-    def __init__(self, core: RateLimiter | None = None) -> None:
+    def __init__(self, core: RateLimiter | None = None, pool: ConcurrencyPool | None = None) -> None:
         self.core = core if core is not None else RateLimiter()
+        self.pool = pool if pool is not None else ConcurrencyPool()
 
     async def configure(self, key: str, limits: RateLimits) -> None:
         self.core.configure(key, limits)
@@ -239,3 +242,16 @@ class InProcessLimiter:
 
     async def notes(self) -> list[str]:
         return self.core.notes()
+
+    async def configure_concurrency(self, key: str, fixed: int | None = None, ceiling: int | None = None) -> None:
+        self.pool.configure(key, fixed, ceiling)
+
+    async def sync_concurrency(self, key: str, client: str, in_use: int, allowance: int, waiting: int,
+                               samples: Sequence[Sample] = (), idle: bool = False) -> Grant:
+        return self.pool.sync(key, client, in_use, allowance, waiting, samples, idle)
+
+    async def concurrency_stats(self) -> list[dict]:
+        return self.pool.stats()
+
+    async def concurrency_history(self) -> list[dict]:
+        return self.pool.history()

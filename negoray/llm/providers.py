@@ -74,6 +74,11 @@ class ProviderSpec:
     json_mode: JsonMode = JsonMode.JSON_SCHEMA
     max_concurrency: int = 64
     """Requests in flight from one process by default (also sizes the connection pool)."""
+    adaptive: bool = False
+    """Whether the requests in flight to it are set by an adaptive, cluster-wide limit learned from its
+    latency and errors (`negoray.llm.adaptive_concurrency`) rather than fixed: True for servers that
+    publish no limits and never answer 429 (local servers, a custom URL); an explicit
+    ``max_concurrency`` (``--concurrency N``) makes it fixed unless ``adaptive`` is set too."""
     throughput_tps: float | None = None
     """Typical output tokens/s of the whole server, where known (the planner's server bound)."""
     api_key: str | None = field(default=None, repr=False, compare=False)
@@ -214,20 +219,20 @@ _LOCAL_NONE = ThinkingSwitch(off=None, source="negoray/llm/local_server.py (llam
 _SPECS = [
     ProviderSpec("sim", "http://sim.negoray.invalid/v1", "negoray-sim-1", local=True, max_concurrency=256,
                  accepts_replicate=True),
-    ProviderSpec("local", None, "SmolLM2-135M-Instruct", local=True, json_mode=JsonMode.JSON_OBJECT_SCHEMA,
+    ProviderSpec("local", None, "SmolLM2-135M-Instruct", local=True, json_mode=JsonMode.JSON_OBJECT_SCHEMA, adaptive=True,
                  max_concurrency=4, throughput_tps=60, thinking_switches=(_LOCAL_NONE,), cache_by_model=True),
-    ProviderSpec("lmstudio", "http://localhost:1234/v1", "google/gemma-3-4b", local=True, max_concurrency=16,
+    ProviderSpec("lmstudio", "http://localhost:1234/v1", "google/gemma-3-4b", local=True, adaptive=True, max_concurrency=16,
                  throughput_tps=100, thinking_switches=(_LMSTUDIO_NONE,)),
-    ProviderSpec("vllm", "http://localhost:8000/v1", "meta-llama/Llama-3.1-8B-Instruct", local=True,
+    ProviderSpec("vllm", "http://localhost:8000/v1", "meta-llama/Llama-3.1-8B-Instruct", local=True, adaptive=True,
                  max_concurrency=128, throughput_tps=2500, thinking_switches=(_ENABLE_THINKING,), prompt_caching=VLLM_CACHING),
     # SGLang passes chat_template_kwargs to the template like vLLM:
     # https://docs.sglang.ai/advanced_features/separate_reasoning.html
-    ProviderSpec("sglang", "http://localhost:30000/v1", "Qwen/Qwen3-30B-A3B", local=True,
+    ProviderSpec("sglang", "http://localhost:30000/v1", "Qwen/Qwen3-30B-A3B", local=True, adaptive=True,
                  max_concurrency=128, throughput_tps=2500, thinking_switches=(_ENABLE_THINKING,)),
-    ProviderSpec("llamacpp", "http://localhost:8080/v1", "default", local=True,
+    ProviderSpec("llamacpp", "http://localhost:8080/v1", "default", local=True, adaptive=True,
                  json_mode=JsonMode.JSON_OBJECT_SCHEMA, max_concurrency=8, throughput_tps=60,
                  thinking_switches=(_ENABLE_THINKING,)),  # llama-server --jinja reads chat_template_kwargs
-    ProviderSpec("ollama", "http://localhost:11434/v1", "llama3.2", local=True, max_concurrency=8,
+    ProviderSpec("ollama", "http://localhost:11434/v1", "llama3.2", local=True, adaptive=True, max_concurrency=8,
                  throughput_tps=60, thinking_switches=(_OLLAMA_SWITCH,)),
     ProviderSpec("groq", "https://api.groq.com/openai/v1", "llama-3.3-70b-versatile", "GROQ_API_KEY",
                  rpm=1000, tpm=300_000, rpd=500_000, price_in=0.59, price_out=0.79, thinking_switches=_GROQ_SWITCHES,
@@ -252,7 +257,8 @@ _SPECS = [
     ProviderSpec("anthropic", "https://api.anthropic.com/v1/", "claude-sonnet-4-5", "ANTHROPIC_API_KEY",
                  rpm=50, tpm=30_000, price_in=3.0, price_out=15.0, json_mode=JsonMode.NONE, max_concurrency=16,
                  thinking_switches=(_ANTHROPIC_OFF,), prompt_caching=ANTHROPIC_CACHING),
-    ProviderSpec("custom", None, "default", "CUSTOM_API_KEY", json_mode=JsonMode.NONE, api_key_required=False),
+    ProviderSpec("custom", None, "default", "CUSTOM_API_KEY", json_mode=JsonMode.NONE, api_key_required=False,
+                 adaptive=True),
 ]
 
 PROVIDERS: dict[str, ProviderSpec] = {s.name: s for s in _SPECS}

@@ -179,6 +179,7 @@ def call_rows(
             "reasoning_tokens": c.reasoning_tokens,
             "endpoint": c.endpoint,
             "cached_prompt_tokens": c.cached_prompt_tokens,
+            "concurrency_limit": c.concurrency_limit,
         }
         for i, c in enumerate(record.calls)
     ]
@@ -225,6 +226,7 @@ def mutation_call_row(
         "reasoning_tokens": r.reasoning_tokens,
         "endpoint": r.endpoint,
         "cached_prompt_tokens": r.cached_prompt_tokens,
+        "concurrency_limit": r.concurrency_limit,
     }
 
 

@@ -102,6 +102,7 @@ CALLS = _schema("calls", [
     ("reasoning_tokens", _I64, False),
     ("endpoint", _S, True),
     ("cached_prompt_tokens", _I64, False),
+    ("concurrency_limit", _I32, True),
 ])
 
 AGENTS = _schema("agents", [

@@ -34,6 +34,7 @@ from negoray.runtime.baseline import Baseline
 from negoray.runtime.cache_actor import cache_name, get_or_create_cache
 from negoray.runtime.failures import fatal_cause
 from negoray.runtime.limiter_actor import LIMITER_NAME, get_or_create_limiter
+from negoray.results.concurrency import write_concurrency_history
 from negoray.runtime.population import Population
 from negoray.runtime.progress import LiveCounts, ProgressView
 from negoray.runtime.ray_reaper import RayReaper
@@ -141,7 +142,7 @@ class Experiment:
             self._check_terminated()
             head = ray.get_runtime_context().get_node_id()
             limiter = None
-            if any(s.rpm or s.tpm or s.rpd for s in (e.config.spec() for e in fleet.endpoints())):
+            if any(s.rpm or s.tpm or s.rpd or s.adaptive for s in (e.config.spec() for e in fleet.endpoints())):
                 limiter = get_or_create_limiter(NAMESPACE, str(self.results / "limiter-daily.json"), head)
             cache_path = str((self.results / "cache.sqlite").resolve())
             service, self._cache_actor = None, None
@@ -225,6 +226,8 @@ class Experiment:
                     for a in actors.values():
                         a.stop.remote()
         self._deferred = False
+        if limiter is not None:
+            write_concurrency_history(self.results, ray.get(limiter.concurrency_history.remote()))
         self._check_terminated()
         if failures:
             for f in failures:

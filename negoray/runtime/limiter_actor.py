@@ -1,13 +1,18 @@
 """The cluster-wide rate limiter: one named async actor around the pure `RateLimiter` core.
 
 It answers "wait w seconds" and never holds a call open, so its event loop never blocks. A 429 seen
-by any worker pauses the key for every worker. Daily counters persist in ``state_path``.
+by any worker pauses the key for every worker. Daily counters persist in ``state_path``. It also
+holds each adaptive endpoint's concurrency limit and shares it among the worker processes of every
+node (`negoray.llm.concurrency_pool`; processes sync a few times a second, not per call).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import ray
 
+from negoray.llm.concurrency_pool import Grant, Sample
 from negoray.llm.limiter import InProcessLimiter, RateLimiter, RateLimits
 
 LIMITER_NAME = "negoray-limiter"
@@ -57,3 +62,16 @@ class RemoteLimiter:
 
     async def notes(self) -> list[str]:
         return await self._actor.notes.remote()
+
+    async def configure_concurrency(self, key: str, fixed: int | None = None, ceiling: int | None = None) -> None:
+        await self._actor.configure_concurrency.remote(key, fixed, ceiling)
+
+    async def sync_concurrency(self, key: str, client: str, in_use: int, allowance: int, waiting: int,
+                               samples: Sequence[Sample] = (), idle: bool = False) -> Grant:
+        return await self._actor.sync_concurrency.remote(key, client, in_use, allowance, waiting, list(samples), idle)
+
+    async def concurrency_stats(self) -> list[dict]:
+        return await self._actor.concurrency_stats.remote()
+
+    async def concurrency_history(self) -> list[dict]:
+        return await self._actor.concurrency_history.remote()

@@ -98,6 +98,17 @@ class LiveCounts:
         return {**self.counts, "outstanding": self.calls_out.starts()}
 
 
+def concurrency_line(stat: dict[str, Any]) -> str:
+    """``"concurrency vllm:m: limit 28 (adaptive), 27 in flight, 3 waiting, latency p50 0.31 s, p95 0.52 s"``."""
+    def seconds(v: float) -> str:
+        return "-" if v != v else f"{v:.2f} s"
+
+    kind = "adaptive" if stat["adaptive"] else "fixed"
+    waiting = f", {stat['waiting']} waiting" if stat["waiting"] else ""
+    return (f"concurrency {stat['key']}: limit {stat['limit']} ({kind}), {stat['in_flight']} in flight{waiting}, "
+            f"latency p50 {seconds(stat['p50_s'])}, p95 {seconds(stat['p95_s'])}")
+
+
 class ProgressView:
     """A rich live display fed with the population actors' status dicts."""
 
@@ -140,6 +151,7 @@ class ProgressView:
         errors = sum(s["errors"] for s in counted)
         if notes is None:
             notes = self._limiter_notes()
+        concurrency = self._concurrency_lines()
         outstanding = [tuple(o) for s in counted for o in s.get("outstanding", ())]
         stalled = stalled_summary(outstanding, self.stall_warn_s)
         in_batches = batches_summary(outstanding)
@@ -157,7 +169,7 @@ class ProgressView:
         caption = (f"{rate(calls / elapsed)} calls/s, {rate(tokens / elapsed)} tokens/s, ${cost:.2f} so far, "
                    f"{errors} errors, {elapsed:.0f}s elapsed")
         table.caption = Text("\n".join([caption, *([stalled] if stalled else []), *([in_batches] if in_batches else []),
-                                        *notes]))  # no markup or emoji
+                                        *notes, *concurrency]))  # no markup or emoji
         if self.enabled and self.console.is_terminal:
             self.live.update(Group(self.bar, table))
         elif self.enabled:
@@ -165,7 +177,7 @@ class ProgressView:
             if time.monotonic() - self._last_print > 10:  # a summary line every 10 s when not a terminal
                 self._last_print = time.monotonic()
                 total = len(statuses) * self.config.generations
-                extra = f"; {stalled}" if stalled else ""
+                extra = "".join(f"; {x}" for x in [stalled, *concurrency] if x)
                 self._print_line(elapsed, f"{done}/{total} generations; {caption}{extra}")
 
     def _log_changes(self, elapsed: float, statuses: list[dict[str, Any]], notes: Sequence[str], stalled: str) -> None:
@@ -184,6 +196,15 @@ class ProgressView:
     def _print_line(self, elapsed: float, text: str) -> None:
         if text:
             self.console.print(f"[{elapsed:.0f}s] {text}", soft_wrap=True, markup=False, highlight=False, emoji=False)
+
+    def _concurrency_lines(self) -> list[str]:
+        """One line per endpoint with a cluster-wide concurrency limit (its limit, in flight, latency)."""
+        if self.limiter is None:
+            return []
+        try:
+            return [concurrency_line(s) for s in ray.get(self.limiter.concurrency_stats.remote(), timeout=2)]
+        except Exception:  # noqa: BLE001 - progress must never stop a run
+            return []
 
     def _limiter_notes(self) -> list[str]:
         if self.limiter is None:

@@ -186,7 +186,8 @@ class SimServer:
         except BadRequest as e:
             self.stats.bad_requests += 1
             return _invalid(str(e), e.param)
-        decision = self.faults.decide(self.clock(), chat.tokens)
+        load = self.stats.in_flight + self.stats.queued + 1  # requests in the server, this one included
+        decision = self.faults.decide(self.clock(), chat.tokens, load)
         self.stats.early += decision.early
         headers = {"x-request-id": f"req_{uuid.uuid4().hex}", **decision.headers()}
         if not decision.admitted:
@@ -195,7 +196,7 @@ class SimServer:
         if decision.fault is not Fault.NONE:
             return self._fault(decision.fault, headers)
         completion = self.answer(chat)
-        service_s = self.faults.service_time_s(completion.completion_tokens)
+        service_s = self.faults.service_time_s(completion.completion_tokens, load)
         if chat.stream:
             return StreamingResponse(self._stream(completion, service_s, chat.include_usage),
                                      media_type="text/event-stream", headers=headers)

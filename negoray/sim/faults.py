@@ -65,12 +65,21 @@ class FaultConfig:
     """Batch API: fraction of a batch's requests answered with a per-request HTTP 500 in its error file."""
     batch_expire_rate: float = 0.0
     """Batch API: fraction of batches that expire: their first half completes, the rest is ``batch_expired``."""
+    collapse_after: int = 0
+    """Requests in the server (served and queued) past which it collapses (0: never): each request
+    beyond it makes every service time ``collapse_factor / collapse_after`` longer, so latency grows
+    faster than the queue and throughput falls (a server thrashing its KV cache or swapping)."""
+    collapse_factor: float = 1.0
+    overload_unload_s: float = 0.0
+    """With ``collapse_after``: once more requests than that are in the server, the model "unloads" for
+    this many seconds (LM Studio under memory pressure): every request meanwhile gets "No models
+    loaded" (0: never)."""
 
     def __post_init__(self) -> None:
-        for name in ("latency_ms", "per_token_ms", "latency_sigma", "unload_for"):
+        for name in ("latency_ms", "per_token_ms", "latency_sigma", "unload_for", "collapse_factor", "overload_unload_s"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
-        for name in ("slots", "rpm", "tpm", "think_tokens"):
+        for name in ("slots", "rpm", "tpm", "think_tokens", "collapse_after"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if not (self.window_s > 0 and math.isfinite(self.window_s)):
@@ -187,10 +196,14 @@ class FaultModel:
         self._window_tokens = 0
         self.closed_until = -math.inf
         """The latest reset time any 429 announced; arrivals before it are "early"."""
+        self.overloaded_until = -math.inf
+        """End of the unload an overload caused (``overload_unload_s``)."""
 
     def unloaded(self, now: float) -> bool:
-        """Whether ``now`` falls in the model-unloaded window."""
+        """Whether ``now`` falls in the model-unloaded window (or an unload an overload caused)."""
         c = self.config
+        if now < self.overloaded_until:
+            return True
         if c.unload_after is None:
             return False
         begin = self.start + c.unload_after
@@ -201,8 +214,19 @@ class FaultModel:
         self._expire(now)
         return len(self._window), self._window_tokens
 
-    def decide(self, now: float, tokens: int) -> Decision:
-        """Admit (consuming quota, then drawing a fault) or refuse a request of ``tokens`` arriving at ``now``."""
+    def slowdown(self, load: int) -> float:
+        """The factor on every service time with ``load`` requests in the server (``collapse_after``)."""
+        c = self.config
+        if not c.collapse_after or load <= c.collapse_after:
+            return 1.0
+        return 1.0 + c.collapse_factor * (load - c.collapse_after) / c.collapse_after
+
+    def decide(self, now: float, tokens: int, load: int = 0) -> Decision:
+        """Admit (consuming quota, then drawing a fault) or refuse a request of ``tokens`` arriving at ``now``
+        with ``load`` requests in the server, this one included (an overload may unload the model)."""
+        c = self.config
+        if c.collapse_after and c.overload_unload_s and load > c.collapse_after and not self.unloaded(now):
+            self.overloaded_until = now + c.overload_unload_s
         self._expire(now)
         early = now < self.closed_until
         wait_requests = self._wait_for_requests(now)
@@ -222,14 +246,15 @@ class FaultModel:
         self._window_tokens += tokens
         return Decision(admitted=True, limits=self._limits(now), fault=self._draw_fault(now), early=early)
 
-    def service_time_s(self, completion_tokens: int) -> float:
-        """Seconds one slot is busy: jittered ``latency_ms`` plus ``per_token_ms`` per completion token."""
+    def service_time_s(self, completion_tokens: int, load: int = 0) -> float:
+        """Seconds one slot is busy: jittered ``latency_ms`` plus ``per_token_ms`` per completion token,
+        times the `slowdown` at ``load`` requests in the server."""
         c = self.config
         base = 0.0
         if c.latency_ms > 0:
             sigma = c.latency_sigma
             base = c.latency_ms * float(self._latency_rng.lognormal(-sigma * sigma / 2, sigma)) if sigma else c.latency_ms
-        return (base + c.per_token_ms * completion_tokens) / 1000
+        return (base + c.per_token_ms * completion_tokens) / 1000 * self.slowdown(load)
 
     def _draw_fault(self, now: float) -> Fault:
         if self.unloaded(now):

@@ -36,7 +36,7 @@ from negoray.sim.server import serve_in_subprocess
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
-VOLATILE = {"latency_s", "wall_s", "cache_hit", "cache_hits", "attempts"}
+VOLATILE = {"latency_s", "wall_s", "cache_hit", "cache_hits", "attempts", "concurrency_limit"}
 
 CONFIG = """
 name = "durable"

@@ -16,7 +16,7 @@ from negoray.sim.server import serve_in_subprocess
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 TABLES = ("negotiations", "calls", "agents", "generations")
-VOLATILE = {"latency_s", "wall_s", "cache_hit", "cache_hits", "attempts"}
+VOLATILE = {"latency_s", "wall_s", "cache_hit", "cache_hits", "attempts", "concurrency_limit"}
 REQUIRED = {
     "negotiations": {"run_id", "group", "generation", "agent_id", "scenario_id", "phase", "outcome",
                      "normalized_score", "pareto_optimal", "turns", "prompt_tokens", "completion_tokens"},

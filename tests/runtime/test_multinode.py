@@ -91,7 +91,7 @@ def test_tasks_for_an_http_endpoint_share_a_cpu(cluster, task_cpus, most):
     a time; at 0.25 CPU several do, and the tag's 8 units cap the calls in flight."""
     _, head_id, _ = cluster
     with serve_in_subprocess(FaultConfig(latency_ms=200, slots=64)) as server:
-        provider = LLMConfig(provider="custom", base_url=str(server))
+        provider = LLMConfig(provider="custom", base_url=str(server), adaptive=False)  # the tag alone caps it here
         backend = RayBackend(OPPONENT_PROMPT, CONFIG, ChatSettings((provider,), namespace=NS), "endpoint:alpha",
                              in_flight=4, task_cpus=task_cpus)
         server.reset_stats()
@@ -137,3 +137,20 @@ def test_a_replay_on_another_node_is_served_by_the_cache_service(cluster, tmp_pa
     assert set(first.placements) == {worker.node_id} and set(again.placements) == {head_id}
     assert all(c.cache_hit for r in replayed for c in r.calls)
     assert [r.to_dict()["turns"] for r in replayed] == [r.to_dict()["turns"] for r in played]
+
+
+def test_workers_on_both_nodes_never_exceed_the_one_concurrency_limit(cluster):
+    """Every worker of either node takes its permits from the one limit in the limiter actor: the server
+    never sees more requests at once than the limit, though the tags would let 16 negotiations run."""
+    with serve_in_subprocess(FaultConfig(latency_ms=40, seed=1)) as server:
+        limiter = get_or_create_limiter(NS, None)
+        provider = LLMConfig(provider="custom", base_url=str(server), model="shared-limit")
+        assert provider.spec().adaptive
+        ray.get(limiter.configure_concurrency.remote("custom:shared-limit", 3))  # a fixed limit, to count against
+        settings = ChatSettings((provider,), limiter_name=LIMITER_NAME, namespace=NS)
+        backend = RayBackend(OPPONENT_PROMPT, CONFIG, settings, "endpoint:shared", in_flight=4)
+        records = asyncio.run(backend.play(jobs(40, "cc")))
+        stats = server.stats()
+    assert len(set(backend.placements)) == 2, "work ran on both nodes"
+    assert stats["max_in_flight"] == 3
+    assert {c.concurrency_limit for r in records for c in r.calls} == {3}

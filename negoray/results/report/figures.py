@@ -248,6 +248,31 @@ def _fig_usage(data: Results, path: Path) -> str | None:
     return None
 
 
+def _fig_concurrency(data: Results, path: Path) -> str | None:
+    if not data.concurrency:
+        return "no adaptive concurrency limit was in use"
+    fig, axes = _figure(2, 1, size=(9, 6), sharex=True)
+    ax, bx = axes[0][0], axes[1][0]
+    start = data.concurrency[0]["time"]
+    for i, endpoint in enumerate(sorted({p["endpoint"] for p in data.concurrency})):
+        pts = [p for p in data.concurrency if p["endpoint"] == endpoint]
+        t = [(p["time"] - start) / 60 for p in pts]
+        color = f"C{i}"
+        ax.step(t, [p["limit"] for p in pts], where="post", color=color, label=f"{endpoint} limit")
+        ax.plot(t, [p["in_flight"] for p in pts], ":", color=color, label=f"{endpoint} in flight")
+        bx.plot(t, [as_float(p["p50_s"]) for p in pts], color=color, label=f"{endpoint} p50")
+        bx.plot(t, [as_float(p["p95_s"]) for p in pts], "--", color=color, label=f"{endpoint} p95")
+    ax.set_ylabel("requests in flight")
+    ax.set_title("concurrency limit and calls in flight")
+    bx.set_ylabel("latency (s)")
+    bx.set_xlabel("minutes since the first point")
+    for a in (ax, bx):
+        a.grid(alpha=0.3)
+        a.legend(fontsize=7)
+    fig.savefig(path, dpi=120)
+    return None
+
+
 DRAW: dict[str, Callable[[Results, Path], str | None]] = {
     "generation_curves": _fig_generation_curves,
     "test_scores": _fig_test_scores,
@@ -257,3 +282,10 @@ DRAW: dict[str, Callable[[Results, Path], str | None]] = {
     "outcomes": _fig_outcomes,
     "usage": _fig_usage,
 }
+
+OPTIONAL_FIGURES = {
+    "concurrency": ("Adaptive concurrency per endpoint over time: the limit, calls in flight, latency p50/p95",
+                    _fig_concurrency, lambda data: bool(data.concurrency)),
+}
+"""Figures drawn only when their data exists (no adaptive limit in use: no figure, nothing missing):
+name -> (caption, draw, whether there is something to draw)."""

@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 
 from negoray.evolution.backend import Phase
 from negoray.results.report.common import as_float, nanmean, run_key
+from negoray.results.concurrency import read_concurrency_history
 from negoray.results.schema import CALL_PHASES, OUTCOMES, PHASES, group_of
 from negoray.results.stats import hhi
 from negoray.results.writer import read_table
@@ -87,6 +88,8 @@ class Results:
     """seed style -> (mean test score, negotiations, errors)"""
     config: dict[str, Any] = field(default_factory=dict)
     """The experiment's ``config.json`` (empty if the results directory has none)."""
+    concurrency: list[dict[str, Any]] = field(default_factory=list)
+    """The adaptive concurrency limits over time (`negoray.results.concurrency`; [] if none)."""
 
     def groups(self) -> list[str]:
         """The groups with at least one finished generation, sorted."""
@@ -207,7 +210,8 @@ def load_results(root: Path | str) -> Results:
     }
     config_path = root / "config.json"
     config = json.loads(config_path.read_text()) if config_path.exists() else {}
-    return Results(negotiations, agents, generations, _usage_by_phase(root, negotiations), runs, baselines, config)
+    return Results(negotiations, agents, generations, _usage_by_phase(root, negotiations), runs, baselines, config,
+                   read_concurrency_history(root))
 
 
 def gating_rate(r: RunResults, g: int) -> float:

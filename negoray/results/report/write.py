@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from negoray.results.report.endpoints import endpoint_section
-from negoray.results.report.figures import DRAW, FIGURES
+from negoray.results.report.figures import DRAW, FIGURES, OPTIONAL_FIGURES
 from negoray.results.report.hypotheses import hypotheses_section
 from negoray.results.report.load import load_results
 from negoray.results.report.sections import (diversity_section, gating_section, missing_section, outcome_section,
@@ -24,9 +24,15 @@ def write_report(results_dir: Path | str) -> Path:
     figures = root / "figures"
     figures.mkdir(parents=True, exist_ok=True)
     drawn: dict[str, str | None] = {}
-    for name, draw in DRAW.items():
+    captions = dict(FIGURES)
+    optional = {name: draw for name, (_, draw, present) in OPTIONAL_FIGURES.items() if present(data)}
+    captions.update({name: OPTIONAL_FIGURES[name][0] for name in optional})
+    for name in [*DRAW, *OPTIONAL_FIGURES]:
         path = figures / f"{name}.png"
         path.unlink(missing_ok=True)  # a figure that can no longer be drawn must not linger from an old report
+        draw = DRAW.get(name) or optional.get(name)
+        if draw is None:
+            continue  # an optional figure with nothing to draw: nothing is missing either
         try:
             drawn[name] = draw(data, path)
         except Exception as e:  # a report on a partial experiment must not die on one figure
@@ -36,7 +42,7 @@ def write_report(results_dir: Path | str) -> Path:
     def fig(name: str) -> list[str]:
         why = drawn.get(name)
         if why is None:
-            return [f"![{FIGURES[name]}](figures/{name}.png)", "", f"*{FIGURES[name]}.*", ""]
+            return [f"![{captions[name]}](figures/{name}.png)", "", f"*{captions[name]}.*", ""]
         return [f"*Figure `{name}` skipped: {why}.*", ""]
 
     sections: list[tuple[str, Callable[[], list[str]]]] = [
@@ -49,6 +55,7 @@ def write_report(results_dir: Path | str) -> Path:
         ("outcomes", lambda: outcome_section(data) + fig("outcomes")),
         ("usage", lambda: usage_section(data) + fig("usage")),
         ("endpoints", lambda: endpoint_section(root)),
+        ("concurrency", lambda: ["## Concurrency", ""] + fig("concurrency") if data.concurrency else []),
     ]
     n_neg = len(data.negotiations)
     lines = [

@@ -1,0 +1,137 @@
+"""The cluster-wide concurrency limit: the pool's shares, and processes (gates) sharing one endpoint
+through it never exceeding the limit together."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from negoray.llm.adaptive_concurrency import Outcome
+from negoray.llm.concurrency_gate import ConcurrencyGate
+from negoray.llm.concurrency_pool import ConcurrencyPool, targets_for, water_fill
+from negoray.llm.limiter import InProcessLimiter
+from tests.llm.vtime import VirtualTime
+
+_demands = st.dictionaries(st.sampled_from("abcdefgh"), st.integers(0, 50), max_size=8)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 200), _demands)
+def test_water_fill_never_gives_more_than_asked_or_than_there_is(capacity, demands):
+    share = water_fill(capacity, demands)
+    assert sum(share.values()) <= capacity
+    assert all(0 <= share[k] <= demands[k] for k in demands)
+    if sum(demands.values()) <= capacity:
+        assert share == demands
+    else:  # all of it is used, and nobody below its demand gets less than an even split
+        assert sum(share.values()) == capacity
+        even = capacity // len(demands)
+        assert all(share[k] >= min(demands[k], even) for k in demands)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 200), _demands)
+def test_targets_add_headroom_within_the_capacity(capacity, demands):
+    targets = targets_for(capacity, demands, set(demands))
+    assert sum(targets.values()) <= capacity
+    assert all(targets[k] >= min(demands[k], capacity // max(1, len(demands))) for k in demands)
+
+
+def test_a_process_gets_no_more_than_the_others_leave():
+    pool = ConcurrencyPool(clock=VirtualTime())
+    pool.configure("k", fixed=10)
+    a = pool.sync("k", "a", in_use=0, allowance=0, waiting=10)
+    assert a.allowance == 10 and a.limit == 10
+    b = pool.sync("k", "b", in_use=0, allowance=0, waiting=10)
+    assert b.allowance == 0  # a may hold all 10 until it next syncs
+    a = pool.sync("k", "a", in_use=10, allowance=10, waiting=0)
+    assert a.allowance == 5 and a.contended
+    b = pool.sync("k", "b", in_use=0, allowance=0, waiting=10)
+    assert b.allowance == 0  # a still has 10 in use
+    pool.sync("k", "a", in_use=4, allowance=5, waiting=0)
+    assert pool.sync("k", "b", in_use=0, allowance=0, waiting=10).allowance == 5
+    assert pool.in_flight("k") <= 10
+
+
+def test_a_dead_process_is_forgotten():
+    clock = VirtualTime()
+    pool = ConcurrencyPool(clock=clock, client_ttl_s=30)
+    pool.configure("k", fixed=4)
+    assert pool.sync("k", "dead", 0, 0, 4).allowance == 4
+    assert pool.sync("k", "alive", 0, 0, 4).allowance == 0
+    clock.now += 31
+    assert pool.sync("k", "alive", 0, 0, 4).allowance == 4
+
+
+def test_completions_reach_the_controller_and_the_stats():
+    pool = ConcurrencyPool(clock=VirtualTime(), history_period_s=0)
+    grant = pool.sync("k", "a", 0, 0, 50)
+    assert grant.limit == 2  # adaptive by default, starting at two
+    for _ in range(5):
+        grant = pool.sync("k", "a", 1, 1, 50, [(0.3, Outcome.OK.value, grant.epoch)] * 16)
+    assert grant.limit > 2
+    stats = pool.stats()[0]
+    assert stats["adaptive"] and stats["p50_s"] == pytest.approx(0.3)
+    assert pool.history()[-1]["limit"] == grant.limit
+
+
+class _SlowLimiter(InProcessLimiter):
+    """An in-process limiter whose syncs take a random few event-loop turns, like an actor's round trip."""
+
+    def __init__(self, rng: random.Random) -> None:
+        super().__init__()
+        self.rng = rng
+
+    async def sync_concurrency(self, *args, **kwargs):
+        for _ in range(self.rng.randint(0, 5)):
+            await asyncio.sleep(0)
+        grant = await super().sync_concurrency(*args, **kwargs)
+        for _ in range(self.rng.randint(0, 5)):
+            await asyncio.sleep(0)
+        return grant
+
+
+@pytest.mark.parametrize("fixed", [3, 7, None])
+def test_two_workers_sharing_one_endpoint_never_exceed_its_limit_together(fixed):
+    rng = random.Random(fixed or 0)
+    limiter = _SlowLimiter(rng)
+    limiter.pool.configure("k", fixed=fixed)
+    gates = [ConcurrencyGate(limiter, "k", client=name, sync_s=0.001, idle_s=0.002) for name in ("w1", "w2")]
+    in_use, peak, over, calls = 0, 0, [], 0
+
+    async def call(gate: ConcurrencyGate) -> None:
+        nonlocal in_use, peak, calls
+        async with gate.permit() as permit:
+            in_use += 1
+            calls += 1
+            peak = max(peak, in_use)
+            limit = fixed or limiter.pool.stats()[0]["limit"]  # steady latency: an adaptive limit only grows
+            if in_use > limit:
+                over.append((in_use, limit, permit.limit))
+            for _ in range(rng.randint(0, 8)):
+                await asyncio.sleep(0)
+            permit.done(0.3, Outcome.OK)
+            in_use -= 1
+
+    async def worker(gate: ConcurrencyGate) -> None:
+        for _ in range(30):
+            await asyncio.gather(*(call(gate) for _ in range(rng.randint(1, 12))))
+
+    async def main() -> None:
+        await asyncio.gather(*(worker(g) for g in gates), *(worker(g) for g in gates))
+        for _ in range(200):  # both hand everything back once idle
+            if all(g._pump is None or g._pump.done() for g in gates):
+                break
+            await asyncio.sleep(0.002)
+
+    asyncio.run(main())
+    assert not over
+    if fixed is not None:
+        assert peak <= fixed
+        assert peak == fixed  # and the limit is used
+    assert limiter.pool.in_flight("k") == 0
+    assert sum(g.syncs for g in gates) < calls  # far fewer round trips than calls
