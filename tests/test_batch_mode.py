@@ -18,6 +18,7 @@ from negoray.sim.server import serve_in_thread
 from tests.test_local_experiment import table
 
 ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow
 
 
 def poc(results, profiles, tier):

@@ -41,7 +41,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         description=(
             "Serve negoray's sim model (a synthetic negotiation model, not an LLM) as an "
             "OpenAI-compatible HTTP server: POST /v1/chat/completions (JSON and streaming), "
-            "GET /v1/models, GET /health, GET /stats, POST /stats/reset. Faults are injected from a "
+            "GET /v1/models, the Files and Batch API (POST /v1/files, GET /v1/files/ID/content, POST and GET "
+            "/v1/batches, GET /v1/batches/ID), GET /health, GET /stats, POST /stats/reset. Faults are injected from a "
             "seeded generator: strict sliding-window RPM/TPM limits answered with 429 and OpenAI's "
             "Retry-After / retry-after-ms / x-ratelimit-* headers, a fixed number of serving slots "
             "with queueing, latency, a collapse past a load (latency growing faster than the queue, "

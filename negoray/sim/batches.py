@@ -29,11 +29,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from negoray.sim.faults import FaultConfig
+from negoray.sim.wire import invalid_request
 
 Answer = Callable[[dict[str, Any]], tuple[int, dict[str, Any]]]
 """One chat-completions request body -> (HTTP status, response body)."""
 
-TERMINAL = ("completed", "failed", "expired", "cancelled")
 EXPIRED_ERROR = {"code": "batch_expired",
                  "message": "This request could not be executed before the completion window expired."}
 
@@ -88,8 +88,7 @@ def _multipart_fields(content_type: str, raw: bytes) -> dict[str, bytes]:
 
 
 def _invalid(message: str, status: int = 400) -> JSONResponse:
-    return JSONResponse({"error": {"message": message, "type": "invalid_request_error", "param": None, "code": None}},
-                        status_code=status)
+    return JSONResponse(invalid_request(message), status_code=status)
 
 
 class SimBatches:

@@ -102,3 +102,15 @@ def test_openai_flex_resource_unavailable_backs_off_without_pausing_the_key():
     c2 = client(Script([limited, ok()], vt2), vt2)
     assert call(c2).attempts == 2 and c2._use_limiter  # an ordinary 429 still pauses the key
 
+
+
+def test_the_config_keys_are_checked_naming_them():
+    from negoray.config import ExperimentConfigError, load_config, with_overrides
+
+    for key, value, allowed in [("provider.tier", "cheap", '"standard", "flex" or "batch"'),
+                                ("provider.batch_retry", "never", '"batch" or "standard"'),
+                                ("provider.batch_min_requests", 0, "an integer >= 1")]:
+        with pytest.raises(ExperimentConfigError, match=f"{key}.*{allowed}"):
+            with_overrides(load_config("smoke"), **{key: value})
+    with pytest.raises(ConfigError, match="tier = 'batch' is not offered by provider 'sim'"):
+        LLMConfig(provider="sim", tier="batch").resolve({})
