@@ -182,7 +182,13 @@ class LocalServer:
 
     ``port=0`` picks a free port. ``base_url`` is the OpenAI-compatible root (``.../v1``). The server's
     log goes to a temporary file whose tail is quoted if it fails (``verbose=True``: to our stderr).
+    Subclasses (`negoray.llm.vllm_server.VllmServer`) change `_prepare`, `_command` and `_env`.
     """
+
+    label = "local llama.cpp server"
+    """What the server is called in messages."""
+    stop_timeout_s = 5.0
+    """How long `stop` waits after SIGTERM before it kills the process group."""
 
     def __init__(
         self,
@@ -229,11 +235,7 @@ class LocalServer:
         """Start the server and wait until it answers; raise `LocalServerError` if it does not."""
         if self.alive():
             return self
-        check_server_installed()
-        if self.model_path is None:
-            self.model_path = bundled_model_path()
-        elif not self.model_path.is_file():
-            raise ConfigError(f"local model {str(self.model_path)!r}: no such file")
+        self._prepare()
         _install_hooks()
         pick = self.port == 0
         for attempt in range(3):
@@ -245,8 +247,10 @@ class LocalServer:
                 return self
             except LocalServerError:
                 exited = self._proc is not None and self._proc.poll() is not None
+                # a picked port may have been taken meanwhile
+                retry = pick and exited and attempt < 2 and self._may_have_lost_its_port()
                 self.stop()
-                if not (pick and exited and attempt < 2):  # a picked port may have been taken meanwhile
+                if not retry:
                     raise
                 log.info("local server exited during start-up; retrying on another port")
             except BaseException:  # Ctrl-C while waiting: __exit__ will not run, so stop it here
@@ -254,8 +258,10 @@ class LocalServer:
                 raise
         raise AssertionError("unreachable")
 
-    def stop(self, timeout_s: float = 5.0) -> None:
-        """Stop the server's whole process group: SIGTERM, then SIGKILL after ``timeout_s``."""
+    def stop(self, timeout_s: float | None = None) -> None:
+        """Stop the server's whole process group: SIGTERM, then SIGKILL after ``timeout_s``
+        (default: `stop_timeout_s`)."""
+        timeout_s = self.stop_timeout_s if timeout_s is None else timeout_s
         proc, self._proc = self._proc, None
         with _RUNNING_LOCK:
             _RUNNING.discard(self)
@@ -267,7 +273,7 @@ class LocalServer:
                 except subprocess.TimeoutExpired:
                     self._signal(proc, signal.SIGKILL)
                     proc.wait()
-            log.info("local server (pid %d) stopped", proc.pid)
+            log.info("%s (pid %d) stopped", self.label, proc.pid)
         if self._log is not None:
             self._log.close()
             self._log = None
@@ -285,6 +291,23 @@ class LocalServer:
         return "\n".join(text.strip().splitlines()[-max_lines:])
 
     # -- internals
+
+    def _prepare(self) -> None:
+        """Check that the server can run and find its model; raise `ConfigError` if not."""
+        check_server_installed()
+        if self.model_path is None:
+            self.model_path = bundled_model_path()
+        elif not self.model_path.is_file():
+            raise ConfigError(f"local model {str(self.model_path)!r}: no such file")
+
+    def _may_have_lost_its_port(self) -> bool:
+        """Whether a start-up that exited is worth another try on another port (llama.cpp: always)."""
+        return True
+
+    def _env(self) -> dict[str, str]:
+        # llama.cpp's OpenMP threads spin while they wait for each other; on a busy machine (Ray workers
+        # beside the server) a spinning thread waits on a descheduled one and generation slowed 50x here.
+        return {"OMP_WAIT_POLICY": "PASSIVE", **os.environ, "PYTHONUNBUFFERED": "1"}
 
     def _connect_host(self) -> str:
         host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(self.host, self.host)
@@ -309,20 +332,17 @@ class LocalServer:
             out = open(path, "ab")  # noqa: SIM115 -- the child writes through its own copy
             self._log = open(path, "rb")  # noqa: SIM115 -- kept open until stop()
             os.unlink(path)
-        # llama.cpp's OpenMP threads spin while they wait for each other; on a busy machine (Ray workers
-        # beside the server) a spinning thread waits on a descheduled one and generation slowed 50x here.
-        env = {"OMP_WAIT_POLICY": "PASSIVE", **os.environ, "PYTHONUNBUFFERED": "1"}
         try:
             self._proc = _spawn(
                 self._command(), stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT if out else None,
-                env=env, start_new_session=True, preexec_fn=_die_with_parent(os.getpid()),
+                env=self._env(), start_new_session=True, preexec_fn=_die_with_parent(os.getpid()),
             )
         finally:
             if out is not None:
                 out.close()
         with _RUNNING_LOCK:
             _RUNNING.add(self)
-        log.info("local server (pid %d) starting on port %d with %s", self._proc.pid, self.port, self.model_path)
+        log.info("%s (pid %d) starting on port %d with %s", self.label, self._proc.pid, self.port, self.model_path)
 
     def _wait_healthy(self) -> None:
         url = f"http://{self._connect_host()}:{self.port}/v1/models"
@@ -331,7 +351,7 @@ class LocalServer:
             assert self._proc is not None
             code = self._proc.poll()
             if code is not None:
-                raise LocalServerError(self._failure(f"the local llama.cpp server exited with status {code} during start-up"))
+                raise LocalServerError(self._failure(f"the {self.label} exited with status {code} during start-up"))
             try:
                 with urllib.request.urlopen(url, timeout=2.0) as response:
                     if response.status == 200:
@@ -340,7 +360,7 @@ class LocalServer:
                 pass
             if time.monotonic() > deadline:
                 raise LocalServerError(self._failure(
-                    f"the local llama.cpp server did not answer {url} within {self.startup_timeout_s:g}s"))
+                    f"the {self.label} did not answer {url} within {self.startup_timeout_s:g}s"))
             time.sleep(0.1)
 
     def _failure(self, what: str) -> str:
