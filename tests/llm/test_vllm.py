@@ -10,9 +10,11 @@ check the model cache and the messages without starting anything.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.metadata
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -81,10 +83,59 @@ class Recording(httpx2.AsyncHTTPTransport):
         return response
 
 
+_SERVING = re.compile(r"serving (?P<model>\S+) at (?P<url>\S+) \(pid (?P<pid>\d+),")
+
+
+class ServeVllm:
+    """`negoray serve-vllm` in a subprocess, as a user runs it; ``pid`` is the server's (its process group)."""
+
+    def __init__(self, port: int = 0) -> None:
+        self.owner = subprocess.Popen([sys.executable, "-m", "negoray.cli", "serve-vllm", "--port", str(port)],
+                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                      text=True, start_new_session=True)
+        lines = []
+        for line in self.owner.stderr:  # it says "serving ..." once the server answers
+            lines.append(line)
+            if found := _SERVING.search(line):
+                break
+        else:
+            self.owner.wait(30)
+            pytest.fail(f"negoray serve-vllm exited with {self.owner.returncode}:\n{''.join(lines)[-3000:]}")
+        self.model, self.base_url, self.pid = found["model"], found["url"], int(found["pid"])
+        self.port = int(self.base_url.rsplit(":", 1)[1].split("/")[0])
+
+    def group(self) -> list[int]:
+        """The live processes of the server's group: the keeper, the API server, the engine, its worker."""
+        out = subprocess.run(["ps", "-eo", "pid=,pgid=,stat="], capture_output=True, text=True).stdout.split("\n")
+        return [int(f[0]) for f in (line.split() for line in out) if len(f) == 3 and int(f[1]) == self.pid
+                and not f[2].startswith("Z")]
+
+    def crash(self) -> str:
+        """SIGKILL the server's whole process tree; `negoray serve-vllm` then exits 1 saying so."""
+        os.killpg(self.pid, signal.SIGKILL)
+        rest = self.owner.stderr.read()
+        assert self.owner.wait(60) == 1, rest
+        return rest
+
+    def restart(self) -> None:
+        """`negoray serve-vllm` again, on the same port."""
+        port = self.port
+        self.__init__(port)
+        assert self.port == port
+
+    def kill(self) -> None:
+        """Leave nothing behind (a failed test's cleanup)."""
+        for pid in (self.owner.pid, self.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+        self.owner.wait(30)
+
+
 @pytest.fixture(scope="module")
 def server():
-    with VllmServer() as s:
-        yield s
+    s = ServeVllm()
+    yield s
+    s.kill()
 
 
 def _endpoint(server, **changes):
@@ -276,15 +327,12 @@ def test_killing_the_vllm_server_mid_run_pauses_the_run_until_it_is_back(server,
         assert proc.poll() is None, "".join(lines)[-3000:]
         assert time.monotonic() < deadline, "the run sent no calls"
         time.sleep(0.5)
-    port = server.port
-    os.killpg(server.pid, signal.SIGKILL)  # the API server and its engine process
-    server.stop()
+    assert "the server exited" in server.crash()
     while not any("paused" in line for line in lines):
         assert proc.poll() is None, "".join(lines)[-3000:]
         assert time.monotonic() < deadline, "the run never paused:\n" + "".join(lines)[-3000:]
         time.sleep(0.5)
-    server.start()  # the same port: the run's URL is good again
-    assert server.port == port
+    server.restart()  # the same port: the run's URL is good again
     proc.wait(900)
     reader.join(10)
     out = "".join(lines)
@@ -292,6 +340,19 @@ def test_killing_the_vllm_server_mid_run_pauses_the_run_until_it_is_back(server,
     pause = next(line for line in lines if "paused" in line)
     assert "negotiations failed (vllm: gave up after 3 attempt(s)" in pause, pause
     _check_every_call_is_vllms(tmp_path / "r", server.model)
+
+
+@vllm_test
+def test_no_vllm_process_outlives_a_kill_9_of_its_owner(server):
+    """The last one: `negoray serve-vllm` killed with -9 takes the API server, the engine process and
+    its worker with it (the engine outlived a bare PR_SET_PDEATHSIG: `negoray.llm.group_keeper`)."""
+    assert len(server.group()) >= 4, server.group()
+    os.kill(server.owner.pid, signal.SIGKILL)
+    server.owner.wait(10)
+    deadline = time.monotonic() + 30
+    while server.group() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert server.group() == []
 
 
 # -- the model cache and the messages, without vLLM -----------------------------------------------
