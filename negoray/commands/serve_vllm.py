@@ -11,7 +11,10 @@ from negoray.commands.serve_local import _port
 
 
 def _free(port: int, host: str = "127.0.0.1") -> bool:
+    """Nothing listens on ``port`` (connections of a server that just died, in TIME_WAIT, do not count:
+    the server binds with SO_REUSEADDR as well)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError:

@@ -42,6 +42,7 @@ from negoray.llm.vllm_model import ModelPreparationError, model_folder
 from negoray.llm.vllm_server import VllmExtraMissing, VllmServer
 
 ROOT = Path(__file__).resolve().parents[2]
+FAULT_TRIAL_ENV = "NEGORAY_FAULT_TRIALS"
 MAX_TOKENS = 120
 
 
@@ -142,25 +143,7 @@ def _endpoint(server, **changes):
     return LLMConfig(provider="vllm", base_url=server.base_url, model=server.model, **changes).resolve()
 
 
-@vllm_test
-@pytest.mark.timeout(900)
-@pytest.mark.parametrize("move_format", [MoveFormat.TEXT, MoveFormat.JSON])
-def test_negotiations_through_the_vllm_provider(server, move_format):
-    recording = Recording()
-    client = LLMClient(_endpoint(server), transport=recording, backoff_s=0.05)
-    config = NegotiationConfig(max_rounds=2, move_format=move_format, max_tokens=MAX_TOKENS, temperature=0.7, seed=7)
-    scenarios = v7_splits()["dev"][:2]
-
-    async def play():
-        try:
-            return await asyncio.gather(*(
-                run_negotiation(SEED_STRATEGIES[style], OPPONENT_PROMPT, scenario, client, config=config, replicate=i)
-                for i, (style, scenario) in enumerate(zip(["aggressive", "cooperative"], scenarios))
-            ))
-        finally:
-            await client.aclose()
-
-    records = asyncio.run(play())
+def _check_negotiations(records, recording: Recording, move_format: MoveFormat, model: str) -> None:
     finish = {served["choices"][0]["message"]["content"]: served["choices"][0]["finish_reason"]
               for _, served in recording.exchanges}
     turns = [t for r in records for t in r.turns]
@@ -171,7 +154,7 @@ def test_negotiations_through_the_vllm_provider(server, move_format):
         assert turn.text.strip(), "every turn has the model's text"
         assert turn.move.parsed or turn.move.problem, "an unparseable move is recorded as such"
         usage = turn.usage
-        assert usage.ok and usage.provider == "vllm" and usage.model == server.model and usage.attempts == 1
+        assert usage.ok and usage.provider == "vllm" and usage.model == model and usage.attempts == 1
         assert 0 < usage.completion_tokens <= MAX_TOKENS and usage.prompt_tokens > 0
         if move_format is MoveFormat.JSON and finish[turn.text] == "stop":
             # structured outputs: a complete reply is the schema's JSON, and the parser reads it as a move
@@ -181,7 +164,7 @@ def test_negotiations_through_the_vllm_provider(server, move_format):
         assert any(finish[t.text] == "stop" for t in turns), "no JSON reply was complete"
 
     assert len(recording.exchanges) == len(turns)
-    for sent, served in recording.exchanges:
+    for sent, _ in recording.exchanges:
         if move_format is MoveFormat.JSON:
             assert sent["response_format"] == {"type": "json_schema",
                                                "json_schema": {"name": "move", "schema": MOVE_JSON_SCHEMA, "strict": False}}
@@ -192,6 +175,34 @@ def test_negotiations_through_the_vllm_provider(server, move_format):
     # the figures are the server's usage
     assert sorted((t.usage.prompt_tokens, t.usage.completion_tokens) for t in turns) == sorted(
         (s["usage"]["prompt_tokens"], s["usage"]["completion_tokens"]) for _, s in recording.exchanges)
+
+
+@vllm_test
+@pytest.mark.timeout(900)
+def test_negotiations_in_text_and_json_through_the_vllm_provider(server):
+    """Two negotiations in each form, all four at once (one batch for the continuously batching server)."""
+    scenarios = v7_splits()["dev"][:2]
+    forms = {}
+    for move_format in (MoveFormat.TEXT, MoveFormat.JSON):
+        recording = Recording()
+        forms[move_format] = (LLMClient(_endpoint(server), transport=recording, backoff_s=0.05), recording)
+
+    async def play(move_format: MoveFormat):
+        client = forms[move_format][0]
+        config = NegotiationConfig(max_rounds=2, move_format=move_format, max_tokens=MAX_TOKENS, temperature=0.7, seed=7)
+        try:
+            return await asyncio.gather(*(
+                run_negotiation(SEED_STRATEGIES[style], OPPONENT_PROMPT, scenario, client, config=config, replicate=i)
+                for i, (style, scenario) in enumerate(zip(["aggressive", "cooperative"], scenarios))
+            ))
+        finally:
+            await client.aclose()
+
+    async def both():
+        return await asyncio.gather(*(play(f) for f in forms))
+
+    for move_format, records in zip(forms, asyncio.run(both())):
+        _check_negotiations(records, forms[move_format][1], move_format, server.model)
 
 
 @vllm_test
@@ -310,11 +321,16 @@ def _served(server) -> float:
 
 
 @vllm_test
+@pytest.mark.slow
+@pytest.mark.skipif(os.environ.get(FAULT_TRIAL_ENV) != "1",
+                    reason=f"the vLLM fault trial takes about 4 minutes (a restart and two pauses); {FAULT_TRIAL_ENV}=1 runs it")
 @pytest.mark.timeout(1200)
 def test_killing_the_vllm_server_mid_run_pauses_the_run_until_it_is_back(server, tmp_path):
     """The fault trial: the server's whole process tree is SIGKILLed while the run plays; the run
     pauses saying why (no negotiation is scored), and once the server is back on its port the same
-    run completes with every call answered by vLLM."""
+    run completes with every call answered by vLLM. Too slow for the suite (the run's pauses are 30 s,
+    then 60 s, and vLLM restarts in about a minute): ``NEGORAY_FAULT_TRIALS=1 python -m pytest -s
+    tests/llm/test_vllm.py -k "killing or outlives"``."""
     path = tmp_path / "quick-retries.toml"  # no re-queue and 3 attempts a call: the outage reaches the pause
     path.write_text("infra_retries = 0\n" + CONFIG + "[provider]\nmax_attempts = 3\n")
     before = _served(server)
@@ -338,7 +354,9 @@ def test_killing_the_vllm_server_mid_run_pauses_the_run_until_it_is_back(server,
     out = "".join(lines)
     assert proc.returncode == 0, out[-3000:]
     pause = next(line for line in lines if "paused" in line)
-    assert "negotiations failed (vllm: gave up after 3 attempt(s)" in pause, pause
+    assert "negotiations failed (agent call in round 1 failed: vllm: gave up after 3 attempt(s); " \
+           "last error: vllm: APIConnectionError); retrying in 30s" in pause, pause
+    print("".join(line for line in lines if "paused" in line or "running" in line or "done" in line.lower()))
     _check_every_call_is_vllms(tmp_path / "r", server.model)
 
 
