@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 from negoray.llm.config import ConfigError
-from negoray.llm.local_server import LocalServer, bundled_model_path
+from negoray.llm.local_server import MODEL_DISTRIBUTION, LocalExtraMissing, LocalServer, bundled_model_path
 from negoray.llm.vllm_model import DTYPE, model_folder, served_name
 
 PYTHON_ENV = "NEGORAY_VLLM_PYTHON"
@@ -119,7 +119,11 @@ class VllmServer(LocalServer):
         check_machine()
         check_vllm_installed(self.python)
         if self.model_path is None:
-            self.model_path = bundled_model_path()
+            try:
+                self.model_path = bundled_model_path()
+            except LocalExtraMissing:  # its message names the 'local' extra
+                raise VllmExtraMissing(f"{EXTRA_HINT} (missing in {sys.executable}: {MODEL_DISTRIBUTION}, "
+                                       "the bundled model)") from None
         self.model_dir = model_folder(self.model_path, self.python)
 
     def _command(self) -> list[str]:
@@ -141,7 +145,7 @@ class VllmServer(LocalServer):
     def _failure(self, what: str) -> str:
         code = self._proc.poll() if self._proc is not None else None
         if code == -signal.SIGILL:
-            what += "; this CPU lacks an instruction vLLM's CPU build needs (it wants AVX2 or better on x86)"
+            what += "; this CPU lacks an instruction set vLLM's CPU build was compiled for (SIGILL)"
         elif code == -signal.SIGKILL:
             what += f"; killed, most likely out of memory (it needs about {NEEDS_GIB} GB)"
         return super()._failure(what)

@@ -459,3 +459,23 @@ def test_the_provider_never_starts_a_server():
     """`--provider vllm` means the user's vLLM (its default URL); only `negoray serve-vllm` starts one."""
     ep = LLMConfig(provider="vllm").resolve({})
     assert ep.url == "http://localhost:8000/v1" == f"http://localhost:{vllm_server.DEFAULT_PORT}/v1"
+
+
+def test_a_machine_that_cannot_run_it_is_told_why(monkeypatch):
+    monkeypatch.setattr(vllm_server, "available_gib", lambda: 1.5)
+    with pytest.raises(vllm_server.VllmUnsupported, match=r"needs about 5 GB of memory; 1\.5 GiB is available"):
+        VllmServer(python=sys.executable).start()
+
+    class Died:
+        def __init__(self, code):
+            self.code = code
+
+        def poll(self):
+            return self.code
+
+    server = VllmServer(python=sys.executable)
+    for code, why in ((-signal.SIGILL, "lacks an instruction set"), (-signal.SIGKILL, "out of memory"), (1, "")):
+        server._proc = Died(code)
+        message = server._failure("the vLLM server exited during start-up")
+        assert why in message and message.startswith("the vLLM server exited during start-up")
+    server._proc = None
