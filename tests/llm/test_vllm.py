@@ -23,7 +23,6 @@ import time
 import urllib.request
 from pathlib import Path
 
-import httpx2
 import jsonschema
 import pyarrow.dataset as ds
 import pytest
@@ -40,6 +39,7 @@ from negoray.llm.config import ConfigError, LLMConfig
 from negoray.llm.errors import FatalProviderError
 from negoray.llm.vllm_model import ModelPreparationError, model_folder
 from negoray.llm.vllm_server import VllmExtraMissing, VllmServer
+from tests.llm.recording import Recording
 
 ROOT = Path(__file__).resolve().parents[2]
 FAULT_TRIAL_ENV = "NEGORAY_FAULT_TRIALS"
@@ -68,20 +68,6 @@ _MISSING = _extra_missing()
 def vllm_test(f):
     """Marked ``vllm`` and skipped, saying why, without vLLM."""
     return pytest.mark.vllm(pytest.mark.skipif(_MISSING is not None, reason=_MISSING or "")(f))
-
-
-class Recording(httpx2.AsyncHTTPTransport):
-    """Keeps every request body and response body the client exchanged with the server."""
-
-    def __init__(self):
-        super().__init__()
-        self.exchanges: list[tuple[dict, dict]] = []
-
-    async def handle_async_request(self, request):
-        response = await super().handle_async_request(request)
-        body = await response.aread()
-        self.exchanges.append((json.loads(request.content), json.loads(body)))
-        return response
 
 
 _SERVING = re.compile(r"serving (?P<model>\S+) at (?P<url>\S+) \(pid (?P<pid>\d+),")
