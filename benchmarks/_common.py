@@ -253,6 +253,10 @@ def cmdline(pid: int) -> str:
         return ""
 
 
+SERVER_MARKERS = ("negoray.sim.server", "vllm.entrypoints", "VLLM::")
+"""In a server process's command line: a sim server, or a vLLM's API server, engine and workers."""
+
+
 def sim_server_pids() -> list[int]:
-    """The sim server subprocess(es) this process started."""
-    return [p for p in descendants(os.getpid()) if "negoray.sim.server" in cmdline(p)]
+    """The server subprocess(es) this process started (sim servers, or the vLLM of ``--vllm``)."""
+    return [p for p in descendants(os.getpid()) if any(m in cmdline(p) for m in SERVER_MARKERS)]

@@ -46,6 +46,7 @@ Examples::
     python benchmarks/throughput.py                                   # zero-latency sim, 64 slots
     python benchmarks/throughput.py --latency-ms 200 --per-token-ms 2 --label latency
     python benchmarks/throughput.py --base-url http://localhost:1234/v1 --model google/gemma-3-4b
+    python benchmarks/throughput.py --vllm --concurrency 1,4,16 --max-tokens 64 --label vllm
     python benchmarks/throughput.py --base-url https://api.groq.com/openai/v1 \\
         --model llama-3.1-8b-instant --api-key-env GROQ_API_KEY --concurrency 1,4,16
 """
@@ -75,6 +76,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=__doc__.split("\n", 1)[1],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--base-url", help="an OpenAI-compatible endpoint (default: start a sim-serve subprocess)")
+    p.add_argument("--vllm", action="store_true",
+                   help="start a real vLLM (CPU build, SmolLM2-135M: negoray serve-vllm) and measure against it")
     p.add_argument("--model", help="model name (default: the sim's model, or 'default' for --base-url)")
     p.add_argument("--api-key-env", help="environment variable holding the API key (never printed)")
     p.add_argument("--concurrency", default="1,4,16,64", help="comma-separated concurrency levels (default: 1,4,16,64)")
@@ -492,8 +495,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     suffix = f"-{args.label}" if args.label else ""
     started = time.time()
     meta: dict[str, Any] = {"machine": C.machine(), "args": {k: v for k, v in vars(args).items()}}
+    if args.vllm:  # counted as the server: its API server, engine and worker (C.SERVER_MARKERS)
+        from negoray.llm.vllm_server import VllmServer
+
+        vllm = VllmServer().start()  # stopped at exit
+        args.base_url, args.model = vllm.base_url, args.model or vllm.model
     if args.base_url:
-        endpoint = args.base_url
+        endpoint = f"vLLM CPU build, {args.model}, 2048 ctx, eager" if args.vllm else args.base_url
         ctx = contextlib.nullcontext(None)
     else:
         from negoray.sim.faults import FaultConfig

