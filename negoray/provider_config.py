@@ -5,50 +5,23 @@ Its endpoint keys parse into the same `LLMConfig` as everywhere else (`ProviderC
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from negoray.config_types import is_http_url, type_problem, typed_values
-from negoray.llm.config import LLMConfig, load_profiles
+from negoray.llm.config import ENDPOINT_SETTINGS, EndpointSettings, LLMConfig, load_profiles
 
 
 @dataclass(frozen=True)
-class ProviderConfig:
-    """The model every call goes to (``[provider]``), its failover chain and the budget; the endpoint
-    fields parse into the same `LLMConfig` as everywhere else (`llm_configs`). None: the provider's
-    default."""
+class ProviderConfig(EndpointSettings):
+    """The agent's endpoint (``[provider]``; the other roles default to it), its failover chain and
+    pool, and the experiment's budget. Its endpoint keys are `EndpointSettings`' and parse into the same
+    `LLMConfig` as everywhere else (`llm_configs`)."""
 
     name: str = "sim"
     """Provider name: a built-in one (sim, local, lmstudio, vllm, groq, openai, ...) or a profile's
     (default "sim")."""
-    model: str | None = None
-    """Model name (default: the provider's)."""
-    base_url: str | None = None
-    """Endpoint URL, e.g. http://localhost:8000/v1 (default: the provider's)."""
-    api_key_env: str | None = None
-    """Environment variable holding the API key (default: the provider's, e.g. GROQ_API_KEY)."""
-    rpm: float | None = None
-    """Requests per minute to respect (default: the provider's; None: no limit)."""
-    tpm: float | None = None
-    """Tokens per minute to respect (default: the provider's; None: no limit)."""
-    rpd: float | None = None
-    """Requests per day to respect (default: the provider's; None: no limit)."""
-    price_in: float | None = None
-    """USD per million prompt tokens, for the cost columns and the budget (default: the provider's)."""
-    price_out: float | None = None
-    """USD per million completion tokens (default: the provider's)."""
-    max_concurrency: int | None = None
-    """Requests one process sends the endpoint at once (default: the provider's, 64 for most); set,
-    the concurrency is fixed (``--concurrency N``): the adaptive limit is off unless ``adaptive = true``."""
-    adaptive: bool | None = None
-    """An adaptive, cluster-wide concurrency limit learned from latency and errors (default: on for
-    providers without published limits -- local servers, custom URLs -- unless ``max_concurrency`` is set)."""
-    timeout_s: float = 120.0
-    """Seconds one request may take before it counts as failed (default 120)."""
-    max_attempts: int = 8
-    """Tries of one call, retries included, before it fails (default 8)."""
     max_usd: float | None = None
     """Stop new work once this many dollars are spent (default None: no budget)."""
     max_tokens: int | None = None
@@ -59,30 +32,17 @@ class ProviderConfig:
     """Providers to fall back to, in order: a name (that provider's defaults), or a table of this
     section's endpoint keys (`ENDPOINT_KEYS`), e.g. ``{name = "openai", model = "gpt-4o-mini",
     timeout_s = 60}`` (default: none)."""
-    thinking: str | None = None
-    """"off" or "on" (``--thinking``): whether reasoning models think; None: the profile's, else "off"."""
     pool: tuple[Mapping[str, Any], ...] = ()
     """Endpoints interchangeable with this one, served alongside it (`negoray.llm.pool`): tables of
     `ENDPOINT_KEYS`; one without ``name`` is this endpoint with the keys it sets changed (e.g. only
     ``base_url``: the same model on another server), one with ``name`` starts from that provider's
     defaults (default: none)."""
-    tier: str | None = None
-    """"standard", "flex" or "batch" (``--tier``): how calls are sold; flex sends the provider's
-    ``service_tier``, batch plays a stage's negotiations in lockstep through the Batch API (None: the
-    profile's, else "standard")."""
-    batch_min_requests: int | None = None
-    """Batch tier: calls waiting at a moment fewer than this go out on the standard tier instead
-    (mutation calls, a stage's last stragglers) (None: 1, everything in batches)."""
-    batch_retry: str | None = None
-    """Batch tier: "batch" (default) or "standard": where a request that failed in a batch (a
-    per-request error, an expired batch) is tried again; never scored."""
 
     def llm_configs(self) -> list[LLMConfig]:
         """The preferred provider, then the failover chain, as `LLMConfig`s (profiles loaded). A
         failover entry takes its provider's defaults for what it does not set, and this ``thinking``."""
         profiles = load_profiles(self.profiles) if self.profiles else {}
-        shared = {f.name for f in dataclasses.fields(LLMConfig)} & {f.name for f in dataclasses.fields(self)}
-        first = LLMConfig(provider=self.name, profiles=profiles, **{k: getattr(self, k) for k in shared - {"profiles"}})
+        first = LLMConfig(provider=self.name, profiles=profiles, **self.endpoint_settings())
         chain = [first]
         for entry in self.failover:
             table = {"name": entry} if isinstance(entry, str) else dict(entry)
@@ -91,8 +51,7 @@ class ProviderConfig:
         return chain
 
 
-ENDPOINT_KEYS = ("name",) + tuple(f.name for f in dataclasses.fields(ProviderConfig)
-                                  if f.name in {g.name for g in dataclasses.fields(LLMConfig)} - {"profiles"})
+ENDPOINT_KEYS = ("name",) + ENDPOINT_SETTINGS
 """The keys of ``[provider]`` that describe an endpoint (`LLMConfig`'s), allowed in a failover table."""
 
 

@@ -38,19 +38,19 @@ class MissingAPIKey(ConfigError):
 
 
 @dataclass(frozen=True)
-class LLMConfig:
-    """What the user chose; anything left None takes the provider's default."""
+class EndpointSettings:
+    """What a user may set about one endpoint -- the keys of ``[provider]``, of a failover, pool or role
+    table, the flags, or arguments in code -- described once: `LLMConfig` adds the provider's name, a
+    key given in code and the profiles; `negoray.provider_config.ProviderConfig` adds the
+    experiment's budget, failover chain and pool. Anything left None takes the provider's default."""
 
-    provider: str | None = None
-    """Provider name, built in or a profile's (default: ``NEGORAY_PROVIDER``, else "sim")."""
     model: str | None = None
     """Model name (default: the provider's)."""
     base_url: str | None = None
-    """Endpoint URL (default: the provider's; the embedded ``local`` one gets it from `with_local_server`)."""
-    api_key: str | None = field(default=None, repr=False)
-    """The API key itself, given in code; never shown (default: read from ``api_key_env``)."""
+    """Endpoint URL, e.g. http://localhost:8000/v1 (default: the provider's; the embedded ``local``
+    one gets it from `with_local_server`)."""
     api_key_env: str | None = None
-    """Environment variable holding the API key (default: the provider's)."""
+    """Environment variable holding the API key (default: the provider's, e.g. GROQ_API_KEY)."""
     rpm: float | None = None
     """Requests per minute to respect (default: the provider's; None there: no limit)."""
     tpm: float | None = None
@@ -58,27 +58,50 @@ class LLMConfig:
     rpd: float | None = None
     """Requests per day to respect (default: the provider's; None there: no limit)."""
     price_in: float | None = None
-    """USD per million prompt tokens (default: the provider's)."""
+    """USD per million prompt tokens, for the cost columns and the budget (default: the provider's)."""
     price_out: float | None = None
     """USD per million completion tokens (default: the provider's)."""
     max_concurrency: int | None = None
-    """Requests this process sends the endpoint at once (default: the provider's); set, it is fixed:
-    the adaptive limit is off unless ``adaptive`` is true too."""
+    """Requests one process sends the endpoint at once (default: the provider's, 64 for most); set,
+    the concurrency is fixed (``--concurrency N``): the adaptive limit is off unless ``adaptive`` is true."""
     adaptive: bool | None = None
-    """Whether an adaptive, cluster-wide concurrency limit decides the requests in flight (None: the
-    provider's ``adaptive``, unless ``max_concurrency`` is set, which makes it fixed)."""
+    """Whether an adaptive, cluster-wide concurrency limit learned from latency and errors decides the
+    requests in flight (default: the provider's -- on for local servers and custom URLs, which publish
+    no limits -- unless ``max_concurrency`` is set, which makes it fixed)."""
     timeout_s: float = 120.0
     """Seconds one request may take before it counts as failed (default 120)."""
     max_attempts: int = 8
     """Tries of one call, retries included, before it fails (default 8)."""
     thinking: str | None = None
-    """"off" or "on": whether reasoning models think (None: the profile's choice, else "off")."""
+    """"off" or "on" (``--thinking``): whether reasoning models think (None: the profile's, else "off")."""
     tier: str | None = None
-    """"standard", "flex" or "batch" (``--tier``): how calls are sold (None: the profile's, else standard)."""
+    """"standard", "flex" or "batch" (``--tier``): how calls are sold; flex sends the provider's
+    ``service_tier``, batch plays a stage's negotiations in lockstep through the Batch API (None: the
+    profile's, else "standard")."""
     batch_min_requests: int | None = None
-    """Batch tier: fewer calls than this waiting at a moment go out on the standard tier (None: 1)."""
+    """Batch tier: calls waiting at a moment fewer than this go out on the standard tier instead
+    (mutation calls, a stage's last stragglers) (None: 1, everything in batches)."""
     batch_retry: str | None = None
-    """Batch tier: "batch" or "standard", where a failed batch request is tried again (None: "batch")."""
+    """Batch tier: "batch" (default) or "standard": where a request that failed in a batch (a
+    per-request error, an expired batch) is tried again; never scored."""
+
+    def endpoint_settings(self) -> dict[str, Any]:
+        """These settings alone, by key (what a `LLMConfig` is built from)."""
+        return {f.name: getattr(self, f.name) for f in fields(EndpointSettings)}
+
+
+ENDPOINT_SETTINGS = tuple(f.name for f in fields(EndpointSettings))
+"""The keys that describe an endpoint, in declaration order."""
+
+
+@dataclass(frozen=True)
+class LLMConfig(EndpointSettings):
+    """What the user chose; anything left None takes the provider's default."""
+
+    provider: str | None = None
+    """Provider name, built in or a profile's (default: ``NEGORAY_PROVIDER``, else "sim")."""
+    api_key: str | None = field(default=None, repr=False)
+    """The API key itself, given in code; never shown (default: read from ``api_key_env``)."""
     profiles: Mapping[str, ProviderSpec] = field(default_factory=dict, repr=False)
     """Extra providers from a TOML file (`load_profiles`), by name."""
 
