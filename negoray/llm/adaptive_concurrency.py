@@ -65,7 +65,7 @@ class ControllerSettings:
     hold_ratio: float = 1.15
     tolerance: float = 1.35
     aim_ratio: float = 1.1
-    probe_every: int = 8
+    probe_every: int = 2
     """Hold windows in a row after which the limit is raised by one anyway (a baseline estimated too
     low would otherwise hold it below the knee for good)."""
     increase: float = 0.04
