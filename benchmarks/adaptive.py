@@ -138,9 +138,8 @@ def settle(limits: Sequence[tuple[float, int]], after_s: float) -> tuple[float, 
     return settled, median
 
 
-async def _shape(base_url: str, model: str, levels: Sequence[int], phase_s: float, warmup_s: float, adaptive_s: float,
-                 callers: int, max_tokens: int) -> dict[str, Any]:
-    requests, _, _ = C.negotiation_requests(48)
+async def _shape(base_url: str, model: str, requests: list, levels: Sequence[int], phase_s: float, warmup_s: float,
+                 adaptive_s: float, callers: int, max_tokens: int) -> dict[str, Any]:
     fixed: dict[int, dict[str, Any]] = {}
     for n in levels:
         client = _client(base_url, model, n, n)
@@ -230,8 +229,8 @@ def _local(args: argparse.Namespace) -> dict[str, Any]:
 
     with LocalServer() as server:
         print(f"local: {server.model_path.name}", flush=True)
-        return asyncio.run(_shape(server.base_url, "SmolLM2-135M-Instruct", args.local_level_list, args.local_phase_s,
-                                  2.0, args.local_adaptive_s, 16, 120))
+        return asyncio.run(_shape(server.base_url, "SmolLM2-135M-Instruct", C.negotiation_requests(16)[0],
+                                  args.local_level_list, args.local_phase_s, 2.0, args.local_adaptive_s, 16, 120))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -240,11 +239,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     started = time.time()
     out: dict[str, Any] = {"machine": C.machine(), "args": {k: v for k, v in vars(args).items()}, "shapes": {}}
+    requests = C.negotiation_requests(48)[0]
     for name in args.shape_list:
         with C.serve_sim(FaultConfig(**SHAPES[name])) as server:
             print(f"shape {name}: sim-serve {SHAPES[name]}", flush=True)
-            out["shapes"][name] = asyncio.run(_shape(str(server), MODEL, args.level_list, args.phase_s, args.warmup_s,
-                                                     args.adaptive_s, args.callers, 200))
+            out["shapes"][name] = asyncio.run(_shape(str(server), MODEL, requests, args.level_list, args.phase_s,
+                                                     args.warmup_s, args.adaptive_s, args.callers, 200))
     if args.two_nodes:
         base = out["shapes"].get("slots")
         best = base["fixed"][base["best_fixed"]]["calls_per_s"] if base else 80.0

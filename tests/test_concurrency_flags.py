@@ -47,3 +47,7 @@ def test_adaptive_must_be_true_or_false(tmp_path):
     path.write_text('[provider]\nname = "vllm"\nadaptive = "yes"\n')
     with pytest.raises(Exception, match="provider.adaptive"):
         load_config(path)
+
+
+def test_a_rate_limit_given_for_a_custom_url_makes_it_a_rate_limited_endpoint():
+    assert not _spec("--rpm", "300").adaptive

@@ -11,7 +11,9 @@ smoothed window median seen (the latency of an unloaded server):
 - ratio below ``hold_ratio`` and callers wanted more than the limit (the limit was what held them
   back): raise it -- doubling at first ("slow start", until the first sign of queueing), then by
   ``increase`` of itself (at least 1) per window;
-- ratio between ``hold_ratio`` and ``tolerance``: hold (the knee is here);
+- ratio between ``hold_ratio`` and ``tolerance``: hold (the knee is near), raising it by one every
+  ``probe_every``-th such window (latency that grows a little with load below the knee, or a baseline
+  measured a little low, must not hold it far below capacity);
 - ratio above ``tolerance``: past the knee. Cut the limit in proportion, ``limit * aim_ratio / ratio``
   (Netflix's and Envoy's gradient ``min_rtt / sample_rtt``): by Little's law a queueing server then
   lands where its latency is ``aim_ratio`` x the baseline;
@@ -25,7 +27,7 @@ not judged against the new one. If a latency cut did not bring the latency down 
 no faster), the slowdown was not ours (the server got slower for everyone, e.g. longer prompts): the
 baseline moves up to the new latency and the cut is undone, so a slower server is not starved.
 
-Pure and clock-free: callers pass ``now``. Sources: Netflix, "Performance Under Load" (2018) and
+Pure and clock-free (it counts completions, not seconds), so tests drive it in virtual time. Sources: Netflix, "Performance Under Load" (2018) and
 https://github.com/Netflix/concurrency-limits (gradient ``limit * min_rtt / rtt``); Envoy's
 adaptive concurrency filter, https://www.envoyproxy.io/docs/envoy/latest/configuration/http/http_filters/adaptive_concurrency_filter
 (windowed sample latency vs a measured no-load latency, gradient clamped to [0.5, 2]); TCP Vegas
@@ -65,7 +67,7 @@ class ControllerSettings:
     hold_ratio: float = 1.15
     tolerance: float = 1.35
     aim_ratio: float = 1.1
-    probe_every: int = 8
+    probe_every: int = 2
     """Hold windows in a row after which the limit is raised by one anyway (a baseline estimated too
     low would otherwise hold it below the knee for good)."""
     increase: float = 0.04
@@ -87,7 +89,7 @@ class ControllerSettings:
 @dataclass
 class AdaptiveConcurrency:
     """The limit of one endpoint; feed it with `observe` (each completion) and `demand` (callers
-    wanting a permit, in use or waiting), read `limit` and `epoch`."""
+    wanting a permit, in use or waiting), read `limit` and `epoch` (starting at ``initial``: 2)."""
 
     settings: ControllerSettings = field(default_factory=ControllerSettings)
     limit_f: float = 0.0
@@ -102,7 +104,6 @@ class AdaptiveConcurrency:
     _holds: int = 0
     _cut: tuple[float, float] | None = None
     """(limit before, window median before) of the last latency cut, until the next window judges it."""
-    changes: int = 0
 
     def __post_init__(self) -> None:
         if not self.limit_f:
@@ -116,7 +117,7 @@ class AdaptiveConcurrency:
         """Callers want ``wanted`` permits now (in use + waiting), cluster-wide."""
         self._peak_demand = max(self._peak_demand, wanted)
 
-    def observe(self, now: float, latency_s: float, outcome: Outcome, epoch: int) -> bool:
+    def observe(self, latency_s: float, outcome: Outcome, epoch: int) -> bool:
         """One completion of a request sent in ``epoch``; True if the limit changed."""
         if epoch != self.epoch or outcome is Outcome.OTHER:
             return False
@@ -170,6 +171,5 @@ class AdaptiveConcurrency:
         self._latencies, self._counts, self._peak_demand = [], {}, 0
         if int(self.limit_f) != int(before):
             self.epoch += 1
-            self.changes += 1
             return True
         return False

@@ -117,7 +117,9 @@ class ConcurrencyPool:
         endpoint = self._keys.get(key)
         if endpoint is not None and (endpoint.fixed, endpoint.ceiling) == (fixed, ceiling):
             return
-        settings = ControllerSettings(ceiling=ceiling) if ceiling is not None else ControllerSettings()
+        default = ControllerSettings()
+        settings = (ControllerSettings(initial=min(default.initial, ceiling), ceiling=ceiling) if ceiling is not None
+                    else default)
         controller = None if fixed is not None else AdaptiveConcurrency(settings)
         if endpoint is None:
             self._keys[key] = _Endpoint(controller, fixed, ceiling)
@@ -140,7 +142,7 @@ class ConcurrencyPool:
             if outcome == Outcome.OK.value:
                 endpoint.recent.append((now, latency))
             if ctl is not None:
-                ctl.observe(now, latency, Outcome(outcome), epoch)
+                ctl.observe(latency, Outcome(outcome), epoch)
         for name in [c for c, s in endpoint.clients.items() if now - s.seen > self.client_ttl_s and c != client]:
             del endpoint.clients[name]
         me = endpoint.clients.setdefault(client, _Client())

@@ -67,7 +67,7 @@ class EndpointSettings:
     adaptive: bool | None = None
     """Whether an adaptive, cluster-wide concurrency limit learned from latency and errors decides the
     requests in flight (default: the provider's -- on for local servers and custom URLs, which publish
-    no limits -- unless ``max_concurrency`` is set, which makes it fixed)."""
+    no limits -- unless ``max_concurrency`` or a rate limit is set, which makes it fixed)."""
     timeout_s: float = 120.0
     """Seconds one request may take before it counts as failed (default 120)."""
     max_attempts: int = 8
@@ -109,10 +109,13 @@ class LLMConfig(EndpointSettings):
         return self.provider or os.environ.get(PROVIDER_ENV) or "sim"
 
     def adaptive_choice(self) -> bool | None:
-        """``adaptive`` as given, else False when ``max_concurrency`` is (a fixed concurrency), else None."""
+        """``adaptive`` as given; else False when ``max_concurrency`` is given (a fixed concurrency) or a
+        rate limit is (``rpm``/``tpm``/``rpd``: an endpoint with published limits, which the rate limiter
+        governs); else None (the provider's)."""
         if self.adaptive is not None:
             return self.adaptive
-        return False if self.max_concurrency is not None else None
+        fixed = self.max_concurrency is not None or any(v is not None for v in (self.rpm, self.tpm, self.rpd))
+        return False if fixed else None
 
     def spec(self) -> ProviderSpec:
         """The provider's defaults with this config's overrides applied."""

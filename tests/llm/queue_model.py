@@ -65,7 +65,7 @@ def simulate(controller: AdaptiveConcurrency | None, *, slots: int, latency_s: f
         if outcome is Outcome.OK:
             done.append((now, now - sent))
         if controller is not None:
-            controller.observe(now, now - sent, outcome or Outcome.OK, epoch)
+            controller.observe(now - sent, outcome or Outcome.OK, epoch)
         limits.append((now, limit()))
     tail = [lat for t, lat in done if t > seconds / 3]
     return Run(len(tail) / (seconds * 2 / 3), statistics.median(tail) if tail else math.nan,

@@ -41,7 +41,7 @@ def _window(ctl: AdaptiveConcurrency, latency_s: float, outcome: Outcome = Outco
     epoch = ctl.epoch
     for i in range(n):
         ctl.demand(10_000)
-        ctl.observe(0.0, latency_s, outcome if i < bad else Outcome.OK, epoch)
+        ctl.observe(latency_s, outcome if i < bad else Outcome.OK, epoch)
 
 
 def test_backs_off_when_latency_climbs_past_the_knee():
@@ -81,7 +81,7 @@ def test_completions_sent_under_an_older_limit_are_not_judged_against_the_new_on
     _window(ctl, 0.0, Outcome.OVERLOAD)
     limit = ctl.limit
     for _ in range(256):
-        ctl.observe(0.0, 0.0, Outcome.OVERLOAD, old)
+        ctl.observe(0.0, Outcome.OVERLOAD, old)
     assert ctl.limit == limit
 
 
@@ -102,7 +102,7 @@ def test_demand_below_the_limit_does_not_raise_it():
     for _ in range(10):
         for _ in range(16):
             ctl.demand(3)
-            ctl.observe(0.0, 0.3, Outcome.OK, ctl.epoch)
+            ctl.observe(0.3, Outcome.OK, ctl.epoch)
     assert ctl.limit == 8
 
 
@@ -116,7 +116,7 @@ def test_the_limit_stays_within_its_bounds_and_epochs_only_grow(observations, fl
     epoch = ctl.epoch
     for latency, outcome, demand in observations:
         ctl.demand(demand)
-        ctl.observe(0.0, latency, outcome, ctl.epoch)
+        ctl.observe(latency, outcome, ctl.epoch)
         assert floor <= ctl.limit <= ceiling
         assert ctl.epoch >= epoch
         epoch = ctl.epoch
