@@ -448,6 +448,7 @@ def test_the_provider_never_starts_a_server():
 
 
 def test_a_machine_that_cannot_run_it_is_told_why(monkeypatch):
+    monkeypatch.setattr(vllm_server, "check_vllm_installed", lambda python: None)
     monkeypatch.setattr(vllm_server, "available_gib", lambda: 1.5)
     with pytest.raises(vllm_server.VllmUnsupported, match=r"needs about 5 GB of memory; 1\.5 GiB is available"):
         VllmServer(python=sys.executable).start()
