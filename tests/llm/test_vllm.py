@@ -309,7 +309,7 @@ def _served(server) -> float:
 @vllm_test
 @pytest.mark.slow
 @pytest.mark.skipif(os.environ.get(FAULT_TRIAL_ENV) != "1",
-                    reason=f"the vLLM fault trial takes about 4 minutes (a restart and two pauses); {FAULT_TRIAL_ENV}=1 runs it")
+                    reason=f"the vLLM fault trial takes 5-7 minutes (a restart and two or three pauses); {FAULT_TRIAL_ENV}=1 runs it")
 @pytest.mark.timeout(1200)
 def test_killing_the_vllm_server_mid_run_pauses_the_run_until_it_is_back(server, tmp_path):
     """The fault trial: the server's whole process tree is SIGKILLed while the run plays; the run
