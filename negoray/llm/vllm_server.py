@@ -116,8 +116,8 @@ class VllmServer(LocalServer):
         return served_name(self.model_path or bundled_model_path())
 
     def _prepare(self) -> None:
-        check_machine()
         check_vllm_installed(self.python)
+        check_machine()
         if self.model_path is None:
             try:
                 self.model_path = bundled_model_path()
