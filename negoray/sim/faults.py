@@ -47,6 +47,9 @@ class FaultConfig:
     """Seconds after server start when the model "unloads" (None: never)."""
     unload_for: float = math.inf
     """How long it stays unloaded (default: for good)."""
+    unload_from_first_request: bool = False
+    """Time ``unload_after`` from the first request instead of server start, so a trial meets the
+    unloaded window however long its client takes to start (default false)."""
     seed: int = 0
     think_tokens: int = 0
     """Play a reasoning model: a ``<think>`` block of this many tokens before each answer, unless the
@@ -198,6 +201,7 @@ class FaultModel:
         """The latest reset time any 429 announced; arrivals before it are "early"."""
         self.overloaded_until = -math.inf
         """End of the unload an overload caused (``overload_unload_s``)."""
+        self._requested = False
 
     def unloaded(self, now: float) -> bool:
         """Whether ``now`` falls in the model-unloaded window (or an unload an overload caused)."""
@@ -225,6 +229,9 @@ class FaultModel:
         """Admit (consuming quota, then drawing a fault) or refuse a request of ``tokens`` arriving at ``now``
         with ``load`` requests in the server, this one included (an overload may unload the model)."""
         c = self.config
+        if c.unload_from_first_request and not self._requested:
+            self.start = now
+        self._requested = True
         if c.collapse_after and c.overload_unload_s and load > c.collapse_after and not self.unloaded(now):
             self.overloaded_until = now + c.overload_unload_s
         self._expire(now)

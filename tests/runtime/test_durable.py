@@ -166,7 +166,7 @@ def test_a_model_unloaded_for_longer_than_the_retries_leaves_no_error_in_the_bas
     config = tmp_path / "quick-retries.toml"
     # no re-queue before pausing: 3 attempts take seconds, so only the pause can outlast the outage
     config.write_text("infra_retries = 0\n" + CONFIG + "[provider]\nmax_attempts = 3\n")
-    with serve_in_subprocess(FaultConfig(unload_after=0.0, unload_for=20.0, seed=2)) as server:
+    with serve_in_subprocess(FaultConfig(unload_after=0.0, unload_for=20.0, unload_from_first_request=True, seed=2)) as server:
         code, out = finish(start(config, tmp_path / "r", "--provider", "custom", "--base-url", str(server)))
         assert server.stats()["unloaded"] > 0
     assert code == 0, out

@@ -117,6 +117,14 @@ def test_unload_window_timing(unload_for):
     assert not FaultModel(FaultConfig(), start=0).unloaded(1e9)
 
 
+def test_the_unload_window_can_start_at_the_first_request():
+    """A trial whose client takes long to start (Ray under load) still meets the whole window."""
+    model = FaultModel(FaultConfig(unload_after=0, unload_for=20, unload_from_first_request=True), start=0.0)
+    assert model.decide(30.0, 10).fault is Fault.UNLOADED  # server start + 30 s: the window opens now
+    assert model.decide(49.9, 10).fault is Fault.UNLOADED
+    assert model.decide(50.0, 10).fault is Fault.NONE
+
+
 def test_error_and_drop_rates_match_and_are_seeded():
     def faults(seed):
         model = FaultModel(FaultConfig(error_rate=0.1, drop_rate=0.05, seed=seed))
