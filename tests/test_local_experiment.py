@@ -12,8 +12,9 @@ from negoray.local_experiment import LocalExperiment
 from negoray.results.writer import read_table
 
 ROOT = Path(__file__).resolve().parents[1]
-TIMING = ["latency_s", "cache_hits", "cache_hit"]
-"""Columns that depend on the clock or on what the cache already held, not on the negotiation."""
+TIMING = ["latency_s", "cache_hits", "cache_hit", "concurrency_limit"]
+"""Columns that depend on the clock (the adaptive limit learns from latency) or on what the cache
+already held, not on the negotiation."""
 
 
 def table(results, name):
