@@ -67,23 +67,28 @@ def call_latency(spec: ProviderSpec, completion_tokens: float, a: Assumptions) -
     return (completion_tokens / speed.tps if speed.tps else 0.0) + speed.overhead_s
 
 
-def critical_path_s(config: ExperimentConfig, spec: ProviderSpec, a: Assumptions) -> float:
-    """One run's chain of calls that cannot overlap, the longest over the config's groups: per
-    generation, one negotiation's calls, then one mutation call, then one gating negotiation's
-    calls (the last generation: one test negotiation instead)."""
-    neg = a.calls_per_negotiation * call_latency(spec, a.completion_tokens, a)
-    mut = call_latency(spec, a.mutation_completion_tokens, a)
+def longest_stage_chain(config: ExperimentConfig, a: Assumptions, negotiation: float, mutation: float) -> float:
+    """The longest over the config's groups of one run's stages that cannot overlap, each weighted:
+    per generation, one negotiation (``negotiation``), then a mutation step (``mutation``), then one
+    gating negotiation (the last generation: one test negotiation instead)."""
     longest = 0.0
     for group in dict.fromkeys(config.groups):
         s = 0.0
         for g in range(config.generations):
             b = generation_breakdown(config, group, g, a)
-            s += neg
-            s += mut if b["mutation"].calls else 0.0
-            s += neg if b["gating"].negotiations else 0.0
-            s += neg if b["test"].negotiations else 0.0
+            s += negotiation
+            s += mutation if b["mutation"].calls else 0.0
+            s += negotiation if b["gating"].negotiations else 0.0
+            s += negotiation if b["test"].negotiations else 0.0
         longest = max(longest, s)
     return longest
+
+
+def critical_path_s(config: ExperimentConfig, spec: ProviderSpec, a: Assumptions) -> float:
+    """One run's chain of calls that cannot overlap (`longest_stage_chain`): a negotiation's calls
+    one after another, one mutation call."""
+    neg = a.calls_per_negotiation * call_latency(spec, a.completion_tokens, a)
+    return longest_stage_chain(config, a, neg, call_latency(spec, a.mutation_completion_tokens, a))
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,8 @@ from negoray.fmt import json_number
 from negoray.llm.providers import ProviderSpec
 from negoray.llm.tiers import Tier
 from negoray.plan.assumptions import Assumptions
-from negoray.plan.costs import ProviderPlan, provider_plan
-from negoray.plan.volumes import Volume, generation_breakdown
+from negoray.plan.costs import ProviderPlan, longest_stage_chain, provider_plan
+from negoray.plan.volumes import Volume
 
 PREFIX_SCENARIOS = 12
 """Dev scenarios per seed strategy played to measure the shared prefix."""
@@ -103,18 +103,7 @@ def _common(a: str, b: str) -> int:
 def batch_rounds(config: ExperimentConfig, a: Assumptions) -> int:
     """Sequential batches of one run (the longest group): a stage advances one turn per batch and waits
     for its longest negotiation (2 x max_rounds calls), a mutation step is one batch."""
-    turns = 2 * config.max_rounds
-    longest = 0
-    for group in dict.fromkeys(config.groups):
-        rounds = 0
-        for g in range(config.generations):
-            b = generation_breakdown(config, group, g, a)
-            rounds += turns
-            rounds += 1 if b["mutation"].calls else 0
-            rounds += turns if b["gating"].negotiations else 0
-            rounds += turns if b["test"].negotiations else 0
-        longest = max(longest, rounds)
-    return longest
+    return round(longest_stage_chain(config, a, 2 * config.max_rounds, 1))
 
 
 @dataclass(frozen=True)
