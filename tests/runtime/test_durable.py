@@ -195,10 +195,18 @@ def slow_server():
         yield ("--provider", "custom", "--base-url", str(server))
 
 
-def test_a_second_run_exits_2_naming_the_holder_and_sigterm_interrupts_with_130(config, tmp_path, slow_server):
-    first = start(config, tmp_path / "r", *slow_server)
+@pytest.fixture
+def stalled_server():
+    """A sim server whose model never loads: a run retries and pauses, and never completes its baseline
+    however long the test takes to act (a merely slow server raced a loaded machine and lost)."""
+    with serve_in_subprocess(FaultConfig(unload_after=0.0, seed=1)) as server:
+        yield ("--provider", "custom", "--base-url", str(server))
+
+
+def test_a_second_run_exits_2_naming_the_holder_and_sigterm_interrupts_with_130(config, tmp_path, stalled_server):
+    first = start(config, tmp_path / "r", *stalled_server)
     wait_for(lambda: list((tmp_path / "r").glob("cache.sqlite*")), first, "the first run's cache")
-    code, out = finish(start(config, tmp_path / "r", *slow_server), timeout_s=120)
+    code, out = finish(start(config, tmp_path / "r", *stalled_server), timeout_s=120)
     assert code == 2 and f"PID {first.pid} on host {socket.gethostname()}" in out, out
     assert "Traceback" not in out
 
