@@ -91,3 +91,36 @@ def derive_seed(*parts: object) -> int:
     meant to be independent samples get different seeds, a replay of the same call the same one."""
     digest = hashlib.sha256("/".join(map(str, parts)).encode()).digest()
     return int.from_bytes(digest[:4], "little") & (2**31 - 1)
+
+
+@dataclass(frozen=True)
+class CallUsage:
+    """What one LLM call cost and who served it."""
+
+    side: str
+    round: int
+    prompt_tokens: int
+    completion_tokens: int
+    latency_s: float
+    cache_hit: bool
+    attempts: int
+    provider: str
+    model: str
+    ok: bool = True
+    finish_reason: str | None = None
+    reasoning_tokens: int = 0
+    endpoint: str = ""
+    """The endpoint that served the call (`ChatReply.endpoint`)."""
+    cached_prompt_tokens: int = 0
+    """Of ``prompt_tokens``, those served from the provider's prompt cache."""
+    concurrency_limit: int | None = None
+
+    @classmethod
+    def of(cls, side: str, round_: int, reply: ChatReply | None) -> CallUsage:
+        """A call's usage from its reply; None: a call that failed after every retry."""
+        if reply is None:
+            return cls(side, round_, 0, 0, 0.0, False, 0, "", "", ok=False)
+        return cls(side, round_, reply.prompt_tokens, reply.completion_tokens, reply.latency_s, reply.cache_hit,
+                   reply.attempts, reply.provider, reply.model, finish_reason=reply.finish_reason,
+                   reasoning_tokens=reply.reasoning_tokens, endpoint=reply.endpoint,
+                   cached_prompt_tokens=reply.cached_prompt_tokens, concurrency_limit=reply.concurrency_limit)

@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from negoray.chat import ChatFailure, ChatFn, ChatParams, ChatReply, Message, derive_seed
+from negoray.chat import CallUsage, ChatFailure, ChatFn, ChatParams, ChatReply, Message, derive_seed
 from negoray.game.moves import Action, Move, MoveFormat
 from negoray.game.outcome import OutcomeKind, OutcomeMetrics, TimeoutPolicy, evaluate, rest
 from negoray.game.parsing import parse_move
@@ -34,29 +34,6 @@ class NegotiationConfig:
             raise ValueError(f"max_rounds must be at least 1, got {self.max_rounds}")
         object.__setattr__(self, "move_format", MoveFormat(self.move_format))
         object.__setattr__(self, "timeout_policy", TimeoutPolicy(self.timeout_policy))
-
-
-@dataclass(frozen=True)
-class CallUsage:
-    """What one LLM call cost and who served it."""
-
-    side: str
-    round: int
-    prompt_tokens: int
-    completion_tokens: int
-    latency_s: float
-    cache_hit: bool
-    attempts: int
-    provider: str
-    model: str
-    ok: bool = True
-    finish_reason: str | None = None
-    reasoning_tokens: int = 0
-    endpoint: str = ""
-    """The endpoint that served the call (`ChatReply.endpoint`)."""
-    cached_prompt_tokens: int = 0
-    """Of ``prompt_tokens``, those served from the provider's prompt cache."""
-    concurrency_limit: int | None = None
 
 
 TRUNCATED = "truncated: the reply reached max_tokens before it held a move"
@@ -102,6 +79,11 @@ class NegotiationRecord:
             1 for t in self.turns
             if t.side == side and not t.move.ok and (parsed is None or (t.move.parsed == parsed and not t.truncated))
         )
+
+    @property
+    def score(self) -> float | None:
+        """The normalised agent score, None for an infrastructure error (the task interface's score)."""
+        return self.metrics.agent_normalized if self.metrics is not None else None
 
     @property
     def n_turns(self) -> int:
@@ -167,17 +149,6 @@ class NegotiationRecord:
         }
 
 
-def _usage(side: str, round_: int, reply: Any | None) -> CallUsage:
-    if reply is None:
-        return CallUsage(side, round_, 0, 0, 0.0, False, 0, "", "", ok=False)
-    return CallUsage(
-        side, round_, reply.prompt_tokens, reply.completion_tokens, reply.latency_s,
-        reply.cache_hit, reply.attempts, reply.provider, reply.model,
-        finish_reason=reply.finish_reason, reasoning_tokens=reply.reasoning_tokens, endpoint=reply.endpoint,
-        cached_prompt_tokens=reply.cached_prompt_tokens, concurrency_limit=reply.concurrency_limit,
-    )
-
-
 async def _ask(chat: ChatFn, messages: list[Message], params: ChatParams, calls: list[CallUsage], side: str,
                round_: int) -> ChatReply:
     """One turn's call; an empty answer that was not cut off is asked again once, with a fresh seed.
@@ -185,12 +156,12 @@ async def _ask(chat: ChatFn, messages: list[Message], params: ChatParams, calls:
     try:
         reply = await chat(messages, params)
         if not reply.text.strip() and reply.finish_reason != "length":
-            calls.append(_usage(side, round_, reply))
+            calls.append(CallUsage.of(side, round_, reply))
             reply = await chat(messages, dataclasses.replace(params, seed=derive_seed(params.seed, "empty-retry")))
     except ChatFailure:
-        calls.append(_usage(side, round_, None))
+        calls.append(CallUsage.of(side, round_, None))
         raise
-    calls.append(_usage(side, round_, reply))
+    calls.append(CallUsage.of(side, round_, reply))
     return reply
 
 

@@ -1,0 +1,149 @@
+"""The task interface: what the evolution machinery needs from a task (negotiation, classify, ...).
+
+A task scores one agent prompt on one scenario through a `ChatFn` (one call or a dialogue) and
+says everything else the machinery must know about it: its scenario splits (the market's clients),
+its seed strategies, its fixed counterpart (if any), what reflective mutation is shown, how mutation
+is worded and checked, and its own per-record columns. Selection, gating, mutation, the runtime and
+the results only ever see a task through this interface.
+
+A task is built by a `TaskFactory` from the experiment config and the config's ``[task]`` table
+(`negoray.tasks.registry` resolves ``task = "..."`` to a factory).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+
+from negoray.chat import CallUsage, ChatFn, Message
+
+if TYPE_CHECKING:
+    from negoray.config import ExperimentConfig
+
+MutationKind = Literal["random", "reflective"]
+
+ColumnType = Literal["string", "int32", "int64", "float64", "bool"]
+"""The types a task's own column can have (Arrow types of the same name)."""
+
+
+@dataclass(frozen=True)
+class Column:
+    """One task-specific column of the per-record table (``negotiations``)."""
+
+    name: str
+    type: ColumnType
+    nullable: bool = True
+
+
+@runtime_checkable
+class TaskScenario(Protocol):
+    """A scenario (a market client): anything with a stable, unique ``id``."""
+
+    @property
+    def id(self) -> str: ...
+
+
+@runtime_checkable
+class TaskRecord(Protocol):
+    """What the machinery reads from any task's record of one evaluation.
+
+    ``score`` is in [0, 1], or None exactly when ``error`` says why the evaluation met an
+    infrastructure failure (an error is never a score; ``bool(record.error)`` is the error flag).
+    ``calls`` are the model calls it made, for the ``calls`` table and usage accounting."""
+
+    scenario_id: str
+    replicate: int
+    error: str | None
+
+    @property
+    def score(self) -> float | None: ...
+
+    @property
+    def calls(self) -> Sequence[CallUsage]: ...
+
+
+@dataclass(frozen=True)
+class ScoredRecord:
+    """A ready-made `TaskRecord` for tasks without a record type of their own (one call per
+    scenario, say; `CallUsage.of` builds its calls): the score, the calls and the task's own fields (its `Task.record_columns`)."""
+
+    scenario_id: str
+    replicate: int
+    score: float | None
+    calls: tuple[CallUsage, ...] = ()
+    error: str | None = None
+    fields: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if (self.score is None) != (self.error is not None):
+            raise ValueError(f"scenario {self.scenario_id}: a record has a score or an error, not both or neither"
+                             f" (score={self.score!r}, error={self.error!r})")
+        if self.score is not None and not 0.0 <= self.score <= 1.0:
+            raise ValueError(f"scenario {self.scenario_id}: score must be in [0, 1], got {self.score!r}")
+
+
+@dataclass(frozen=True)
+class Chats:
+    """The chats one evaluation runs on: the agent's, and the counterpart's (the opponent role) for
+    tasks that have a counterpart (None: the agent's chat serves it too)."""
+
+    agent: ChatFn
+    counterpart: ChatFn | None = None
+
+
+class Task(Protocol):
+    """A task the evolution machinery can evolve prompts for."""
+
+    name: str
+    """The task's name, as in ``task = "..."`` (recorded with the results)."""
+
+    counterpart: str | None
+    """The fixed counterpart's prompt (negotiation: the opponent), or None for a task without one."""
+
+    record_columns: Sequence[Column]
+    """The task's own columns of the per-record table, filled by `record_row`."""
+
+    def splits(self) -> Mapping[str, Sequence[TaskScenario]]:
+        """The ``dev``, ``val`` and ``test`` scenarios; the same on every call (built from the config)."""
+        ...
+
+    async def evaluate(self, prompt: str, scenario: TaskScenario, chats: Chats, seed: int | None,
+                       replicate: int) -> TaskRecord:
+        """Score ``prompt`` on ``scenario``. A `negoray.chat.ChatFailure` must become a record with
+        ``error`` set, never a score; any other exception is a bug and propagates."""
+        ...
+
+    def seed_strategies(self) -> Mapping[str, str]:
+        """Generation 0: name -> prompt, in a fixed order."""
+        ...
+
+    def mutation_messages(self, kind: MutationKind, parent_prompt: str, records: Sequence[TaskRecord],
+                          scenarios: Mapping[str, TaskScenario]) -> list[Message]:
+        """The messages of one mutation call; ``reflective`` is shown the parent's results
+        (``records`` on the dev ``scenarios``, by id: overall figures and its worst cases)."""
+        ...
+
+    def extract_prompt(self, reply: str) -> str | None:
+        """The child prompt in a mutation reply, or None if there is none."""
+        ...
+
+    def check_prompt(self, child: str | None, parent: str) -> str | None:
+        """Why ``child`` is not a usable prompt, or None if it is."""
+        ...
+
+    def record_row(self, record: TaskRecord) -> dict[str, Any]:
+        """The values of `record_columns` for one record."""
+        ...
+
+    def summary(self, records: Sequence[TaskRecord]) -> dict[str, float]:
+        """Task figures over a set of records (negotiation: ``deal_rate``, ``pareto_rate``) for the
+        agents and generations tables; means leave errors out."""
+        ...
+
+
+class TaskFactory(Protocol):
+    """Builds a task from the experiment config and its ``[task]`` table; bad options raise
+    `negoray.config.ExperimentConfigError` naming the ``task.<key>`` and what is allowed."""
+
+    def __call__(self, config: ExperimentConfig, options: Mapping[str, Any]) -> Task: ...
