@@ -128,6 +128,18 @@ class ExperimentConfig:
     """``[mutator]``: the endpoint of the mutation calls, keys as ``[opponent]``; None: the agent's."""
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
     """``[runtime]``: how it runs."""
+    task: str | Mapping[str, Any] = "negotiation"
+    """What the agents are evolved for: ``task = "negotiation"`` (V7, the default), ``"classify"``, an
+    entry point of group ``negoray.tasks`` or a ``"module:object"`` factory; or a ``[task]`` table,
+    its ``name`` (default "negotiation") plus that task's options (`negoray.tasks.registry`)."""
+
+    @property
+    def task_name(self) -> str:
+        return self.task if isinstance(self.task, str) else self.task.get("name", "negotiation")
+
+    @property
+    def task_options(self) -> Mapping[str, Any]:
+        return {} if isinstance(self.task, str) else {k: v for k, v in self.task.items() if k != "name"}
 
     def runs(self) -> list[tuple[str, str, int]]:
         """(run_id, group, index) for every run, in a fixed order: A1, A2, A3, B1, ..."""
@@ -201,6 +213,13 @@ class ExperimentConfig:
         check_role_tables(self, bad)
         if self.infra_retries < 0:
             raise bad("infra_retries", "an integer >= 0", self.infra_retries)
+        if not isinstance(self.task_name, str) or not self.task_name:
+            raise bad("task.name", 'a task name such as "negotiation" or "classify"', self.task_name)
+        from negoray.tasks.registry import TaskNotFound, resolve  # lazily: the tasks import this module
+        try:
+            resolve(self.task_name, "task" if isinstance(self.task, str) else "task.name")
+        except TaskNotFound as e:
+            raise ExperimentConfigError(f"{source}: {e}") from None
         results = Path(self.results)
         if results.exists() and not results.is_dir():
             raise bad("results", "a directory (this path is a file)", self.results)
