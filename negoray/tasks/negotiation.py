@@ -1,4 +1,5 @@
-"""The negotiation task: V7's Deal-or-No-Deal against a fixed opponent, today's behaviour wrapped.
+"""The negotiation task: V7's Deal-or-No-Deal against a fixed opponent, today's behaviour wrapped;
+and playing one strategy over a scenario set (`play_all`, `Summary`), for tools outside a run.
 
 Everything comes from the game layer and the V7 pieces of evolution (seed strategies, the opponent,
 mutation wording and checks); this module only puts them behind the `Task` interface.
@@ -6,17 +7,20 @@ mutation wording and checks); this module only puts them behind the `Task` inter
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from negoray.chat import ChatFn, Message
 from negoray.config import ExperimentConfig, ExperimentConfigError
 from negoray.evolution import mutation
+from negoray.evolution.backend import Job, Phase, play_jobs
 from negoray.evolution.inputs import make_splits, negotiation_config
 from negoray.evolution.seeds import OPPONENT_PROMPT, SEED_STRATEGIES
 from negoray.game.dialogue import NegotiationConfig, NegotiationRecord, run_negotiation
 from negoray.game.scenario import Scenario
-from negoray.game.scored import deal_rate, mean_score, pareto_rate
-from negoray.chat import Message
+from negoray.game.scored import deal_rate, errors, mean_score, pareto_rate, scored
 from negoray.tasks.base import Chats, Column, MutationKind
 
 
@@ -77,3 +81,44 @@ def make_task(config: ExperimentConfig, options: Mapping[str, Any]) -> Negotiati
         raise ExperimentConfigError(f"task.{next(iter(options))}: the negotiation task takes no [task] options "
                                     "(its settings are max_rounds, move_format, ... and [scenarios])")
     return NegotiationTask(negotiation_config(config), config)
+
+
+async def play_all(
+    strategy: str,
+    opponent: str,
+    scenarios: Sequence[Scenario],
+    chat: ChatFn,
+    config: NegotiationConfig = NegotiationConfig(),
+    *,
+    concurrency: int = 32,
+    replicate: int = 0,
+) -> list[NegotiationRecord]:
+    """One negotiation per scenario, at most ``concurrency`` in flight; results in scenario order."""
+    jobs = [Job("", 0, Phase.EVAL, "", strategy, s, replicate) for s in scenarios]
+    return await play_jobs(jobs, NegotiationTask(config, opponent=opponent), chat, config.seed, concurrency)  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A strategy's results over a scenario set. Errors are excluded from the means, and counted."""
+
+    n: int
+    errors: int
+    deal_rate: float
+    mean_score: float
+    pareto_rate: float
+    mean_turns: float
+    invalid_moves: int
+
+    @classmethod
+    def of(cls, records: Sequence[NegotiationRecord]) -> Summary:
+        with_score = scored(records)
+        return cls(
+            n=len(records),
+            errors=errors(records),
+            deal_rate=deal_rate(records),
+            mean_score=mean_score(records),
+            pareto_rate=pareto_rate(records),
+            mean_turns=statistics.fmean(r.n_turns for r in with_score) if with_score else float("nan"),
+            invalid_moves=sum(r.agent_invalid for r in with_score),
+        )
