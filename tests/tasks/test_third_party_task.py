@@ -1,11 +1,13 @@
 """A task defined in the test suite (`tests.tasks.echo_task`) runs through the same machinery as V7."""
 
 import dataclasses
+import json
 
 import pyarrow.dataset as ds
 import pytest
 
 from negoray.config import ExperimentConfigError, load_config
+from negoray.experiment_setup import check_results_dir
 from negoray.local_experiment import LocalExperiment
 from negoray.tasks.registry import make_task
 from negoray.tasks.negotiation import NegotiationTask
@@ -55,3 +57,13 @@ def test_a_task_is_named_by_its_config_and_bad_names_and_options_say_what_is_all
         make_task(echo_config(tmp_path, colour="red"))
     with pytest.raises(ExperimentConfigError, match=r"task.rounds: the negotiation task takes no \[task\] options"):
         make_task(dataclasses.replace(smoke, task={"name": "negotiation", "rounds": 3}))
+
+
+def test_results_written_before_there_were_tasks_resume_as_negotiation(tmp_path):
+    config = dataclasses.replace(load_config("smoke"), results=str(tmp_path))
+    saved = json.loads(json.dumps(config.to_dict()))
+    del saved["task"]
+    (tmp_path / "config.json").write_text(json.dumps(saved))
+    check_results_dir(config)  # the same experiment
+    with pytest.raises(ExperimentConfigError, match="differs in: task"):
+        check_results_dir(dataclasses.replace(config, task=ECHO))
