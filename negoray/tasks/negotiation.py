@@ -49,7 +49,7 @@ class NegotiationTask:
             self._splits = make_splits(self.config)
         return self._splits
 
-    async def evaluate(self, prompt: str, scenario: Scenario, chats: Chats, seed: int | None,  # type: ignore[override]
+    async def evaluate(self, prompt: str, scenario: Scenario, chats: Chats, seed: int | None,
                        replicate: int) -> NegotiationRecord:
         return await run_negotiation(prompt, self.counterpart, scenario, chats.agent, config=self.negotiation,
                                      opponent_chat=chats.counterpart, replicate=replicate, seed=seed)
@@ -57,7 +57,7 @@ class NegotiationTask:
     def seed_strategies(self) -> Mapping[str, str]:
         return SEED_STRATEGIES
 
-    def mutation_messages(self, kind: MutationKind, parent_prompt: str, records: Sequence[NegotiationRecord],  # type: ignore[override]
+    def mutation_messages(self, kind: MutationKind, parent_prompt: str, records: Sequence[NegotiationRecord],
                           scenarios: Mapping[str, Scenario]) -> list[Message]:
         return mutation.mutation_messages(kind, parent_prompt, mean_score(records), deal_rate(records),
                                           mutation.worst_cases(records, scenarios))
@@ -68,10 +68,10 @@ class NegotiationTask:
     def check_prompt(self, child: str | None, parent: str) -> str | None:
         return mutation.check_strategy(child, parent)
 
-    def record_row(self, record: NegotiationRecord) -> dict[str, Any]:  # type: ignore[override]
+    def record_row(self, record: NegotiationRecord) -> dict[str, Any]:
         return {}
 
-    def summary(self, records: Sequence[NegotiationRecord]) -> dict[str, float]:  # type: ignore[override]
+    def summary(self, records: Sequence[NegotiationRecord]) -> dict[str, float]:
         return {"deal_rate": deal_rate(records), "pareto_rate": pareto_rate(records)}
 
 
@@ -95,7 +95,7 @@ async def play_all(
 ) -> list[NegotiationRecord]:
     """One negotiation per scenario, at most ``concurrency`` in flight; results in scenario order."""
     jobs = [Job("", 0, Phase.EVAL, "", strategy, s, replicate) for s in scenarios]
-    return await play_jobs(jobs, NegotiationTask(config, opponent=opponent), chat, config.seed, concurrency)  # type: ignore[return-value]
+    return await play_jobs(jobs, NegotiationTask(config, opponent=opponent), chat, config.seed, concurrency)
 
 
 @dataclass(frozen=True)
