@@ -56,8 +56,16 @@ def test_every_evaluation_lands_on_a_node_with_its_tag(cluster):
 
 
 def test_one_rate_limit_holds_across_nodes(cluster, tmp_path):
+    """Both nodes' workers pace their calls by the one limiter: the server's strict window never
+    answers 429 (two limiters, one per node, would send 1.6x its limit), and the calls go at the
+    limiter's rate, not slower.
+
+    The limiter runs at 0.8 of the server's limit: the margin must outlast the worst delivery jitter
+    between a reservation and its request reaching the server (a worker stalled by a loaded machine
+    sends its due calls at once). The limiter's own headroom (0.97) is sized for a provider's 60 s
+    window; of this 8 s window it is 0.24 s, which a loaded 2-core machine exceeded (one 429)."""
     window_s, per_window = 8.0, 40  # strict: at most 40 requests in any 8 s (300 per minute)
-    allowed = per_window / window_s
+    allowed = 0.8 * per_window / window_s  # 240 per minute
     with serve_in_subprocess(FaultConfig(rpm=per_window, window_s=window_s)) as server:
         get_or_create_limiter(NS, str(tmp_path / "daily.json"))
         provider = LLMConfig(provider="custom", base_url=str(server), rpm=allowed * 60)
