@@ -148,7 +148,8 @@ def ray_cluster():
 
 
 def test_the_seed_baseline_pauses_through_an_outage_and_is_written_only_complete(ray_cluster, tmp_path):
-    config = dataclasses.replace(load_config("smoke"), results=str(tmp_path), pause_s=0.0)
+    smoke = load_config("smoke")
+    config = dataclasses.replace(smoke, results=str(tmp_path), runtime=dataclasses.replace(smoke.runtime, pause_s=0.0))
     jobs = baseline_jobs(make_splits(config)["test"])
     baseline = Baseline.remote(config, jobs, DownBackend(down_for=5), (0.0, 0.0))
     assert ray.get(baseline.run.remote()) == len(jobs)  # more failed batches than infra_retries: it paused
