@@ -65,7 +65,7 @@ class RuntimeConfig:
     """Show live progress (``--no-progress``: off) (default true)."""
     pause_s: float = 30.0
     """Seconds a phase whose negotiations still fail after ``infra_retries`` pauses before trying again;
-    each further pause doubles, up to 10 minutes (default 30)."""
+    each further pause doubles, up to `RetryPolicy.max_pause_s` (default 30)."""
     stall_warn_s: float = 60.0
     """The progress reports a request outstanding longer than this many seconds (a hung server)."""
     bind: str = "127.0.0.1"
