@@ -63,6 +63,9 @@ class RuntimeConfig:
     """The response cache: "rw" (read and write, the default), "ro" (read only) or "off"."""
     progress: bool = True
     """Show live progress (``--no-progress``: off) (default true)."""
+    pause_s: float = 30.0
+    """Seconds a phase whose negotiations still fail after ``infra_retries`` pauses before trying again;
+    each further pause doubles, up to `RetryPolicy.max_pause_s` (default 30)."""
     stall_warn_s: float = 60.0
     """The progress reports a request outstanding longer than this many seconds (a hung server)."""
     bind: str = "127.0.0.1"
@@ -190,6 +193,8 @@ class ExperimentConfig:
         stall = self.runtime.stall_warn_s
         if isinstance(stall, bool) or not isinstance(stall, (int, float)) or not stall > 0:
             raise bad("runtime.stall_warn_s", "a number of seconds > 0", stall)
+        if self.runtime.pause_s < 0:
+            raise bad("runtime.pause_s", "a number of seconds >= 0", self.runtime.pause_s)
         cpus = self.runtime.task_cpus
         if cpus is not None and (isinstance(cpus, bool) or not isinstance(cpus, (int, float)) or not 0 < cpus <= 64):
             raise bad("runtime.task_cpus", "a number in (0, 64], e.g. 0.25 or 1", cpus)

@@ -78,14 +78,14 @@ def baseline_done(results: str | Path) -> bool:
 
 
 async def play_baseline(backend: Backend, jobs: Sequence[Job], config: ExperimentConfig, prices: PriceBook | tuple[float | None, ...],
-                        *, pause_s: float = 30.0, on_status: Callable[[str], None] = lambda message: None,
+                        *, on_status: Callable[[str], None] = lambda message: None,
                         task: Task | None = None) -> int:
     """Play the seed baseline (`negoray.evolution.seeds.baseline_jobs`), pausing and retrying through an
     outage like every phase of a run, and write its two tables; the number of negotiations written.
     ``negotiations/baseline.parquet`` is written only once the baseline is complete (errors within the
     tolerated rate); interrupted or failed, nothing is written and the next attempt plays it again
     (answered from the cache). ``task``: the task whose own columns the negotiations rows get."""
-    records = await play_until_done(backend, jobs, RetryPolicy(config.infra_retries, pause_s),
+    records = await play_until_done(backend, jobs, RetryPolicy(config.infra_retries, config.runtime.pause_s),
                                     label="the seed baseline", on_status=on_status)
     tables = baseline_tables(records, jobs, config, prices, task)
     columns = tuple(task.record_columns) if task is not None else ()

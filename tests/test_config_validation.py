@@ -52,6 +52,7 @@ def error_of(tmp_path, toml: str) -> str:
     ('[runtime]\nbind = "everywhere"\n', "runtime.bind"),
     ("[runtime]\nin_flight = 0\n", "runtime.in_flight"),
     ("[runtime]\nstall_warn_s = 0\n", "runtime.stall_warn_s"),
+    ("[runtime]\npause_s = -1\n", "runtime.pause_s = -1 is not allowed; expected a number of seconds >= 0"),
     ("[runtime]\nprogress = 1\n", "runtime.progress = 1 is not allowed; expected true or false"),
     ("market = 3\n", "[market] must be a table"),
     ("scenarios = 3\n", "[scenarios] must be a table"),

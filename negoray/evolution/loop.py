@@ -86,14 +86,13 @@ class Evolution:
         task: Task,
         sleep: Sleep = asyncio.sleep,
         on_status: Callable[[str], None] = lambda message: None,
-        pause_s: float = 30.0,
         max_error_rate: float = 0.05,
     ) -> None:
         self.config, self.run_id, self.group, self.index = config, run_id, group, index
         self.selection, self.mutation_kind = GROUPS[group]
         self.splits, self.backend, self.task = splits, backend, task
         self._sleep, self._status = sleep, on_status
-        self.retry = RetryPolicy(config.infra_retries, pause_s, max_error_rate=max_error_rate)
+        self.retry = RetryPolicy(config.infra_retries, config.runtime.pause_s, max_error_rate=max_error_rate)
 
     def initial_state(self) -> RunState:
         """Generation 0: the seed strategies. A smaller population takes a seeded random subset of

@@ -18,10 +18,8 @@ from negoray.llm.cost import PriceBook
 class Baseline:
     """Plays the baseline jobs through ``backend`` (a `RayBackend`) and writes its two tables."""
 
-    def __init__(self, config: ExperimentConfig, jobs: Sequence[Job], backend: Any, prices: PriceBook | tuple[float | None, ...],
-                 pause_s: float = 30.0) -> None:
+    def __init__(self, config: ExperimentConfig, jobs: Sequence[Job], backend: Any, prices: PriceBook | tuple[float | None, ...]) -> None:
         self.config, self.jobs, self.backend, self.prices = config, list(jobs), backend, prices
-        self.pause_s = pause_s
         self._status = "seed strategies on the test split"
 
     async def status(self) -> str:
@@ -32,7 +30,7 @@ class Baseline:
 
     async def run(self) -> int:
         """Play and write the baseline; the number of negotiations written."""
-        n = await play_baseline(self.backend, self.jobs, self.config, self.prices, pause_s=self.pause_s,
+        n = await play_baseline(self.backend, self.jobs, self.config, self.prices,
                                 on_status=self._set_status, task=self.backend.task)
         self._status = "done"
         return n

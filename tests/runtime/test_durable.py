@@ -149,9 +149,10 @@ def ray_cluster():
 
 
 def test_the_seed_baseline_pauses_through_an_outage_and_is_written_only_complete(ray_cluster, tmp_path):
-    config = dataclasses.replace(load_config("smoke"), results=str(tmp_path))
+    smoke = load_config("smoke")
+    config = dataclasses.replace(smoke, results=str(tmp_path), runtime=dataclasses.replace(smoke.runtime, pause_s=0.0))
     jobs = baseline_jobs(SEED_STRATEGIES, make_splits(config)["test"])
-    baseline = Baseline.remote(config, jobs, DownBackend(down_for=5), (0.0, 0.0), pause_s=0.0)
+    baseline = Baseline.remote(config, jobs, DownBackend(down_for=5), (0.0, 0.0))
     assert ray.get(baseline.run.remote()) == len(jobs)  # more failed batches than infra_retries: it paused
     assert baseline_done(tmp_path)
     neg = ds.dataset(tmp_path / "negotiations", format="parquet").to_table().to_pandas()
@@ -160,14 +161,15 @@ def test_the_seed_baseline_pauses_through_an_outage_and_is_written_only_complete
 
 def test_a_model_unloaded_for_longer_than_the_retries_leaves_no_error_in_the_baseline(tmp_path):
     """The issue's trial: `custom` (LM Studio's "No models loaded") unloaded for longer than one
-    call's retries (here 3 attempts, a few seconds: `[provider] max_attempts`, so the trial takes under
-    a minute instead of outlasting the default 8 attempts' ~62 s). Every phase, the baseline included,
-    re-queues its failed negotiations until the model is back: the run ends with a complete baseline
-    and no errors."""
+    call's retries (here 3 attempts, under 3 s: `[provider] max_attempts`, so the outage need not
+    outlast the default 8 attempts' ~62 s). Every phase, the baseline included, re-queues its failed
+    negotiations until the model is back: the run ends with a complete baseline and no errors. The
+    pauses start at 1 s (`[runtime] pause_s`; doubling: 1, 2, 4 s) so the run resumes soon after the
+    8 s outage instead of after the default first pause of 30 s."""
     config = tmp_path / "quick-retries.toml"
     # no re-queue before pausing: 3 attempts take seconds, so only the pause can outlast the outage
-    config.write_text("infra_retries = 0\n" + CONFIG + "[provider]\nmax_attempts = 3\n")
-    with serve_in_subprocess(FaultConfig(unload_after=0.0, unload_for=20.0, unload_from_first_request=True, seed=2)) as server:
+    config.write_text("infra_retries = 0\n" + CONFIG + "pause_s = 1\n[provider]\nmax_attempts = 3\n")
+    with serve_in_subprocess(FaultConfig(unload_after=0.0, unload_for=8.0, unload_from_first_request=True, seed=2)) as server:
         code, out = finish(start(config, tmp_path / "r", "--provider", "custom", "--base-url", str(server)))
         assert server.stats()["unloaded"] > 0
     assert code == 0, out

@@ -56,8 +56,16 @@ def test_every_evaluation_lands_on_a_node_with_its_tag(cluster):
 
 
 def test_one_rate_limit_holds_across_nodes(cluster, tmp_path):
+    """Both nodes' workers pace their calls by the one limiter: the server's strict window never
+    answers 429 (two limiters, one per node, would send 1.6x its limit), and the calls go at the
+    limiter's rate, not slower.
+
+    The limiter runs at 0.8 of the server's limit: the margin must outlast the worst delivery jitter
+    between a reservation and its request reaching the server (a worker stalled by a loaded machine
+    sends its due calls at once). The limiter's own headroom (0.97) is sized for a provider's 60 s
+    window; of this 8 s window it is 0.24 s, which a loaded 2-core machine exceeded (one 429)."""
     window_s, per_window = 8.0, 40  # strict: at most 40 requests in any 8 s (300 per minute)
-    allowed = per_window / window_s
+    allowed = 0.8 * per_window / window_s  # 240 per minute
     with serve_in_subprocess(FaultConfig(rpm=per_window, window_s=window_s)) as server:
         get_or_create_limiter(NS, str(tmp_path / "daily.json"))
         provider = LLMConfig(provider="custom", base_url=str(server), rpm=allowed * 60)
@@ -77,8 +85,10 @@ def test_one_rate_limit_holds_across_nodes(cluster, tmp_path):
         stats = server.stats()
     assert len(set(backend.placements)) == 2, "work ran on both nodes"
     assert stats["rate_limited"] == 0 and stats["requests"] > 2 * per_window
-    # the measured window: from 2 s in to 2 s before the end (start-up and the tail excluded)
-    window = [(t, n) for t, n in samples if samples[0][0] + 2 <= t <= samples[-1][0] - 2]
+    # the measured window: from 2 s after the first request to 2 s before the end (the workers'
+    # start-up, seconds on a loaded machine, and the tail excluded)
+    first = next(t for t, n in samples if n > 0)
+    window = [(t, n) for t, n in samples if first + 2 <= t <= samples[-1][0] - 2]
     (t0, n0), (t1, n1) = window[0], window[-1]
     achieved = (n1 - n0) / (t1 - t0)
     assert achieved >= 0.95 * allowed, (achieved, allowed)

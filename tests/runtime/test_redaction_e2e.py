@@ -35,7 +35,12 @@ test = 2
 [runtime]
 in_flight = 4
 endpoint_slots = 8
+[provider]
+max_attempts = 3
 """
+FIXED = ("--concurrency", "16")
+"""A fixed concurrency: an adaptive limit halved by every 500 only slows the run (issue 12 asks where
+the key goes, not how fast a failing endpoint is served): 62 s -> 41 s for echo500-once."""
 
 
 def sessions_since(started: float) -> list[Path]:
@@ -68,7 +73,7 @@ def test_a_canary_key_never_leaves_negoray(tmp_path, mode):
     with misbehaving_server(mode) as url:
         proc = subprocess.run(
             [sys.executable, str(ROOT / "experiments" / "poc.py"), "--config", str(config), "--results", str(results),
-             "--provider", "custom", "--base-url", url], cwd=ROOT, env=env, capture_output=True, timeout=600)
+             "--provider", "custom", "--base-url", url, *FIXED], cwd=ROOT, env=env, capture_output=True, timeout=600)
     out = proc.stdout + proc.stderr
     assert b"negoray" in out or proc.returncode == 0, out  # the run did something
     if mode == "echo400":
@@ -90,11 +95,10 @@ def test_a_canary_key_echoed_in_every_500_stays_out_of_the_pause_line_and_ray_lo
     with misbehaving_server("echo500") as url:
         proc = subprocess.Popen(
             [sys.executable, str(ROOT / "experiments" / "poc.py"), "--config", str(config),
-             "--results", str(tmp_path / "results"), "--provider", "custom", "--base-url", url,
-             "--concurrency", "16"],  # fixed: an adaptive limit halved by every 500 only delays the pause
+             "--results", str(tmp_path / "results"), "--provider", "custom", "--base-url", url, *FIXED],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
         try:
-            for line in proc.stderr:  # retries take about a minute before the first pause
+            for line in proc.stderr:  # 3 attempts (max_attempts) take seconds before the first pause
                 lines.append(line)
                 if "paused:" in line or time.time() - started > 400:
                     break
