@@ -45,7 +45,7 @@ sells: a batch endpoint's call that fell back to the standard tier is priced at 
 
 def lookup_prices(table: PriceTable, endpoint: str, tier: str = "") -> EndpointPrices | None:
     """The prices of ``endpoint`` at ``tier`` ("": the endpoint's own); None when the table has none."""
-    return table.get((endpoint, tier)) if tier and (endpoint, tier) in table else table.get(endpoint)
+    return table.get((endpoint, tier)) or table.get(endpoint)
 
 
 @dataclass(frozen=True)
