@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{r['tier']:12} {r['calls']:7d} {r['prompt_tokens']:9d} {r['cached_prompt_tokens']:9d} "
               f"{r['completion_tokens']:8d} {r['usd']:9.4f} {r['usd'] / base:6.3f} {r['usd_cached']:9.4f} "
               f"{r['usd_cached'] / base:6.3f}")
-    share = used["standard"]["cached_prompt_tokens"] / max(1, used["standard"]["prompt_tokens"])
+    share = rows[0]["cached_prompt_tokens"] / max(1, rows[0]["prompt_tokens"])
     print(f"cached share of prompt tokens (sim-serve's prefix cache, standard run): {share:.1%}")
     print(f"batch mode: {rows[-1]['on_standard']} of {rows[-1]['calls']} calls went out on the standard tier (priced at standard)")
     print(f"batch mode: {batches['created']} batches ({batches['requests']} requests, {batches['resubmitted']} resubmitted) "
