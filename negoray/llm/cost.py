@@ -58,6 +58,13 @@ class PriceBook:
     price_cached_in: float | None = None
     by_endpoint: PriceTable = field(default_factory=dict)
 
+    def of(self, endpoint: str, tier: str = "") -> EndpointPrices:
+        """The prices of ``endpoint`` at ``tier`` ("": its own; an unknown endpoint: the agent's)."""
+        found = lookup_prices(self.by_endpoint, endpoint, tier)
+        if found is None:
+            return (self.price_in, self.price_out, self.price_cached_in)
+        return (found[0], found[1], found[2] if len(found) > 2 else None)
+
     @staticmethod
     def of_prices(prices: PriceBook | tuple[float | None, ...]) -> PriceBook:
         """``prices`` as a `PriceBook` (a plain (in, out[, cached in]) tuple: one price for every call)."""

@@ -16,7 +16,7 @@ from negoray.chat import ChatReply
 from negoray.evolution.backend import Phase
 from negoray.evolution.genome import Genome, Origin
 from negoray.game.dialogue import CallUsage, NegotiationRecord
-from negoray.llm.cost import PriceTable, call_cost, lookup_prices
+from negoray.llm.cost import PriceBook, PriceTable, call_cost
 from negoray.llm.redact import redact
 from negoray.results.schema import AGENTS, GENERATIONS, PHASES, SPLITS, group_of
 
@@ -47,10 +47,7 @@ def _prices_of(endpoint: str, tier: str, price_in: float | None, price_out: floa
                by_endpoint: PriceTable | None) -> tuple[float | None, float | None, float | None]:
     """The (in, out, cached in) prices of the endpoint that served a call at the tier it went out on
     (`PriceBook.by_endpoint`; default: the given ones)."""
-    found = lookup_prices(by_endpoint or {}, endpoint, tier)
-    if found is None:
-        return price_in, price_out, price_cached_in
-    return found[0], found[1], found[2] if len(found) > 2 else None
+    return PriceBook(price_in, price_out, price_cached_in, by_endpoint or {}).of(endpoint, tier)
 
 
 def _usage_cost(c: Any, price_in: float | None, price_out: float | None, price_cached_in: float | None,
