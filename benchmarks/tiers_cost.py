@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 from _common import machine, out_path
 from negoray.config import load_config, with_overrides
 from negoray.llm.providers import PROVIDERS
-from negoray.llm.tiers import Tier
+from negoray.llm.tiers import Prices, Tier
 from negoray.local_experiment import LocalExperiment
 from negoray.results.writer import read_table
 from negoray.sim.faults import FaultConfig
@@ -46,11 +46,24 @@ def run(results: Path, profiles: Path, tier: str, generations: int) -> float:
     return time.monotonic() - started
 
 
-def usage(results: Path) -> dict[str, int]:
+TOKENS = ("prompt_tokens", "cached_prompt_tokens", "completion_tokens")
+
+
+def usage(results: Path) -> dict[str, dict[str, int]]:
+    """The tokens of the calls that were paid for (not cache hits), by the tier each went out on."""
     calls = read_table(results, "calls")
     fresh = calls.filter(pc.invert(calls["cache_hit"]))
-    return {"calls": fresh.num_rows, **{c: int(pc.sum(fresh[c]).as_py() or 0)
-                                        for c in ("prompt_tokens", "cached_prompt_tokens", "completion_tokens")}}
+    by_tier = {}
+    for tier in set(fresh["tier"].to_pylist()):
+        sent = fresh.filter(pc.equal(fresh["tier"], tier))
+        by_tier[tier] = {"calls": sent.num_rows, **{c: int(pc.sum(sent[c]).as_py() or 0) for c in TOKENS}}
+    return by_tier
+
+
+def priced(by_tier: dict[str, dict[str, int]], prices: dict[str, Prices], cached: bool) -> float:
+    """Dollars of a run's calls, each at its own tier's ``prices`` (the cached-input price or not)."""
+    return sum(prices[t].cost(u["prompt_tokens"], u["completion_tokens"], u["cached_prompt_tokens"] if cached else 0)
+               for t, u in by_tier.items())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,16 +87,20 @@ def main(argv: list[str] | None = None) -> int:
                    .equals(read_table(root / "standard", "negotiations").select(COMPARED)
                            .sort_by([(c, "ascending") for c in COMPARED[:6]])) for m in ("batch",))
         used = {"standard": usage(root / "standard"), "batch": usage(root / "batch")}
+    standard = spec.prices(Tier.STANDARD)
     rows = []
-    for label, mode, priced in [("standard", "standard", spec.prices(Tier.STANDARD)),
-                                ("flex-priced", "standard", flex.prices(Tier.FLEX) if flex.tier_offer(Tier.FLEX) else None),
-                                ("batch", "batch", spec.prices(Tier.BATCH))]:
-        if priced is None:
+    for label, mode, at in [("standard", "standard", standard),
+                            ("flex-priced", "standard", flex.prices(Tier.FLEX) if flex.tier_offer(Tier.FLEX) else None),
+                            ("batch", "batch", spec.prices(Tier.BATCH))]:
+        if at is None:
             continue
-        u = used[mode]
-        plain = priced.cost(u["prompt_tokens"], u["completion_tokens"])
-        cached = priced.cost(u["prompt_tokens"], u["completion_tokens"], u["cached_prompt_tokens"])
-        rows.append({"tier": label, **u, "usd": plain, "usd_cached": cached})
+        # the flex-priced row reprices the standard run; in the batch run the calls that went out on the
+        # standard tier (fewer waiting than batch_min_requests) cost standard prices
+        prices = {"standard": at if mode == "standard" else standard, "batch": at}
+        u = {c: sum(t[c] for t in used[mode].values()) for c in ("calls", *TOKENS)}
+        on_standard = used[mode].get("standard", {}).get("calls", 0) if mode == "batch" else 0
+        rows.append({"tier": label, **u, "on_standard": on_standard,
+                     "usd": priced(used[mode], prices, False), "usd_cached": priced(used[mode], prices, True)})
     base = rows[0]["usd"]
     print(f"poc x {args.generations} generations on sim-serve (--honour-seed --prefix-cache), priced at "
           f"{spec.name} {spec.default_model}; batch mode plays the same negotiations: {same}")
@@ -92,8 +109,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{r['tier']:12} {r['calls']:7d} {r['prompt_tokens']:9d} {r['cached_prompt_tokens']:9d} "
               f"{r['completion_tokens']:8d} {r['usd']:9.4f} {r['usd'] / base:6.3f} {r['usd_cached']:9.4f} "
               f"{r['usd_cached'] / base:6.3f}")
-    share = used["standard"]["cached_prompt_tokens"] / max(1, used["standard"]["prompt_tokens"])
+    share = rows[0]["cached_prompt_tokens"] / max(1, rows[0]["prompt_tokens"])
     print(f"cached share of prompt tokens (sim-serve's prefix cache, standard run): {share:.1%}")
+    print(f"batch mode: {rows[-1]['on_standard']} of {rows[-1]['calls']} calls went out on the standard tier (priced at standard)")
     print(f"batch mode: {batches['created']} batches ({batches['requests']} requests, {batches['resubmitted']} resubmitted) "
           f"in {wall_batch:.1f} s = {wall_batch / max(1, batches['created']):.2f} s a batch at {args.batch_delay_s:g} s "
           f"each; standard tier: {wall_standard:.1f} s")

@@ -114,6 +114,8 @@ class CallUsage:
     cached_prompt_tokens: int = 0
     """Of ``prompt_tokens``, those served from the provider's prompt cache."""
     concurrency_limit: int | None = None
+    tier: str = ""
+    """The tier the call went out on (`ChatReply.tier`; "" for the endpoint's own): what it is priced at."""
 
     @classmethod
     def of(cls, side: str, round_: int, reply: ChatReply | None) -> CallUsage:
@@ -123,4 +125,5 @@ class CallUsage:
         return cls(side, round_, reply.prompt_tokens, reply.completion_tokens, reply.latency_s, reply.cache_hit,
                    reply.attempts, reply.provider, reply.model, finish_reason=reply.finish_reason,
                    reasoning_tokens=reply.reasoning_tokens, endpoint=reply.endpoint,
-                   cached_prompt_tokens=reply.cached_prompt_tokens, concurrency_limit=reply.concurrency_limit)
+                   cached_prompt_tokens=reply.cached_prompt_tokens, concurrency_limit=reply.concurrency_limit,
+                   tier=reply.tier)

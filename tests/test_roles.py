@@ -8,7 +8,7 @@ import pytest
 
 from negoray.commands.run import add_run_args, config_from_args
 from negoray.config import load_config, with_overrides
-from negoray.game.dialogue import CallUsage
+from negoray.chat import CallUsage
 from negoray.llm.fleet import ROLES
 from negoray.llm.fleet_chats import role_chats
 from negoray.llm.factory import client_for

@@ -248,7 +248,7 @@ class LLMClient:
             if stored is not None and stored != reply:
                 # another worker stored this call first: answer with its reply, as a resume will
                 reply = dataclasses.replace(stored, latency_s=reply.latency_s, attempts=reply.attempts, cache_hit=False,
-                                            concurrency_limit=reply.concurrency_limit)
+                                            concurrency_limit=reply.concurrency_limit, tier=reply.tier)
         return reply
 
     def _body(self, messages: Sequence[Message], params: ChatParams) -> dict[str, Any]:

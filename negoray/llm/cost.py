@@ -38,18 +38,29 @@ EndpointPrices = tuple[float | None, float | None, float | None]
 cached price of None: at the prompt price). A plain (in, out) pair is accepted where this is."""
 
 
+PriceTable = Mapping[str | tuple[str, str], EndpointPrices]
+"""Prices by endpoint name (at the endpoint's own tier) and by (endpoint name, tier) for each tier it
+sells: a batch endpoint's call that fell back to the standard tier is priced at standard."""
+
+
+def lookup_prices(table: PriceTable, endpoint: str, tier: str = "") -> EndpointPrices | None:
+    """The prices of ``endpoint`` at ``tier`` ("": the endpoint's own); None when the table has none."""
+    return table.get((endpoint, tier)) or table.get(endpoint)
+
+
 @dataclass(frozen=True)
 class PriceBook:
-    """The prices of a fleet: each endpoint's own by name (`negoray.llm.fleet.FleetSpec.prices`), and
-    the agent endpoint's for a call that names none (a failed call)."""
+    """The prices of a fleet: each endpoint's own by name and tier (`negoray.llm.fleet.FleetSpec.prices`),
+    and the agent endpoint's for a call that names none (a failed call)."""
 
     price_in: float | None = None
     price_out: float | None = None
     price_cached_in: float | None = None
-    by_endpoint: Mapping[str, EndpointPrices] = field(default_factory=dict)
+    by_endpoint: PriceTable = field(default_factory=dict)
 
-    def of(self, endpoint: str) -> EndpointPrices:
-        found = self.by_endpoint.get(endpoint)
+    def of(self, endpoint: str, tier: str = "") -> EndpointPrices:
+        """The prices of ``endpoint`` at ``tier`` ("": its own; an unknown endpoint: the agent's)."""
+        found = lookup_prices(self.by_endpoint, endpoint, tier)
         if found is None:
             return (self.price_in, self.price_out, self.price_cached_in)
         return (found[0], found[1], found[2] if len(found) > 2 else None)

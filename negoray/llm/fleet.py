@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from negoray.llm.config import LLMConfig
-from negoray.llm.cost import PriceBook
+from negoray.llm.cost import EndpointPrices, PriceBook, PriceTable
+from negoray.llm.providers import ProviderSpec
 
 ROLES = ("agent", "opponent", "mutator")
 """The kinds of call: the evolving strategies' turns, the fixed opponent's turns, mutation requests."""
@@ -64,9 +65,9 @@ class FleetSpec:
         return list(seen.values())
 
     def prices(self) -> PriceBook:
-        """Each endpoint's prices (at its tier, with its cached-input price) by name; the agent's for a
-        call that names none (a failed call)."""
-        by_endpoint = {e.name: tuple(e.config.spec().prices()) for e in self.endpoints()}
+        """Each endpoint's prices (with its cached-input price) by name at its own tier and by (name, tier)
+        at each tier it sells; the agent's for a call that names none (a failed call)."""
+        by_endpoint = {k: v for e in self.endpoints() for k, v in endpoint_prices(e.name, e.config.spec()).items()}
         return PriceBook(*by_endpoint[self.agent.primary.name], by_endpoint=by_endpoint)
 
     @property
@@ -83,6 +84,13 @@ class FleetSpec:
         """Every role served by one endpoint and its failover chain (the experiment before roles)."""
         role = RoleSpec((name_endpoints([list(chain)])[0],))
         return FleetSpec(role, role, role)
+
+
+def endpoint_prices(name: str, spec: ProviderSpec) -> PriceTable:
+    """One endpoint's entries of `PriceBook.by_endpoint`: at its own tier by ``name``, and at each tier
+    it sells by (``name``, tier) -- what a call priced at the tier it went out on looks up."""
+    own: dict[str | tuple[str, str], EndpointPrices] = {name: tuple(spec.prices())}
+    return own | {(name, t.value): tuple(spec.prices(t)) for t in spec.offered_tiers()}
 
 
 def _identity(config: LLMConfig) -> tuple[str, str]:

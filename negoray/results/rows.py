@@ -17,7 +17,7 @@ from negoray.evolution.backend import Phase
 from negoray.evolution.genome import Genome, Origin
 from negoray.game.dialogue import NegotiationRecord
 from negoray.game.outcome import OutcomeKind
-from negoray.llm.cost import EndpointPrices, call_cost
+from negoray.llm.cost import PriceBook, PriceTable, call_cost
 from negoray.llm.redact import redact
 from negoray.results.schema import AGENTS, GENERATIONS, PHASES, SCORED, SPLITS, group_of
 from negoray.tasks.base import TaskRecord
@@ -45,25 +45,23 @@ def _call_cost(prompt: int, completion: int, cache_hit: bool, price_in: float | 
     return 0.0 if cache_hit and cost is not None else cost
 
 
-def _prices_of(endpoint: str, price_in: float | None, price_out: float | None, price_cached_in: float | None,
-               by_endpoint: Mapping[str, EndpointPrices] | None) -> tuple[float | None, float | None, float | None]:
-    """The (in, out, cached in) prices of the endpoint that served a call (default: the given ones)."""
-    found = (by_endpoint or {}).get(endpoint)
-    if found is None:
-        return price_in, price_out, price_cached_in
-    return found[0], found[1], found[2] if len(found) > 2 else None
+def _prices_of(endpoint: str, tier: str, price_in: float | None, price_out: float | None, price_cached_in: float | None,
+               by_endpoint: PriceTable | None) -> tuple[float | None, float | None, float | None]:
+    """The (in, out, cached in) prices of the endpoint that served a call at the tier it went out on
+    (`PriceBook.by_endpoint`; default: the given ones)."""
+    return PriceBook(price_in, price_out, price_cached_in, by_endpoint or {}).of(endpoint, tier)
 
 
 def _usage_cost(c: Any, price_in: float | None, price_out: float | None, price_cached_in: float | None,
-                by_endpoint: Mapping[str, EndpointPrices] | None) -> float | None:
-    """One call's dollars (a `CallUsage` or a `ChatReply`) at its endpoint's prices."""
-    p_in, p_out, p_cached = _prices_of(c.endpoint, price_in, price_out, price_cached_in, by_endpoint)
+                by_endpoint: PriceTable | None) -> float | None:
+    """One call's dollars (a `CallUsage` or a `ChatReply`) at its endpoint's prices at its tier."""
+    p_in, p_out, p_cached = _prices_of(c.endpoint, c.tier, price_in, price_out, price_cached_in, by_endpoint)
     return _call_cost(c.prompt_tokens, c.completion_tokens, c.cache_hit, p_in, p_out, c.cached_prompt_tokens, p_cached)
 
 
 def _calls_cost(calls: Iterable[CallUsage], price_in: float | None, price_out: float | None,
                 price_cached_in: float | None = None,
-                by_endpoint: Mapping[str, EndpointPrices] | None = None) -> float | None:
+                by_endpoint: PriceTable | None = None) -> float | None:
     """Dollars for a negotiation's calls, each at the prices of the endpoint that served it
     (``by_endpoint``; default ``price_in``/``price_out``/``price_cached_in``); None when a call's
     prices are unknown."""
@@ -80,7 +78,7 @@ def _calls_cost(calls: Iterable[CallUsage], price_in: float | None, price_out: f
 
 def _record_row(record: TaskRecord, *, run_id: str, group: str | None, seed: int | None, generation: int | None,
                 agent_id: str, split: str, phase: str, price_in: float | None, price_out: float | None,
-                price_cached_in: float | None, by_endpoint: Mapping[str, EndpointPrices] | None) -> dict[str, Any]:
+                price_cached_in: float | None, by_endpoint: PriceTable | None) -> dict[str, Any]:
     """The columns of a ``negotiations`` row every task's record has: the keys, the score, usage, error."""
     _check("phase", phase, PHASES)
     _check("split", split, SPLITS)
@@ -159,7 +157,7 @@ def negotiation_row(
     price_in: float | None,
     price_out: float | None,
     price_cached_in: float | None = None,
-    by_endpoint: Mapping[str, EndpointPrices] | None = None,
+    by_endpoint: PriceTable | None = None,
     task_fields: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """One row of ``negotiations`` (one evaluation of any task: a negotiation's own columns, or the
@@ -184,7 +182,7 @@ def call_rows(
     price_in: float | None = None,
     price_out: float | None = None,
     price_cached_in: float | None = None,
-    by_endpoint: Mapping[str, EndpointPrices] | None = None,
+    by_endpoint: PriceTable | None = None,
 ) -> list[dict[str, Any]]:
     """One ``calls`` row per LLM call of a negotiation, in call order (``turn`` is the index); each
     costs at its endpoint's prices (``by_endpoint``, default ``price_in``/``price_out``)."""
@@ -214,6 +212,7 @@ def call_rows(
             "endpoint": c.endpoint,
             "cached_prompt_tokens": c.cached_prompt_tokens,
             "concurrency_limit": c.concurrency_limit,
+            "tier": c.tier or None,
         }
         for i, c in enumerate(record.calls)
     ]
@@ -230,7 +229,7 @@ def mutation_call_row(
     price_in: float | None = None,
     price_out: float | None = None,
     price_cached_in: float | None = None,
-    by_endpoint: Mapping[str, EndpointPrices] | None = None,
+    by_endpoint: PriceTable | None = None,
 ) -> dict[str, Any]:
     """The ``calls`` row of one mutation request (``reply`` None: the call itself failed).
 
@@ -261,6 +260,7 @@ def mutation_call_row(
         "endpoint": r.endpoint,
         "cached_prompt_tokens": r.cached_prompt_tokens,
         "concurrency_limit": r.concurrency_limit,
+        "tier": r.tier or None,
     }
 
 

@@ -106,6 +106,7 @@ CALLS = _schema("calls", [
     ("endpoint", _S, True),
     ("cached_prompt_tokens", _I64, False),
     ("concurrency_limit", _I32, True),
+    ("tier", _S, True),
 ])
 
 AGENTS = _schema("agents", [
