@@ -5,8 +5,7 @@ prices in the ``calls`` rows and in the client's ledger (the budget), the rest b
 import asyncio
 import dataclasses
 
-from negoray.chat import ChatParams
-from negoray.game.dialogue import _usage
+from negoray.chat import CallUsage, ChatParams
 from negoray.llm.client import LLMClient
 from negoray.llm.config import LLMConfig
 from negoray.llm.cost import PriceBook
@@ -52,5 +51,5 @@ def test_calls_that_fall_back_to_the_standard_tier_are_priced_at_standard():
         fresh = r.prompt_tokens - r.cached_prompt_tokens
         expected = f * (fresh * 2.0 + r.cached_prompt_tokens * 0.5 + r.completion_tokens * 8.0) / 1e6
         assert row["tier"] == r.tier and abs(row["cost_usd"] - expected) < 1e-12
-        assert _usage("agent", 1, r).tier == r.tier  # a negotiation's calls carry it into their rows too
+        assert CallUsage.of("agent", 1, r).tier == r.tier  # a negotiation's calls carry it into their rows too
     assert abs(sum(row["cost_usd"] for row in rows) - c.ledger.total.usd) < 1e-12  # the budget's dollars
