@@ -195,7 +195,7 @@ def _two_nodes(args: argparse.Namespace, best_fixed: float, unloaded_ms: float) 
             n_jobs = math.ceil(best_fixed * args.ray_s / 6)  # about 6 calls a negotiation
             jobs = [Job("bench", 0, "eval", prompts[i % len(prompts)][0], prompts[i % len(prompts)][1],
                         scenarios[i % len(scenarios)], replicate=i) for i in range(n_jobs)]
-            backend = RayBackend(OPPONENT_PROMPT, NegotiationConfig(seed=1), settings, tag, in_flight=32,
+            backend = RayBackend(NegotiationTask(NegotiationConfig(seed=1)), NegotiationConfig(seed=1).seed, settings, tag, in_flight=32,
                                  task_cpus=REMOTE_TASK_CPUS)
             with C.StatsPoller(server, 0.25, "completed", final_sample=True) as poller:
                 t0 = time.perf_counter()
@@ -236,6 +236,7 @@ def _local(args: argparse.Namespace) -> dict[str, Any]:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     from negoray.sim.faults import FaultConfig
+    from negoray.tasks.negotiation import NegotiationTask
 
     started = time.time()
     out: dict[str, Any] = {"machine": C.machine(), "args": {k: v for k, v in vars(args).items()}, "shapes": {}}

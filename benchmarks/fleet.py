@@ -37,6 +37,7 @@ from negoray.llm.fleet import FleetSpec, RoleSpec, name_endpoints
 from negoray.llm.fleet_chats import role_chats
 from negoray.sim.faults import FaultConfig
 from negoray.sim.server import serve_in_subprocess
+from negoray.tasks.negotiation import NegotiationTask
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -61,7 +62,7 @@ def make_jobs(n: int, tag: str) -> list[Job]:
 async def play_and_sample(jobs: list[Job], chat: Any, servers: Sequence[Any], sample_s: float, skip_s: float,
                           config: NegotiationConfig) -> dict[str, Any]:
     """Play ``jobs``; calls/s the servers completed over the window, and the outcome."""
-    play = asyncio.ensure_future(play_jobs(jobs, OPPONENT_PROMPT, chat, config, 64))
+    play = asyncio.ensure_future(play_jobs(jobs, NegotiationTask(config), chat, config.seed, 64))
     samples = []
     while not play.done():
         stats = await asyncio.gather(*(asyncio.to_thread(s.stats) for s in servers))

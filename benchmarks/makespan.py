@@ -92,7 +92,8 @@ def measure_workload(seed: int = 42) -> dict[str, Any]:
     negs: list[list[int]] = []
     chains: list[list[int]] = []
     for group in ("A", "B"):
-        evo = Evolution(cfg, f"{group}1", group, 1, splits, LocalBackend(SimModel(), OPPONENT_PROMPT, negotiation_config(cfg)))
+        backend = LocalBackend(SimModel(), NegotiationTask(negotiation_config(cfg)), cfg.seed)
+        evo = Evolution(cfg, f"{group}1", group, 1, splits, backend, task=backend.task)
         out = asyncio.run(evo.step(evo.initial_state()))
         negs += [[c.completion_tokens for c in r.calls] for recs in out.eval_records.values() for r in recs]
         negs += [[c.completion_tokens for c in r.calls] for _, r in out.gating]
@@ -115,6 +116,7 @@ def validate(args: argparse.Namespace) -> dict[str, Any]:
     from negoray.runtime.ray_backend import RayBackend
     from negoray.runtime.worker import ChatSettings
     from negoray.sim.faults import FaultConfig
+    from negoray.tasks.negotiation import NegotiationTask
 
     cfg = ExperimentConfig(
         name="makespan-validation", groups=GROUP_ORDER, runs_per_group=1, max_runs=args.val_runs,
@@ -141,7 +143,7 @@ def validate(args: argparse.Namespace) -> dict[str, Any]:
             settings = ChatSettings((provider,), cache_path=None, limiter_name=None, namespace="negoray-bench-makespan")
 
             def backend() -> RayBackend:
-                return RayBackend(OPPONENT_PROMPT, negotiation, settings, tag, cfg.runtime.in_flight, args.task_cpus)
+                return RayBackend(NegotiationTask(negotiation), negotiation.seed, settings, tag, cfg.runtime.in_flight, args.task_cpus)
 
             # start every worker process (imports, client) before the clock starts
             from negoray.evolution.backend import Job
@@ -154,7 +156,7 @@ def validate(args: argparse.Namespace) -> dict[str, Any]:
             server.reset_stats()
             async def one(run_id: str, group: str, index: int):
                 outs = []  # the outputs only: nothing written, no checkpoints
-                await drive(Evolution(cfg, run_id, group, index, splits, backend()), None, None, prices=(0.0, 0.0),
+                await drive(Evolution(cfg, run_id, group, index, splits, backend(), task=NegotiationTask(negotiation)), None, None, prices=(0.0, 0.0),
                             on_generation=lambda out, tables: outs.append(out))
                 return outs
 

@@ -88,7 +88,7 @@ def naive_play_local(jobs, opponent: str, config, provider, in_flight: int):
         chat = state.chats.get(key)
         if chat is None:  # one client, and one RateLimiter, per worker process: not shared
             chat = state.chats[key] = LLMClient(provider.resolve(), limiter=RateLimiter())
-        return await play_jobs(jobs, opponent, chat, config, in_flight)
+        return await play_jobs(jobs, NegotiationTask(config, opponent=opponent), chat, config.seed, in_flight)
 
     return ray.get_runtime_context().get_node_id(), state.run(go())
 
@@ -175,7 +175,7 @@ def run_arm(arm: str, args, server, provider, config, jobs, head: str) -> dict[s
 
     if arm == "negoray":
         settings = ChatSettings((provider,), limiter_name=LIMITER_NAME, namespace=NS)
-        backend = RayBackend(OPPONENT_PROMPT, config, settings, TAG, args.in_flight)
+        backend = RayBackend(NegotiationTask(config), config.seed, settings, TAG, args.in_flight)
     else:
         backend = NaiveBackend(OPPONENT_PROMPT, config, provider, TAG, args.in_flight)
     server.reset_stats()
@@ -242,6 +242,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from negoray.llm.config import LLMConfig
     from negoray.runtime.limiter_actor import get_or_create_limiter
     from negoray.sim.faults import FaultConfig
+    from negoray.tasks.negotiation import NegotiationTask
 
     allowed = args.rpm / args.window_s
     config = NegotiationConfig(seed=1)

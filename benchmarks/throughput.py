@@ -305,6 +305,7 @@ def run(args: argparse.Namespace, base_url: str, server) -> dict[str, Any]:
     from negoray.llm.cache import ResponseCache
     from negoray.llm.client import LLMClient
     from negoray.llm.config import LLMConfig
+    from negoray.tasks.negotiation import NegotiationTask
 
     requests, calls_per_neg, _ = C.negotiation_requests(64)
     mean_calls = statistics.fmean(calls_per_neg)
@@ -348,7 +349,7 @@ def run(args: argparse.Namespace, base_url: str, server) -> dict[str, Any]:
 
                 ray.get(limiter.configure_concurrency.remote(limit_key, n if args.ray_gate == "cluster" else None,
                                                              n if args.ray_gate == "adaptive" else None))
-            return RayBackend(OPPONENT_PROMPT, config, settings, tags[n], in_flight=min(slots[n], args.task_in_flight),
+            return RayBackend(NegotiationTask(config), config.seed, settings, tags[n], in_flight=min(slots[n], args.task_in_flight),
                               task_cpus=REMOTE_TASK_CPUS)  # as negoray runs a model behind HTTP
 
     async def sweep() -> None:

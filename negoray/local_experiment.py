@@ -21,11 +21,10 @@ from typing import Any
 
 from negoray.config import ExperimentConfig
 from negoray.driver import baseline_done, drive, play_baseline
-from negoray.evolution.backend import LocalBackend
+from negoray.evolution.backend import LocalBackend, baseline_jobs
 from negoray.evolution.checkpoint import CheckpointStore
-from negoray.evolution.inputs import make_splits, negotiation_config
 from negoray.evolution.loop import Evolution, GenerationOutput, RunState
-from negoray.evolution.seeds import OPPONENT_PROMPT, baseline_jobs
+from negoray.tasks.registry import make_task
 from negoray.experiment_setup import check_results_dir, fleet_for, over_budget, write_config
 from negoray.llm.cache import CacheMode, ResponseCache
 from negoray.llm.factory import client_for
@@ -89,23 +88,24 @@ class LocalExperiment:
         config = self.config
         prices = fleet.prices()
         lockstep = fleet.agent.primary.config.spec().tier is Tier.BATCH  # a stage all in flight: one batch a turn
-        splits, negotiation = make_splits(config), negotiation_config(config)
+        task = make_task(config)
+        splits = task.splits()
         roles = self._chats(fleet)
         writer, checkpoints = ResultsWriter(self.results), CheckpointStore(self.results)
 
         def backend() -> LocalBackend:
-            return LocalBackend(roles.agent, OPPONENT_PROMPT, negotiation,
+            return LocalBackend(roles.agent, task, config.seed,
                                 10**9 if lockstep else config.runtime.in_flight,
                                 opponent_chat=roles.opponent, mutator_chat=roles.mutator)
 
         try:
             async with asyncio.TaskGroup() as tasks:  # a fatal error in one cancels the rest
                 runs = {run_id: tasks.create_task(drive(
-                    Evolution(config, run_id, group, index, splits, backend()), writer, checkpoints, prices=prices,
+                    Evolution(config, run_id, group, index, splits, backend(), task=task), writer, checkpoints, prices=prices,
                     should_stop=self._over_budget, on_generation=self._count))
                     for run_id, group, index in config.runs()}
                 if not baseline_done(self.results):
-                    tasks.create_task(play_baseline(backend(), baseline_jobs(splits["test"]), config, prices))
+                    tasks.create_task(play_baseline(backend(), baseline_jobs(task.seed_strategies(), splits["test"]), config, prices))
         except BaseExceptionGroup as group:
             raise group.exceptions[0] from None  # the first failure, typed as it was raised
         finally:

@@ -14,6 +14,7 @@ from negoray.evolution.loop import Evolution
 from negoray.evolution.seeds import OPPONENT_PROMPT
 from negoray.results.writer import ResultsWriter, read_table
 from negoray.sim.model import SimModel
+from negoray.tasks.negotiation import NegotiationTask
 
 SMOKE = load_config("smoke")
 TIMING = ["latency_s", "cache_hits"]
@@ -21,8 +22,8 @@ TIMING = ["latency_s", "cache_hits"]
 
 
 def evolution(config):
-    backend = LocalBackend(SimModel(), OPPONENT_PROMPT, negotiation_config(config))
-    return Evolution(config, "A1", "A", 1, make_splits(config), backend)
+    backend = LocalBackend(SimModel(), NegotiationTask(negotiation_config(config)), negotiation_config(config).seed)
+    return Evolution(config, "A1", "A", 1, make_splits(config), backend, task=backend.task)
 
 
 def go(config, results, **kwargs):

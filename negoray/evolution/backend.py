@@ -1,22 +1,20 @@
 """What the evolution loop needs from the machinery below it, and an in-process implementation.
 
-The loop hands over batches of `Job`s (negotiations to play) and single mutation chats; the Ray
+The loop hands over batches of `Job`s (evaluations of a prompt on a scenario by the task) and single mutation chats; the Ray
 runtime implements the same `Backend` with remote tasks, tests and small runs use `LocalBackend`.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
 from negoray.chat import ChatFn, ChatParams, ChatReply, Message, derive_seed
-from negoray.game.dialogue import NegotiationConfig, NegotiationRecord, run_negotiation
-from negoray.game.outcome import OutcomeKind
-from negoray.game.scenario import Scenario
+from negoray.tasks.base import Chats, Task, TaskRecord, TaskScenario
 
 
 class Phase(StrEnum):
@@ -41,7 +39,8 @@ NEGOTIATION_PHASES = (Phase.EVAL, Phase.GATING, Phase.TEST, Phase.BASELINE)
 
 @dataclass(frozen=True)
 class Job:
-    """One negotiation to play; (run_id, generation, phase, agent_id, scenario.id, replicate) is its key."""
+    """One evaluation (a negotiation, a classified example, ...) of the task; (run_id, generation,
+    phase, agent_id, scenario.id, replicate) is its key."""
 
     run_id: str
     generation: int
@@ -49,7 +48,7 @@ class Job:
     """A `Phase` (a str-Enum, so plain strings also work)."""
     agent_id: str
     prompt: str
-    scenario: Scenario
+    scenario: TaskScenario
     replicate: int = 0
 
     @property
@@ -62,9 +61,14 @@ class Job:
         return None if experiment_seed is None else derive_seed(experiment_seed, *self.key)
 
 
+def baseline_jobs(strategies: Mapping[str, str], test: Sequence[TaskScenario]) -> list[Job]:
+    """The seed baseline: every seed strategy (the task's `seed_strategies`) on the test split (run ``baseline``)."""
+    return [Job("baseline", 0, Phase.BASELINE, name, prompt, s) for name, prompt in strategies.items() for s in test]
+
+
 class Backend(Protocol):
-    async def play(self, jobs: Sequence[Job]) -> list[NegotiationRecord]:
-        """Play every job against the fixed opponent; records in the order of ``jobs``."""
+    async def play(self, jobs: Sequence[Job]) -> list[TaskRecord]:
+        """Evaluate every job by the task; records in the order of ``jobs``."""
         ...
 
     async def chat(self, messages: Sequence[Message], params: ChatParams) -> ChatReply:
@@ -90,12 +94,13 @@ async def _seat(chat: Any) -> AsyncIterator[Any]:
 Wrap = Callable[[ChatFn], ChatFn]
 
 
-async def play_job(job: Job, opponent: str, chat: ChatFn, config: NegotiationConfig,
-                   opponent_chat: ChatFn | None = None, wrap: Wrap | None = None) -> NegotiationRecord:
-    """One negotiation: the agent's turns through ``chat``, the opponent's through ``opponent_chat``
-    (default ``chat``), each seen through ``wrap`` (e.g. progress counting). A pool's lease that is
-    lost (its endpoint went down) plays the negotiation again on another member (turns already
-    answered replay from the cache), so it is recorded once."""
+async def play_job(job: Job, task: Task, chat: ChatFn, seed: int | None,
+                   opponent_chat: ChatFn | None = None, wrap: Wrap | None = None) -> TaskRecord:
+    """One evaluation by ``task``: the agent's calls through ``chat``, the counterpart's (the opponent
+    role) through ``opponent_chat`` (default ``chat``), each seen through ``wrap`` (e.g. progress
+    counting); ``seed``: the experiment seed (`Job.seed`). A pool's lease that is lost (its endpoint
+    went down) plays the evaluation again on another member (calls already answered replay from the
+    cache), so it is recorded once."""
     opponent_chat = chat if opponent_chat is None else opponent_chat
     for _ in range(MAX_REPLAYS):
         async with _seat(chat) as agent_side:
@@ -103,28 +108,27 @@ async def play_job(job: Job, opponent: str, chat: ChatFn, config: NegotiationCon
                 agent_fn = agent_side if wrap is None else wrap(agent_side)
                 opponent_fn = agent_fn if opponent_side is agent_side else (
                     opponent_side if wrap is None else wrap(opponent_side))
-                record = await run_negotiation(job.prompt, opponent, job.scenario, agent_fn, config=config,
-                                               opponent_chat=opponent_fn, replicate=job.replicate,
-                                               seed=job.seed(config.seed))
+                record = await task.evaluate(job.prompt, job.scenario, Chats(agent_fn, opponent_fn), job.seed(seed),
+                                             job.replicate)
         lost = getattr(agent_side, "lost", False) or getattr(opponent_side, "lost", False)
-        if not (lost and record.outcome is OutcomeKind.ERROR):
+        if not (lost and record.error is not None):
             break
     return record
 
 
 async def play_jobs(
-    jobs: Sequence[Job], opponent: str, chat: ChatFn, config: NegotiationConfig, concurrency: int,
-    on_record: Callable[[NegotiationRecord], None] | None = None, *, opponent_chat: ChatFn | None = None,
+    jobs: Sequence[Job], task: Task, chat: ChatFn, seed: int | None, concurrency: int,
+    on_record: Callable[[TaskRecord], None] | None = None, *, opponent_chat: ChatFn | None = None,
     wrap: Wrap | None = None,
-) -> list[NegotiationRecord]:
-    """Play jobs with at most ``concurrency`` negotiations in flight (used in process and in Ray tasks);
-    ``on_record`` sees each record as its negotiation ends. ``opponent_chat``: the opponent role's
-    chat, when it is not the agent's; ``wrap``: see `play_job`."""
+) -> list[TaskRecord]:
+    """Evaluate jobs with at most ``concurrency`` in flight (used in process and in Ray tasks);
+    ``on_record`` sees each record as its evaluation ends. ``opponent_chat``: the opponent role's
+    chat, when it is not the agent's; ``seed``, ``wrap``: see `play_job`."""
     gate = asyncio.Semaphore(max(1, concurrency))
 
-    async def one(job: Job) -> NegotiationRecord:
+    async def one(job: Job) -> TaskRecord:
         async with gate:
-            record = await play_job(job, opponent, chat, config, opponent_chat, wrap)
+            record = await play_job(job, task, chat, seed, opponent_chat, wrap)
         if on_record is not None:
             on_record(record)
         return record
@@ -136,13 +140,13 @@ class LocalBackend:
     """Everything in this process and event loop, through one `ChatFn` (or one per role: the
     opponent's turns through ``opponent_chat``, mutation calls through ``mutator_chat``)."""
 
-    def __init__(self, chat: ChatFn, opponent: str, config: NegotiationConfig, concurrency: int = 64, *,
+    def __init__(self, chat: ChatFn, task: Task, seed: int | None, concurrency: int = 64, *,
                  opponent_chat: ChatFn | None = None, mutator_chat: ChatFn | None = None) -> None:
-        self._chat, self.opponent, self.config, self.concurrency = chat, opponent, config, concurrency
+        self._chat, self.task, self.seed, self.concurrency = chat, task, seed, concurrency
         self._opponent_chat, self._mutator_chat = opponent_chat, mutator_chat or chat
 
-    async def play(self, jobs: Sequence[Job]) -> list[NegotiationRecord]:
-        return await play_jobs(jobs, self.opponent, self._chat, self.config, self.concurrency,
+    async def play(self, jobs: Sequence[Job]) -> list[TaskRecord]:
+        return await play_jobs(jobs, self.task, self._chat, self.seed, self.concurrency,
                                opponent_chat=self._opponent_chat)
 
     async def chat(self, messages: Sequence[Message], params: ChatParams) -> ChatReply:

@@ -11,6 +11,7 @@ from negoray.evolution.backend import Job, Phase, play_jobs
 from negoray.game.dialogue import NegotiationConfig, NegotiationRecord
 from negoray.game.scenario import Scenario
 from negoray.game.scored import deal_rate, errors, mean_score, pareto_rate, scored
+from negoray.tasks.negotiation import NegotiationTask
 
 
 async def play_all(
@@ -25,7 +26,7 @@ async def play_all(
 ) -> list[NegotiationRecord]:
     """One negotiation per scenario, at most ``concurrency`` in flight; results in scenario order."""
     jobs = [Job("", 0, Phase.EVAL, "", strategy, s, replicate) for s in scenarios]
-    return await play_jobs(jobs, opponent, chat, config, concurrency)
+    return await play_jobs(jobs, NegotiationTask(config, opponent=opponent), chat, config.seed, concurrency)
 
 
 @dataclass(frozen=True)

@@ -20,13 +20,9 @@ from negoray.config import ExperimentConfig
 from negoray.evolution import diversity, gating, market, selection
 from negoray.evolution.backend import Backend, Job, Phase
 from negoray.evolution.genome import Genome, Origin, genome_id, rejected_child_id, rng_for
-from negoray.evolution.mutation import check_strategy, extract_strategy, mutation_messages, worst_cases
 from negoray.evolution.retry import RetryPolicy, Sleep, play_until_done
-from negoray.evolution.seeds import SEED_STRATEGIES
 from negoray.evolution.settings import GROUPS
-from negoray.game.dialogue import NegotiationRecord
-from negoray.game.scenario import Scenario
-from negoray.game.scored import deal_rate, errors, mean_score, pareto_rate, scores_by_scenario
+from negoray.tasks.base import Task, TaskRecord, TaskScenario, errors, mean_score, scores_by_scenario
 
 @dataclass
 class RunState:
@@ -67,9 +63,9 @@ class GenerationOutput:
     state: RunState
     """The state that was evaluated."""
     next_state: RunState
-    eval_records: dict[str, list[NegotiationRecord]]
-    gating: list[tuple[Job, NegotiationRecord]]
-    test: list[tuple[Job, NegotiationRecord]]
+    eval_records: dict[str, list[TaskRecord]]
+    gating: list[tuple[Job, TaskRecord]]
+    test: list[tuple[Job, TaskRecord]]
     mutation_calls: list[tuple[str, ChatReply | None, bool]]
     agent_stats: dict[str, dict[str, Any]]
     summary: dict[str, Any]
@@ -84,9 +80,10 @@ class Evolution:
         run_id: str,
         group: str,
         index: int,
-        splits: Mapping[str, Sequence[Scenario]],
+        splits: Mapping[str, Sequence[TaskScenario]],
         backend: Backend,
         *,
+        task: Task,
         sleep: Sleep = asyncio.sleep,
         on_status: Callable[[str], None] = lambda message: None,
         pause_s: float = 30.0,
@@ -94,32 +91,33 @@ class Evolution:
     ) -> None:
         self.config, self.run_id, self.group, self.index = config, run_id, group, index
         self.selection, self.mutation_kind = GROUPS[group]
-        self.splits, self.backend = splits, backend
+        self.splits, self.backend, self.task = splits, backend, task
         self._sleep, self._status = sleep, on_status
         self.retry = RetryPolicy(config.infra_retries, pause_s, max_error_rate=max_error_rate)
 
     def initial_state(self) -> RunState:
         """Generation 0: the seed strategies. A smaller population takes a seeded random subset of
         the styles; a larger one cycles through them."""
-        names, n = list(SEED_STRATEGIES), self.config.population
+        seeds = self.task.seed_strategies()
+        names, n = list(seeds), self.config.population
         if n < len(names):
             rng = rng_for(self.config.seed, self.run_id, 0, "seeds")
             chosen = [names[i] for i in sorted(rng.choice(len(names), n, replace=False))]
         else:
             chosen = [names[i % len(names)] for i in range(n)]
         population = [
-            Genome(genome_id(self.run_id, 0, slot), self.run_id, 0, SEED_STRATEGIES[name], Origin.SEED, lineage=name)
+            Genome(genome_id(self.run_id, 0, slot), self.run_id, 0, seeds[name], Origin.SEED, lineage=name)
             for slot, name in enumerate(chosen)
         ]
         return RunState(self.run_id, self.group, self.index, 0, population)
 
     # -- playing -------------------------------------------------------------------------------
 
-    async def _play(self, jobs: Sequence[Job]) -> list[NegotiationRecord]:
+    async def _play(self, jobs: Sequence[Job]) -> list[TaskRecord]:
         return await play_until_done(self.backend, jobs, self.retry, label=f"run {self.run_id}",
                                      sleep=self._sleep, on_status=self._status)
 
-    async def _evaluate(self, state: RunState) -> dict[str, list[NegotiationRecord]]:
+    async def _evaluate(self, state: RunState) -> dict[str, list[TaskRecord]]:
         dev = self.splits["dev"]
         jobs = [Job(self.run_id, state.generation, Phase.EVAL, g.id, g.prompt, s, replicate=state.generation)
                 for g in state.population for s in dev]
@@ -128,13 +126,11 @@ class Evolution:
 
     # -- mutation ------------------------------------------------------------------------------
 
-    async def _mutate(self, parent: Genome, records: Sequence[NegotiationRecord], slot: int,
+    async def _mutate(self, parent: Genome, records: Sequence[TaskRecord], slot: int,
                       calls: list[tuple[str, ChatReply | None, bool]]) -> tuple[str | None, str]:
         """A usable child prompt, or (None, why not) after `mutation_attempts` tries."""
         dev = {s.id: s for s in self.splits["dev"]}
-        messages = mutation_messages(
-            self.mutation_kind, parent.prompt, mean_score(records), deal_rate(records), worst_cases(records, dev)
-        )
+        messages = self.task.mutation_messages(self.mutation_kind, parent.prompt, records, dev)
         problem = "no attempt made"
         for attempt in range(self.config.mutation_attempts):
             # each attempt is a fresh sample: a server that honours seed would return a rejected text again
@@ -148,8 +144,8 @@ class Evolution:
                 calls.append((parent.id, None, False))
                 problem = f"mutation call failed: {e}"
                 continue
-            child = extract_strategy(reply.text)
-            problem = check_strategy(child, parent.prompt) or ""
+            child = self.task.extract_prompt(reply.text)
+            problem = self.task.check_prompt(child, parent.prompt) or ""
             calls.append((parent.id, reply, not problem))
             if not problem:
                 return child, ""
@@ -160,7 +156,7 @@ class Evolution:
                       origin, parent.lineage, parent.id, self.mutation_kind if origin is not Origin.ELITE else None, note)
 
     async def _gate_children(self, gen: int, candidates: list[tuple[int, Genome, str]],
-                             ) -> tuple[dict[int, tuple[bool, gating.GateDecision | None]], list[tuple[Job, NegotiationRecord]]]:
+                             ) -> tuple[dict[int, tuple[bool, gating.GateDecision | None]], list[tuple[Job, TaskRecord]]]:
         """Play each (slot, parent, child prompt) on a val subset with its parent; decide entry. The
         child plays under the id it gets if accepted; a rejected child's gating rows are relabelled
         with its own id (`rejected_child_id`), as its parent's clone takes the slot's id."""
@@ -184,8 +180,7 @@ class Evolution:
                 decisions[slot] = (True, None)
                 continue
             pairs = [(by_key[c.key], by_key[p.key]) for c, p in zip(child_jobs, parent_jobs)]
-            both = [(c.metrics.agent_normalized, p.metrics.agent_normalized) for c, p in pairs
-                    if c.metrics is not None and p.metrics is not None]
+            both = [(c.score, p.score) for c, p in pairs if c.score is not None and p.score is not None]
             decision = gating.gate([c for c, _ in both], [p for _, p in both], self.config.gating_tolerance)
             decisions[slot] = (decision.accepted, decision)
             if not decision.accepted:
@@ -201,13 +196,13 @@ class Evolution:
         fitness = {gid: mean_score(recs) for gid, recs in evals.items()}
         by_id = {g.id: g for g in state.population}
         stats: dict[str, dict[str, Any]] = {
-            gid: {"dev_fitness": fitness[gid], "dev_deal_rate": deal_rate(recs),
+            gid: {"dev_fitness": fitness[gid], **{f"dev_{k}": v for k, v in self.task.summary(recs).items()},
                   "dev_errors": errors(recs), **state.births.get(gid, {})}
             for gid, recs in evals.items()
         }
         calls: list[tuple[str, ChatReply | None, bool]] = []
-        gated: list[tuple[Job, NegotiationRecord]] = []
-        test: list[tuple[Job, NegotiationRecord]] = []
+        gated: list[tuple[Job, TaskRecord]] = []
+        test: list[tuple[Job, TaskRecord]] = []
         market_row: dict[str, Any] = {}
         next_state: RunState
         last = gen == self.config.generations - 1
@@ -232,7 +227,7 @@ class Evolution:
         summary = self._summary(state, evals, fitness, gated, births if not last else {}, market_row)
         return GenerationOutput(state, next_state, evals, gated, test, calls, stats, summary)
 
-    def _market_accounting(self, state: RunState, evals: Mapping[str, Sequence[NegotiationRecord]],
+    def _market_accounting(self, state: RunState, evals: Mapping[str, Sequence[TaskRecord]],
                            memory: market.ClientMemory | None):
         cfg = self.config.market
         scores = {gid: scores_by_scenario(recs) for gid, recs in evals.items()}
@@ -271,7 +266,7 @@ class Evolution:
         births: dict[str, dict[str, Any]] = {}
         to_gate = [(slot, by_id[p], child) for slot, p, (child, _) in zip(slots, parents, mutated) if child is not None]
         decisions: dict[int, tuple[bool, gating.GateDecision | None]] = {}
-        gated: list[tuple[Job, NegotiationRecord]] = []
+        gated: list[tuple[Job, TaskRecord]] = []
         if self.selection == "tournament" and to_gate:
             decisions, gated = await self._gate_children(gen, to_gate)
         for slot, p, (child, problem) in zip(slots, parents, mutated):
@@ -302,8 +297,7 @@ class Evolution:
             "mean_fitness": statistics.fmean(values) if values else math.nan,
             "best_fitness": max(values, default=math.nan), "worst_fitness": min(values, default=math.nan),
             "median_fitness": statistics.median(values) if values else math.nan,
-            "deal_rate": deal_rate(records),
-            "pareto_rate": pareto_rate(records),
+            **self.task.summary(records),
             "diversity_lineages": diversity.distinct_lineages(state.population),
             "prompt_similarity": diversity.prompt_similarity([g.prompt for g in state.population]),
             "gating_attempts": len(births), "gating_accepted": sum(b["gate_accepted"] for b in births.values()),
@@ -311,6 +305,6 @@ class Evolution:
             "errors": errors(all_records),
             "negotiations": len(all_records),
             "calls": sum(len(r.calls) for r in all_records),
-            "prompt_tokens": sum(r.prompt_tokens for r in all_records),
-            "completion_tokens": sum(r.completion_tokens for r in all_records),
+            "prompt_tokens": sum(c.prompt_tokens for r in all_records for c in r.calls),
+            "completion_tokens": sum(c.completion_tokens for r in all_records for c in r.calls),
         }

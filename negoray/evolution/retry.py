@@ -15,8 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from negoray.evolution.backend import Backend, Job
-from negoray.game.dialogue import NegotiationRecord
-from negoray.game.outcome import OutcomeKind
+from negoray.tasks.base import TaskRecord
 
 log = logging.getLogger(__name__)
 
@@ -42,14 +41,14 @@ async def play_until_done(
     label: str,
     sleep: Sleep = asyncio.sleep,
     on_status: Callable[[str], None] = lambda message: None,
-) -> list[NegotiationRecord]:
+) -> list[TaskRecord]:
     """Records in job order, with at most ``policy.max_error_rate`` of them errors. ``label`` names
     the work in the log (e.g. "run A1", "the seed baseline"); ``on_status`` hears pauses and resumes."""
     records = list(await backend.play(jobs))
     pause = policy.pause_s
     attempt = 0
     while True:
-        failed = [i for i, r in enumerate(records) if r.outcome is OutcomeKind.ERROR]
+        failed = [i for i, r in enumerate(records) if r.error is not None]
         if not failed:
             return records
         if attempt >= policy.retries:

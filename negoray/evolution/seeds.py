@@ -6,11 +6,6 @@ value of the pool, so a model (or the sim) can act on them and mutation has numb
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from negoray.evolution.backend import Job, Phase
-from negoray.game.scenario import Scenario
-
 SEED_STRATEGIES: dict[str, str] = {
     "aggressive": """You are an aggressive negotiator.
 Anchor high: open by demanding about 90% of your total value.
@@ -61,7 +56,3 @@ Accept any offer worth at least 40% of your total value.
 After round 4, accept any offer worth at least 25% of your total value."""
 """The fixed opponent every agent plays."""
 
-
-def baseline_jobs(test: Sequence[Scenario]) -> list[Job]:
-    """The seed baseline: every seed strategy on the test split (run ``baseline``)."""
-    return [Job("baseline", 0, Phase.BASELINE, name, prompt, s) for name, prompt in SEED_STRATEGIES.items() for s in test]

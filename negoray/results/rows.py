@@ -238,7 +238,7 @@ _AGENT_SCORES = frozenset(f.name for f in AGENTS) - {
 def agent_row(genome: Genome, *, group: str | None = None, **scores: Any) -> dict[str, Any]:
     """One ``agents`` row: the genome plus whichever scores apply (the rest stay null).
 
-    ``scores`` keys: dev_fitness, dev_deal_rate, dev_errors, gate_child_mean, gate_parent_mean,
+    ``scores`` keys: dev_fitness, dev_deal_rate, dev_pareto_rate, dev_errors, gate_child_mean, gate_parent_mean,
     gate_accepted, gate_child_id (the agent id of the child's gating rows: this agent's own id when
     accepted, ``...-rejected`` when its parent's clone took the slot), test_score, market_revenue,
     market_clients. ``group`` defaults to the run id's

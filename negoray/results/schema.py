@@ -118,6 +118,7 @@ AGENTS = _schema("agents", [
     ("note", _S, False),
     ("dev_fitness", _F, True),
     ("dev_deal_rate", _F, True),
+    ("dev_pareto_rate", _F, True),
     ("dev_errors", _I32, True),
     ("gate_child_mean", _F, True),
     ("gate_parent_mean", _F, True),

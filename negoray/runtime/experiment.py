@@ -21,8 +21,8 @@ from rich.markup import escape
 
 from negoray.config import LOOPBACK, ExperimentConfig, ExperimentConfigError
 from negoray.driver import baseline_done
-from negoray.evolution.inputs import make_splits, negotiation_config
-from negoray.evolution.seeds import OPPONENT_PROMPT, baseline_jobs
+from negoray.evolution.backend import baseline_jobs
+from negoray.tasks.registry import make_task
 from negoray.experiment_setup import check_results_dir, fleet_for, over_budget, write_config
 from negoray.llm.config import ConfigError
 from negoray.llm.cost import PriceBook
@@ -182,12 +182,12 @@ class Experiment:
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
         config = self.config
-        splits = make_splits(config)
-        negotiation = negotiation_config(config)
+        task = make_task(config)
+        splits = task.splits()
         pin = NodeAffinitySchedulingStrategy(head, soft=False)
         actors = {
             run_id: Population.options(scheduling_strategy=pin, name=f"population-{config.name}-{run_id}").remote(
-                config, run_id, group, index, splits, OPPONENT_PROMPT, negotiation, settings, tag, prices,
+                config, run_id, group, index, splits, task, settings, tag, prices,
                 self._mutator_tag)
             for run_id, group, index in config.runs()
         }
@@ -195,10 +195,10 @@ class Experiment:
         baseline_counts = baseline = None
         if not baseline_done(self.results):
             baseline_counts = LiveCounts.options(scheduling_strategy=pin).remote()
-            backend = RayBackend(OPPONENT_PROMPT, negotiation, settings, tag, config.runtime.in_flight,
+            backend = RayBackend(task, config.seed, settings, tag, config.runtime.in_flight,
                                  config.runtime.task_cpus, progress=baseline_counts)
             baseline = Baseline.options(scheduling_strategy=pin).remote(
-                config, baseline_jobs(splits["test"]), backend, prices)
+                config, baseline_jobs(task.seed_strategies(), splits["test"]), backend, prices)
             pending[baseline.run.remote()] = "the seed baseline"
         limiter = ray.get_actor(settings.limiter_name, namespace=settings.namespace) if settings.limiter_name else None
         view = ProgressView(self.console, config, started, enabled=config.runtime.progress, limiter=limiter,

@@ -17,8 +17,7 @@ from negoray.config import ExperimentConfig
 from negoray.driver import drive
 from negoray.evolution.checkpoint import CheckpointStore
 from negoray.evolution.loop import Evolution, GenerationOutput, RunState
-from negoray.game.dialogue import NegotiationConfig
-from negoray.game.scenario import Scenario
+from negoray.tasks.base import Task, TaskScenario
 from negoray.llm.cost import PriceBook
 from negoray.llm.redact import install_log_redaction
 from negoray.results.writer import ResultsWriter
@@ -30,13 +29,14 @@ from negoray.runtime.worker import ChatSettings
 @ray.remote(num_cpus=0)
 class Population:
     def __init__(self, config: ExperimentConfig, run_id: str, group: str, index: int,
-                 splits: Mapping[str, Sequence[Scenario]], opponent: str, negotiation: NegotiationConfig,
+                 splits: Mapping[str, Sequence[TaskScenario]], task: Task,
                  settings: ChatSettings, tag: str, prices: PriceBook | tuple[float | None, ...], mutator_tag: str | None = None) -> None:
         install_log_redaction()
         self.config, self.results = config, Path(config.results)
-        backend = RayBackend(opponent, negotiation, settings, tag, config.runtime.in_flight, config.runtime.task_cpus,
+        backend = RayBackend(task, config.seed, settings, tag, config.runtime.in_flight, config.runtime.task_cpus,
                              progress=ray.get_runtime_context().current_actor, mutator_tag=mutator_tag)
-        self.evolution = Evolution(config, run_id, group, index, splits, backend, on_status=self._set_status)
+        self.evolution = Evolution(config, run_id, group, index, splits, backend, task=task,
+                                   on_status=self._set_status)
         self.writer = ResultsWriter(self.results)
         self.checkpoints = CheckpointStore(self.results)
         self.prices = prices

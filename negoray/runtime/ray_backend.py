@@ -10,7 +10,7 @@ import ray
 
 from negoray.chat import ChatParams, ChatReply, Message
 from negoray.evolution.backend import Job
-from negoray.game.dialogue import NegotiationConfig, NegotiationRecord
+from negoray.tasks.base import Task, TaskRecord
 from negoray.llm.providers import ProviderSpec
 from negoray.runtime.sizing import (  # noqa: F401 - REMOTE_TASK_CPUS and task_cpus_for are re-exported
     IN_PROCESS_TASK_CPUS, JOBS_PER_SLOT, REMOTE_TASK_CPUS, task_cpus_for)
@@ -34,9 +34,9 @@ class RayBackend:
     tag and ``task_cpus`` CPUs and keep ``in_flight`` negotiations running, so a node's advertised slots
     cap its endpoint's load."""
 
-    def __init__(self, opponent: str, config: NegotiationConfig, settings: ChatSettings, tag: str, in_flight: int,
+    def __init__(self, task: Task, seed: int | None, settings: ChatSettings, tag: str, in_flight: int,
                  task_cpus: float = IN_PROCESS_TASK_CPUS, progress: Any = None, mutator_tag: str | None = None) -> None:
-        self.opponent, self.config, self.settings = opponent, config, settings
+        self.task, self.seed, self.settings = task, seed, settings
         self.tag, self.in_flight, self.task_cpus = tag, in_flight, task_cpus
         self.mutator_tag = mutator_tag or tag
         """The tag a mutation call's task asks for: the mutator role's endpoint's (the agent's by default)."""
@@ -51,21 +51,21 @@ class RayBackend:
         bounds the load), so its negotiations advance in lockstep through one `BatchTransport`."""
         if self.settings.lockstep and jobs:
             return [play_batch.options(resources={self.tag: 1}, num_cpus=self.task_cpus).remote(
-                list(jobs), self.opponent, self.config, self.settings, len(jobs), self.progress)]
+                list(jobs), self.task, self.seed, self.settings, len(jobs), self.progress)]
         size = self.in_flight * JOBS_PER_SLOT
         chunks = [list(jobs[i:i + size]) for i in range(0, len(jobs), size)]
         return [
             play_batch.options(resources={self.tag: min(self.in_flight, len(chunk))}, num_cpus=self.task_cpus).remote(
-                chunk, self.opponent, self.config, self.settings, min(self.in_flight, len(chunk)), self.progress
+                chunk, self.task, self.seed, self.settings, min(self.in_flight, len(chunk)), self.progress
             )
             for chunk in chunks
         ]
 
-    def collect(self, results: Sequence[tuple[str, list[NegotiationRecord]]]) -> list[NegotiationRecord]:
+    def collect(self, results: Sequence[tuple[str, list[TaskRecord]]]) -> list[TaskRecord]:
         self.placements += [node for node, _ in results]
         return [record for _, batch in results for record in batch]
 
-    async def play(self, jobs: Sequence[Job]) -> list[NegotiationRecord]:
+    async def play(self, jobs: Sequence[Job]) -> list[TaskRecord]:
         return self.collect(await asyncio.gather(*self.submit(jobs)))
 
     async def chat(self, messages: Sequence[Message], params: ChatParams) -> ChatReply:

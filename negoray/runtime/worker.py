@@ -21,7 +21,7 @@ import ray
 from negoray.background_loop import BackgroundLoop
 from negoray.chat import ChatParams, ChatReply, Message
 from negoray.evolution.backend import Job, play_jobs
-from negoray.game.dialogue import NegotiationConfig, NegotiationRecord
+from negoray.tasks.base import Task, TaskRecord
 from negoray.llm.cache import CacheMode, ResponseCache
 from negoray.llm.config import LLMConfig
 from negoray.llm.factory import client_for
@@ -138,7 +138,7 @@ class ProgressTally:
         self._in_flight: dict[int, float] = {}
         self._reported_outstanding = False
 
-    def add(self, record: NegotiationRecord) -> None:
+    def add(self, record: TaskRecord) -> None:
         self.pending["negotiations"] += 1
         self.pending["errors"] += record.outcome.value == "error"
         self._maybe_flush()
@@ -190,21 +190,21 @@ class ProgressTally:
         return counted
 
 
-def play_batch_local(jobs: Sequence[Job], opponent: str, config: NegotiationConfig, settings: ChatSettings,
-                     in_flight: int, progress: Any = None) -> tuple[str, list[NegotiationRecord]]:
+def play_batch_local(jobs: Sequence[Job], task: Task, seed: int | None, settings: ChatSettings,
+                     in_flight: int, progress: Any = None) -> tuple[str, list[TaskRecord]]:
     """(the node it ran on, the records in job order). ``progress``: an actor with ``add_progress`` and
     ``outstanding``."""
     state = worker_state()
     provider = settings.providers[0].provider_name() if settings.providers else ""
     tally = ProgressTally(progress, provider=provider) if progress is not None else None
 
-    async def go() -> list[NegotiationRecord]:
+    async def go() -> list[TaskRecord]:
         roles = await state.roles_for(settings)
         chat, opponent_chat = roles.agent, roles.opponent
         if tally is not None:
             tally.batch = getattr(chat, "batch", None)
         if tally is None:
-            return await play_jobs(jobs, opponent, chat, config, in_flight, opponent_chat=opponent_chat)
+            return await play_jobs(jobs, task, chat, seed, in_flight, opponent_chat=opponent_chat)
 
         async def beat() -> None:
             while True:
@@ -213,7 +213,7 @@ def play_batch_local(jobs: Sequence[Job], opponent: str, config: NegotiationConf
 
         beating = asyncio.ensure_future(beat())
         try:
-            return await play_jobs(jobs, opponent, chat, config, in_flight, on_record=tally.add,
+            return await play_jobs(jobs, task, chat, seed, in_flight, on_record=tally.add,
                                    opponent_chat=opponent_chat, wrap=tally.counting)
         finally:
             beating.cancel()

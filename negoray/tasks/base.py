@@ -12,7 +12,9 @@ A task is built by a `TaskFactory` from the experiment config and the config's `
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import math
+import statistics
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
@@ -137,8 +139,9 @@ class Task(Protocol):
         ...
 
     def summary(self, records: Sequence[TaskRecord]) -> dict[str, float]:
-        """Task figures over a set of records (negotiation: ``deal_rate``, ``pareto_rate``) for the
-        agents and generations tables; means leave errors out."""
+        """The task's own figures over a set of records (negotiation: ``deal_rate``, ``pareto_rate``;
+        means leave errors out): for the generations table, and as ``dev_<name>`` for an agent's dev
+        records in the agents table (both tables must have the columns)."""
         ...
 
 
@@ -147,3 +150,24 @@ class TaskFactory(Protocol):
     `negoray.config.ExperimentConfigError` naming the ``task.<key>`` and what is allowed."""
 
     def __call__(self, config: ExperimentConfig, options: Mapping[str, Any]) -> Task: ...
+
+
+def scores(records: Iterable[TaskRecord]) -> list[float]:
+    """The scores of the records that have one (errors are not scores), in order."""
+    return [r.score for r in records if r.score is not None]
+
+
+def mean_score(records: Iterable[TaskRecord]) -> float:
+    """Mean score over the scored records; NaN if every one errored."""
+    values = scores(records)
+    return statistics.fmean(values) if values else math.nan
+
+
+def errors(records: Iterable[TaskRecord]) -> int:
+    """How many records have no score (infrastructure errors)."""
+    return sum(1 for r in records if r.score is None)
+
+
+def scores_by_scenario(records: Iterable[TaskRecord]) -> dict[str, float]:
+    """Scenario id -> score, for the scored records only."""
+    return {r.scenario_id: r.score for r in records if r.score is not None}

@@ -25,21 +25,29 @@ class NegotiationTask:
     agent's normalised value of the deal (0 for no deal), an infrastructure error is no score."""
 
     name = "negotiation"
-    counterpart: str | None = OPPONENT_PROMPT
     record_columns: Sequence[Column] = ()
     """Its columns are the ``negotiations`` table's own (`negoray.results.schema.NEGOTIATIONS`)."""
 
-    def __init__(self, config: ExperimentConfig) -> None:
-        self.config = config
-        self.negotiation: NegotiationConfig = negotiation_config(config)
-        self._splits = make_splits(config)
+    def __init__(self, negotiation: NegotiationConfig = NegotiationConfig(), config: ExperimentConfig | None = None,
+                 opponent: str = OPPONENT_PROMPT) -> None:
+        """``negotiation``: how each negotiation is played; ``config``: the experiment whose
+        ``[scenarios]`` give the splits (None: a task that only plays, e.g. in a benchmark)."""
+        self.negotiation, self.config, self.counterpart = negotiation, config, opponent
+        self._splits: dict[str, list[Scenario]] | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_splits": None}  # a Ray task that plays does not need the splits
 
     def splits(self) -> Mapping[str, Sequence[Scenario]]:
+        if self.config is None:
+            raise ValueError("this negotiation task was built without an experiment config: it has no splits")
+        if self._splits is None:
+            self._splits = make_splits(self.config)
         return self._splits
 
     async def evaluate(self, prompt: str, scenario: Scenario, chats: Chats, seed: int | None,  # type: ignore[override]
                        replicate: int) -> NegotiationRecord:
-        return await run_negotiation(prompt, OPPONENT_PROMPT, scenario, chats.agent, config=self.negotiation,
+        return await run_negotiation(prompt, self.counterpart, scenario, chats.agent, config=self.negotiation,
                                      opponent_chat=chats.counterpart, replicate=replicate, seed=seed)
 
     def seed_strategies(self) -> Mapping[str, str]:
@@ -68,4 +76,4 @@ def make_task(config: ExperimentConfig, options: Mapping[str, Any]) -> Negotiati
     if options:
         raise ExperimentConfigError(f"task.{next(iter(options))}: the negotiation task takes no [task] options "
                                     "(its settings are max_rounds, move_format, ... and [scenarios])")
-    return NegotiationTask(config)
+    return NegotiationTask(negotiation_config(config), config)

@@ -14,12 +14,13 @@ from hypothesis import strategies as st
 
 from negoray.chat import ChatParams, ChatReply, derive_seed
 from negoray.config import with_overrides
-from negoray.evolution.backend import Job, LocalBackend, play_jobs
+from negoray.evolution.backend import Job, LocalBackend, baseline_jobs, play_jobs
 from negoray.evolution.inputs import negotiation_config
 from negoray.evolution.loop import Evolution
-from negoray.evolution.seeds import OPPONENT_PROMPT, SEED_STRATEGIES, baseline_jobs
+from negoray.evolution.seeds import OPPONENT_PROMPT, SEED_STRATEGIES
 from negoray.game.dialogue import run_negotiation
 from negoray.sim.model import SimModel
+from negoray.tasks.negotiation import NegotiationTask
 
 from .test_loop import POC, SPLITS, run_all
 
@@ -68,8 +69,8 @@ def test_distinct_jobs_never_share_a_call_seed_and_a_replay_sends_the_same_reque
     jobs = [Job(run, gen, phase, agent, SEED_STRATEGIES["cooperative"], SPLITS["dev"][s], rep)
             for run, gen, phase, agent, s, rep in sorted(keys)]
     first, again = SeedHonouringServer(), SeedHonouringServer()
-    asyncio.run(play_jobs(jobs, OPPONENT_PROMPT, first, CONFIG, concurrency=4))
-    asyncio.run(play_jobs(jobs, OPPONENT_PROMPT, again, CONFIG, concurrency=1))
+    asyncio.run(play_jobs(jobs, NegotiationTask(CONFIG), first, CONFIG.seed, concurrency=4))
+    asyncio.run(play_jobs(jobs, NegotiationTask(CONFIG), again, CONFIG.seed, concurrency=1))
     seeds = [seed for _, seed, _, _ in first.requests]
     assert len(set(seeds)) == len(seeds)
     assert sorted(first.requests, key=repr) == sorted(again.requests, key=repr)
@@ -79,10 +80,10 @@ def test_two_generations_of_two_runs_per_group_and_the_baseline_send_no_request_
     config = with_overrides(POC, generations=2)
     server = SeedHonouringServer()
     for run_id, group in (("C-0", "C"), ("C-1", "C"), ("D-0", "D"), ("D-1", "D")):
-        backend = LocalBackend(server, OPPONENT_PROMPT, negotiation_config(config))
-        asyncio.run(run_all(Evolution(config, run_id, group, int(run_id[-1]), SPLITS, backend)))
-    baseline = baseline_jobs(SPLITS["test"])
-    asyncio.run(play_jobs(baseline, OPPONENT_PROMPT, server, negotiation_config(config), concurrency=64))
+        backend = LocalBackend(server, NegotiationTask(negotiation_config(config)), negotiation_config(config).seed)
+        asyncio.run(run_all(Evolution(config, run_id, group, int(run_id[-1]), SPLITS, backend, task=backend.task)))
+    baseline = baseline_jobs(SEED_STRATEGIES, SPLITS["test"])
+    asyncio.run(play_jobs(baseline, NegotiationTask(negotiation_config(config)), server, negotiation_config(config).seed, concurrency=64))
     assert len(server.requests) > 2000 and server.repeats() == 0
 
 
@@ -91,8 +92,8 @@ def test_each_mutation_attempt_is_a_fresh_sample():
     and two slots mutating the same parent do not share one."""
     config = with_overrides(POC, generations=2, population=4, elites=1)
     server = SeedHonouringServer(text="no strategy here")
-    backend = LocalBackend(server, OPPONENT_PROMPT, negotiation_config(config))
-    outputs, _ = asyncio.run(run_all(Evolution(config, "D-0", "D", 0, SPLITS, backend)))  # tournament: 3 slots
+    backend = LocalBackend(server, NegotiationTask(negotiation_config(config)), negotiation_config(config).seed)
+    outputs, _ = asyncio.run(run_all(Evolution(config, "D-0", "D", 0, SPLITS, backend, task=backend.task)))  # tournament: 3 slots
     mutation = [r for r in server.requests if r[3] == 1024]
     assert len(mutation) == config.mutation_attempts * (config.population - config.elites)
     assert len({seed for _, seed, _, _ in mutation}) == len(mutation)

@@ -20,14 +20,15 @@ from negoray.llm.client import LLMClient
 from negoray.llm.config import LLMConfig
 from negoray.sim.transport import SimTransport
 from negoray.sim.model import SimModel
+from negoray.tasks.negotiation import NegotiationTask
 
 POC = load_config("poc")
 SPLITS = make_splits(POC)
 
 
 def evolution(run_id, group, chat=None, config=POC):
-    backend = LocalBackend(chat or SimModel(), OPPONENT_PROMPT, negotiation_config(config))
-    return Evolution(config, run_id, group, 1, SPLITS, backend)
+    backend = LocalBackend(chat or SimModel(), NegotiationTask(negotiation_config(config)), negotiation_config(config).seed)
+    return Evolution(config, run_id, group, 1, SPLITS, backend, task=backend.task)
 
 
 async def run_all(evo, state=None, stop_after=None):
@@ -58,7 +59,7 @@ def test_evolution_improves_dev_fitness_in_both_groups(poc_runs):
 
 @pytest.mark.slow
 def test_best_agent_beats_the_mean_of_the_seeds_on_test(poc_runs):
-    backend = LocalBackend(SimModel(), OPPONENT_PROMPT, negotiation_config(POC))
+    backend = LocalBackend(SimModel(), NegotiationTask(negotiation_config(POC)), negotiation_config(POC).seed)
     jobs = [Job("baseline", 0, "baseline", n, p, s) for n, p in SEED_STRATEGIES.items() for s in SPLITS["test"]]
     records = asyncio.run(backend.play(jobs))
     per_seed = [mean_score(records[i:i + len(SPLITS["test"])]) for i in range(0, len(records), len(SPLITS["test"]))]
@@ -138,7 +139,7 @@ class FlakyBackend(LocalBackend):
     """Every negotiation fails (a provider that is down) until ``down_for`` play() calls have passed."""
 
     def __init__(self, down_for):
-        super().__init__(SimModel(), OPPONENT_PROMPT, negotiation_config(POC))
+        super().__init__(SimModel(), NegotiationTask(negotiation_config(POC)), POC.seed)
         self.down_for, self.calls = down_for, 0
 
     async def play(self, jobs):
@@ -151,7 +152,7 @@ class FlakyBackend(LocalBackend):
         async def down(messages, params):
             raise ChatFailure("provider down: connection refused")
 
-        return await LocalBackend(down, OPPONENT_PROMPT, negotiation_config(POC)).play(jobs)
+        return await LocalBackend(down, NegotiationTask(negotiation_config(POC)), negotiation_config(POC).seed).play(jobs)
 
 
 def test_a_provider_that_stays_down_pauses_the_run_which_resumes_when_it_is_back():
@@ -161,7 +162,7 @@ def test_a_provider_that_stays_down_pauses_the_run_which_resumes_when_it_is_back
         slept.append(seconds)
 
     backend = FlakyBackend(down_for=6)
-    evo = Evolution(POC, "D1", "D", 1, SPLITS, backend, sleep=sleep, on_status=statuses.append)
+    evo = Evolution(POC, "D1", "D", 1, SPLITS, backend, task=backend.task, sleep=sleep, on_status=statuses.append)
     out = asyncio.run(evo.step(evo.initial_state()))
     assert out.summary["errors"] == 0  # nothing was scored while the provider was down
     assert any(s.startswith("paused:") and "provider down" in s for s in statuses)
@@ -172,7 +173,7 @@ class OneScenarioFails(LocalBackend):
     """Negotiations on one scenario always fail for infrastructure reasons."""
 
     def __init__(self, scenario_id):
-        super().__init__(SimModel(), OPPONENT_PROMPT, negotiation_config(POC))
+        super().__init__(SimModel(), NegotiationTask(negotiation_config(POC)), POC.seed)
         self.scenario_id = scenario_id
 
     async def play(self, jobs):
@@ -181,14 +182,14 @@ class OneScenarioFails(LocalBackend):
         async def down(messages, params):
             raise ChatFailure("timeout")
 
-        broken = LocalBackend(down, OPPONENT_PROMPT, negotiation_config(POC))
-        healthy = LocalBackend(SimModel(), OPPONENT_PROMPT, negotiation_config(POC))
+        broken = LocalBackend(down, NegotiationTask(negotiation_config(POC)), negotiation_config(POC).seed)
+        healthy = LocalBackend(SimModel(), NegotiationTask(negotiation_config(POC)), negotiation_config(POC).seed)
         return [(await (broken if j.scenario.id == self.scenario_id else healthy).play([j]))[0] for j in jobs]
 
 
 def test_a_few_stragglers_are_recorded_as_errors_and_excluded_from_fitness():
     bad = SPLITS["dev"][3].id
-    evo = Evolution(POC, "C1", "C", 1, SPLITS, OneScenarioFails(bad))
+    evo = Evolution(POC, "C1", "C", 1, SPLITS, OneScenarioFails(bad), task=NegotiationTask(negotiation_config(POC)))
     out = asyncio.run(evo.step(evo.initial_state()))
     assert out.summary["errors"] == POC.population  # one scenario x every agent, after the re-queues
     for agent, records in out.eval_records.items():

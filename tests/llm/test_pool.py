@@ -14,6 +14,7 @@ from negoray.game.dialogue import NegotiationConfig
 from negoray.game.generators import v7_splits
 from negoray.llm.pool import EndpointPool, PoolMember
 from negoray.sim.model import SimModel
+from negoray.tasks.negotiation import NegotiationTask
 
 CONFIG = NegotiationConfig(max_rounds=3, seed=7)
 
@@ -49,9 +50,9 @@ def pool(*members, capacity=(4, 4), **options):
 
 
 def test_a_pool_plays_the_same_negotiations_as_one_endpoint_and_spreads_them():
-    alone = asyncio.run(play_jobs(jobs(24), OPPONENT_PROMPT, SimModel(), CONFIG, 16))
+    alone = asyncio.run(play_jobs(jobs(24), NegotiationTask(CONFIG), SimModel(), CONFIG.seed, 16))
     fast, slow = Member("fast", 0.001), Member("slow", 0.02)
-    pooled = asyncio.run(play_jobs(jobs(24), OPPONENT_PROMPT, pool(fast, slow), CONFIG, 16))
+    pooled = asyncio.run(play_jobs(jobs(24), NegotiationTask(CONFIG), pool(fast, slow), CONFIG.seed, 16))
     assert [[t.text for t in r.turns] for r in pooled] == [[t.text for t in r.turns] for r in alone]
     assert fast.calls > slow.calls > 0
     assert fast.peak <= 4 and slow.peak <= 4  # a lease holds both sides: one call at a time each
@@ -60,7 +61,7 @@ def test_a_pool_plays_the_same_negotiations_as_one_endpoint_and_spreads_them():
 def test_a_member_that_goes_down_leaves_the_pool_and_its_work_is_played_once_elsewhere():
     healthy, dying = Member("healthy", 0.001), Member("dying", 0.001, fail_after=5)
     p = pool(healthy, dying, cooldown_s=600)
-    records = asyncio.run(play_jobs(jobs(20), OPPONENT_PROMPT, p, CONFIG, 8))
+    records = asyncio.run(play_jobs(jobs(20), NegotiationTask(CONFIG), p, CONFIG.seed, 8))
     assert len(records) == 20 and all(r.outcome.value != "error" for r in records)
     assert not p.healthy(p.members[1])
     # the negotiations that were on it when it failed were played again, whole, on the other member
@@ -69,7 +70,7 @@ def test_a_member_that_goes_down_leaves_the_pool_and_its_work_is_played_once_els
 
 def test_with_every_member_down_a_call_fails_and_the_negotiation_is_an_error():
     p = pool(Member("a", fail_after=0), Member("b", fail_after=0), cooldown_s=600)
-    records = asyncio.run(play_jobs(jobs(3), OPPONENT_PROMPT, p, CONFIG, 4))
+    records = asyncio.run(play_jobs(jobs(3), NegotiationTask(CONFIG), p, CONFIG.seed, 4))
     assert all(r.outcome.value == "error" for r in records)
     assert "down" in records[0].error
 
@@ -115,7 +116,7 @@ def test_a_rate_limited_member_holds_only_what_its_rate_keeps_fed():
 def test_no_member_ever_holds_more_than_its_capacity(capacities, n):
     members = [Member(f"m{i}", 0.001) for i in range(len(capacities))]
     p = EndpointPool([PoolMember(m.name, m, c) for m, c in zip(members, capacities)])
-    records = asyncio.run(play_jobs(jobs(n), OPPONENT_PROMPT, p, CONFIG, 16))
+    records = asyncio.run(play_jobs(jobs(n), NegotiationTask(CONFIG), p, CONFIG.seed, 16))
     assert len(records) == n
     assert all(m.peak <= c for m, c in zip(members, capacities))
     assert all(pm.held == 0 for pm in p.members)

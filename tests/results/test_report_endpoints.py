@@ -8,6 +8,7 @@ from negoray.llm.pool import EndpointPool, PoolMember
 from negoray.results.report.endpoints import endpoint_section
 from negoray.results.rows import call_rows, negotiation_row
 from negoray.results.writer import ResultsWriter
+from negoray.tasks.negotiation import NegotiationTask
 
 from tests.llm.test_pool import CONFIG, Member, jobs
 
@@ -24,7 +25,7 @@ def write(root, records, work):
 def test_a_pooled_role_gets_scores_by_endpoint_and_a_test(tmp_path):
     work = jobs(32)
     pool = EndpointPool([PoolMember("gpu", Member("gpu", 0.001), 4), PoolMember("cloud", Member("cloud", 0.001), 4)])
-    write(tmp_path, asyncio.run(play_jobs(work, OPPONENT_PROMPT, pool, CONFIG, 8)), work)
+    write(tmp_path, asyncio.run(play_jobs(work, NegotiationTask(CONFIG), pool, CONFIG.seed, 8)), work)
     text = "\n".join(endpoint_section(tmp_path))
     assert "## Scores by endpoint" in text and "| cloud |" in text and "| gpu |" in text
     assert "Provider effect: Welch's t" in text
@@ -33,5 +34,5 @@ def test_a_pooled_role_gets_scores_by_endpoint_and_a_test(tmp_path):
 
 def test_one_endpoint_adds_no_section(tmp_path):
     work = jobs(4)
-    write(tmp_path, asyncio.run(play_jobs(work, OPPONENT_PROMPT, Member("only"), CONFIG, 4)), work)
+    write(tmp_path, asyncio.run(play_jobs(work, NegotiationTask(CONFIG), Member("only"), CONFIG.seed, 4)), work)
     assert endpoint_section(tmp_path) == []

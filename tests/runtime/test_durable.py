@@ -22,17 +22,18 @@ import ray
 from negoray.chat import ChatFailure
 from negoray.config import load_config
 from negoray.driver import baseline_done
-from negoray.evolution.backend import LocalBackend
+from negoray.evolution.backend import LocalBackend, baseline_jobs
 from negoray.evolution.inputs import make_splits, negotiation_config
 from negoray.evolution.seeds import OPPONENT_PROMPT
 from negoray.game.outcome import OutcomeKind
-from negoray.evolution.seeds import baseline_jobs
+from negoray.evolution.seeds import SEED_STRATEGIES
 from negoray.results.lock import ResultsLock
 from negoray.runtime.baseline import Baseline
 from negoray.runtime.ray_reaper import descendants, process_table
 from negoray.sim.faults import FaultConfig
 from negoray.sim.model import SimModel
 from negoray.sim.server import serve_in_subprocess
+from negoray.tasks.negotiation import NegotiationTask
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -126,7 +127,7 @@ class DownBackend(LocalBackend):
     """The provider is down for the first ``down_for`` batches (every negotiation an error)."""
 
     def __init__(self, down_for: int) -> None:
-        super().__init__(SimModel(), OPPONENT_PROMPT, negotiation_config(load_config("smoke")))
+        super().__init__(SimModel(), NegotiationTask(negotiation_config(load_config("smoke"))), load_config("smoke").seed)
         self.down_for, self.calls = down_for, 0
 
     async def play(self, jobs):
@@ -137,7 +138,7 @@ class DownBackend(LocalBackend):
         async def down(messages, params):
             raise ChatFailure("custom: the model is not loaded (No models loaded)")
 
-        return await LocalBackend(down, self.opponent, self.config).play(jobs)
+        return await LocalBackend(down, self.task, self.seed).play(jobs)
 
 
 @pytest.fixture(scope="module")
@@ -149,7 +150,7 @@ def ray_cluster():
 
 def test_the_seed_baseline_pauses_through_an_outage_and_is_written_only_complete(ray_cluster, tmp_path):
     config = dataclasses.replace(load_config("smoke"), results=str(tmp_path))
-    jobs = baseline_jobs(make_splits(config)["test"])
+    jobs = baseline_jobs(SEED_STRATEGIES, make_splits(config)["test"])
     baseline = Baseline.remote(config, jobs, DownBackend(down_for=5), (0.0, 0.0), pause_s=0.0)
     assert ray.get(baseline.run.remote()) == len(jobs)  # more failed batches than infra_retries: it paused
     assert baseline_done(tmp_path)

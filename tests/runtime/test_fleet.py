@@ -28,6 +28,7 @@ from negoray.runtime.ray_backend import RayBackend
 from negoray.runtime.worker import ChatSettings
 from negoray.sim.faults import FaultConfig
 from negoray.sim.server import ServerHandle
+from negoray.tasks.negotiation import NegotiationTask
 
 pytestmark = pytest.mark.slow
 NS = "negoray-test-fleet"
@@ -85,7 +86,7 @@ def fleet(agent, opponent=None, mutator=None):
 
 def backend(spec, in_flight=4):
     settings = ChatSettings((spec.agent.primary.config,), namespace=NS, fleet=spec)
-    return RayBackend(OPPONENT_PROMPT, CONFIG, settings, TAG, in_flight=in_flight, task_cpus=0.25,
+    return RayBackend(NegotiationTask(CONFIG), CONFIG.seed, settings, TAG, in_flight=in_flight, task_cpus=0.25,
                       mutator_tag=MUTATOR_TAG)
 
 

@@ -49,7 +49,7 @@ def sim_settings():
 def test_every_evaluation_lands_on_a_node_with_its_tag(cluster):
     _, head_id, worker = cluster
     for tag, node in (("endpoint:alpha", head_id), ("endpoint:beta", worker.node_id)):
-        backend = RayBackend(OPPONENT_PROMPT, CONFIG, sim_settings(), tag, in_flight=4)
+        backend = RayBackend(NegotiationTask(CONFIG), CONFIG.seed, sim_settings(), tag, in_flight=4)
         records = asyncio.run(backend.play(jobs(24)))
         assert len(records) == 24
         assert set(backend.placements) == {node}, tag
@@ -62,7 +62,7 @@ def test_one_rate_limit_holds_across_nodes(cluster, tmp_path):
         get_or_create_limiter(NS, str(tmp_path / "daily.json"))
         provider = LLMConfig(provider="custom", base_url=str(server), rpm=allowed * 60)
         settings = ChatSettings((provider,), limiter_name=LIMITER_NAME, namespace=NS)
-        backend = RayBackend(OPPONENT_PROMPT, CONFIG, settings, "endpoint:shared", in_flight=4)
+        backend = RayBackend(NegotiationTask(CONFIG), CONFIG.seed, settings, "endpoint:shared", in_flight=4)
         server.reset_stats()
 
         async def play_and_sample():
@@ -92,7 +92,7 @@ def test_tasks_for_an_http_endpoint_share_a_cpu(cluster, task_cpus, most):
     _, head_id, _ = cluster
     with serve_in_subprocess(FaultConfig(latency_ms=200, slots=64)) as server:
         provider = LLMConfig(provider="custom", base_url=str(server), adaptive=False)  # the tag alone caps it here
-        backend = RayBackend(OPPONENT_PROMPT, CONFIG, ChatSettings((provider,), namespace=NS), "endpoint:alpha",
+        backend = RayBackend(NegotiationTask(CONFIG), CONFIG.seed, ChatSettings((provider,), namespace=NS), "endpoint:alpha",
                              in_flight=4, task_cpus=task_cpus)
         server.reset_stats()
         records = asyncio.run(backend.play(jobs(64, f"cpus{task_cpus}")))
@@ -107,7 +107,7 @@ def test_removing_a_node_mid_generation_loses_and_doubles_nothing(cluster):
     extra = c.add_node(num_cpus=1, resources={"endpoint:gamma": 8})
     c.add_node(num_cpus=1, resources={"endpoint:gamma": 8})
     c.wait_for_nodes()
-    backend = RayBackend(OPPONENT_PROMPT, CONFIG, sim_settings(), "endpoint:gamma", in_flight=4)
+    backend = RayBackend(NegotiationTask(CONFIG), CONFIG.seed, sim_settings(), "endpoint:gamma", in_flight=4)
     work = jobs(160, "rm")
 
     async def play_and_remove():
@@ -124,15 +124,16 @@ def test_removing_a_node_mid_generation_loses_and_doubles_nothing(cluster):
 
 def test_a_replay_on_another_node_is_served_by_the_cache_service(cluster, tmp_path):
     from negoray.runtime.cache_actor import cache_name, get_or_create_cache
+    from negoray.tasks.negotiation import NegotiationTask
 
     _, head_id, worker = cluster
     path = str(tmp_path / "cache.sqlite")
     actor = get_or_create_cache(NS, path, "rw", head_id)  # noqa: F841 - keeps the actor alive
     settings = ChatSettings((LLMConfig(provider="sim"),), namespace=NS, cache_service=cache_name(path))
     work = jobs(16, "cache")
-    first = RayBackend(OPPONENT_PROMPT, CONFIG, settings, "endpoint:beta", in_flight=4)
+    first = RayBackend(NegotiationTask(CONFIG), CONFIG.seed, settings, "endpoint:beta", in_flight=4)
     played = asyncio.run(first.play(work))
-    again = RayBackend(OPPONENT_PROMPT, CONFIG, settings, "endpoint:alpha", in_flight=4)
+    again = RayBackend(NegotiationTask(CONFIG), CONFIG.seed, settings, "endpoint:alpha", in_flight=4)
     replayed = asyncio.run(again.play(work))
     assert set(first.placements) == {worker.node_id} and set(again.placements) == {head_id}
     assert all(c.cache_hit for r in replayed for c in r.calls)
@@ -148,7 +149,7 @@ def test_workers_on_both_nodes_never_exceed_the_one_concurrency_limit(cluster):
         assert provider.spec().adaptive
         ray.get(limiter.configure_concurrency.remote("custom:shared-limit", 3))  # a fixed limit, to count against
         settings = ChatSettings((provider,), limiter_name=LIMITER_NAME, namespace=NS)
-        backend = RayBackend(OPPONENT_PROMPT, CONFIG, settings, "endpoint:shared", in_flight=4)
+        backend = RayBackend(NegotiationTask(CONFIG), CONFIG.seed, settings, "endpoint:shared", in_flight=4)
         records = asyncio.run(backend.play(jobs(40, "cc")))
         stats = server.stats()
     assert len(set(backend.placements)) == 2, "work ran on both nodes"
