@@ -20,7 +20,6 @@ from dataclasses import dataclass, replace
 
 from negoray.evolution.mutation_prompts import BEGIN, END
 from negoray.tasks.classify.feedback import CURRENT_HEADER, FEEDBACK_HEADER, MISCLASSIFIED_HEADER
-from negoray.tasks.classify.parse import UNPARSEABLE
 from negoray.tasks.classify.score import DOMAIN_LINE, LABELS_LINE
 from negoray.tasks.classify.synthetic import COMMON
 
