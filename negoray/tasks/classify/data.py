@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SPLITS = ("dev", "val", "test")
+DEFAULT_FRACTIONS = {"dev": 0.5, "val": 0.25}
+"""The dev and val shares of a file drawn into splits (test gets the rest)."""
 
 
 class ExampleFileError(ValueError):
@@ -106,7 +108,7 @@ def load_splits(files: Mapping[str, str | Path] | str | Path, labels: Sequence[s
     """The three splits: ``files`` maps dev / val / test to a file each, or is one file drawn into
     splits with ``fractions`` and ``seed``. An id must not appear in two splits."""
     if isinstance(files, (str, Path)):
-        splits = draw_splits(read_examples(files, labels), fractions or {"dev": 0.5, "val": 0.25}, seed)
+        splits = draw_splits(read_examples(files, labels), fractions or DEFAULT_FRACTIONS, seed)
     else:
         splits = {name: read_examples(files[name], labels) for name in SPLITS}
     owner: dict[str, str] = {}

@@ -19,6 +19,8 @@ CURRENT_HEADER = "## Current classification prompt"
 FEEDBACK_HEADER = "## How it classified"
 MISCLASSIFIED_HEADER = "Misclassified examples:"
 EXCERPT_CHARS = 160
+MISCLASSIFIED_SHOWN = 8
+"""How many misclassified examples a reflective mutation is shown, unless configured."""
 
 MUTATION_SYSTEM = ("You are an expert prompt engineer. You write the system prompts that text classifiers "
                    "follow. You answer with a complete classification prompt.")
@@ -52,7 +54,7 @@ def per_domain(records: Sequence[ScoredRecord]) -> dict[str, Accuracy]:
     return {d: accuracy([r for r in records if (r.fields.get("domain") or "") == d]) for d in domains}
 
 
-def misclassified_sample(records: Sequence[ScoredRecord], n: int = 8) -> list[ScoredRecord]:
+def misclassified_sample(records: Sequence[ScoredRecord], n: int = MISCLASSIFIED_SHOWN) -> list[ScoredRecord]:
     """Up to ``n`` wrong or unparseable records, taken in turn from each domain (worst accuracy
     first, then by name), within a domain by example id: deterministic, and every weak domain shows."""
     acc = per_domain(records)
@@ -72,7 +74,7 @@ def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
-def feedback_text(records: Sequence[ScoredRecord], examples: Mapping[str, Example], n: int = 8) -> str:
+def feedback_text(records: Sequence[ScoredRecord], examples: Mapping[str, Example], n: int = MISCLASSIFIED_SHOWN) -> str:
     """The reflective mutation's view of a prompt's dev results."""
     domains = "\n".join(f"- {d or '(no domain)'}: {a}" for d, a in per_domain(records).items())
     wrong = "\n".join(
@@ -83,7 +85,7 @@ def feedback_text(records: Sequence[ScoredRecord], examples: Mapping[str, Exampl
 
 
 def mutation_messages(kind: MutationKind, prompt: str, records: Sequence[ScoredRecord],
-                      examples: Mapping[str, Example], n: int = 8) -> list[dict[str, str]]:
+                      examples: Mapping[str, Example], n: int = MISCLASSIFIED_SHOWN) -> list[dict[str, str]]:
     """The messages of one classify mutation call."""
     current = f"{CURRENT_HEADER}\n{BEGIN}\n{prompt.strip()}\n{END}\n\n"
     if kind == "random":

@@ -18,7 +18,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, replace
 
-from negoray.evolution.mutation_prompts import BEGIN, END
+from negoray.evolution.mutation_prompts import BEGIN, END, QUOTED_PROMPT
 from negoray.tasks.classify.feedback import CURRENT_HEADER, FEEDBACK_HEADER, MISCLASSIFIED_HEADER
 from negoray.tasks.classify.score import DOMAIN_LINE, LABELS_LINE
 from negoray.tasks.classify.synthetic import COMMON
@@ -42,7 +42,6 @@ _STOP = frozenset("""a an and are as at be but by came feels for from i in is it
 _EVALUATIVE_BEFORE = frozenset("was is feels felt seems looks it's a out".split())
 """Words after which a reflecting sim expects the evaluative word ("the plot was *gripping*")."""
 _COMMON_WORDS = {w: label for label, words in COMMON.items() for w in words}
-_STRATEGY = re.compile(re.escape(BEGIN) + r"\n(.*?)\n" + re.escape(END), re.S)
 _WRONG = re.compile(r"^- \[(?P<domain>[^\]]+)\] true: (?P<label>[^,]+), predicted: [^|]*\| \"(?P<text>.*)\"$", re.M)
 
 
@@ -109,7 +108,7 @@ def classify_reply(prompt: str, user: str, rng: random.Random) -> str:
 
 
 def is_mutation_request(user: str) -> bool:
-    return CURRENT_HEADER in user and _STRATEGY.search(user) is not None
+    return CURRENT_HEADER in user and QUOTED_PROMPT.search(user) is not None
 
 
 def write_prompt(prompt: str, rules: list[Rule]) -> str:
@@ -163,7 +162,7 @@ def _perturb(rules: list[Rule], rng: random.Random) -> list[Rule]:
 
 def mutate(user: str, rng: random.Random) -> str:
     """The reply to a classify mutation request: the new prompt between the requested markers."""
-    current = _STRATEGY.search(user).group(1)  # type: ignore[union-attr]
+    current = QUOTED_PROMPT.search(user).group(1)  # type: ignore[union-attr]
     rules = read_rules(current)
     if FEEDBACK_HEADER in user:
         new, note = _reflect(user, rules, rng), "Diagnosis: added rules for the words the misclassified texts share."

@@ -18,7 +18,7 @@ from negoray.config import ExperimentConfig, ExperimentConfigError
 from negoray.evolution.mutation import check_prompt_text, extract_strategy
 from negoray.tasks.base import Chats, Column, MutationKind, ScoredRecord
 from negoray.tasks.classify import feedback
-from negoray.tasks.classify.data import SPLITS, Example, ExampleFileError, load_splits
+from negoray.tasks.classify.data import DEFAULT_FRACTIONS, SPLITS, Example, ExampleFileError, load_splits
 from negoray.tasks.classify.score import RECORD_COLUMNS, classify_one
 from negoray.tasks.classify.seeds import SEED_PROMPTS
 from negoray.tasks.classify.synthetic import LABELS, SHIPPED
@@ -36,7 +36,7 @@ class ClassifyTask:
     record_columns: Sequence[Column] = RECORD_COLUMNS
 
     def __init__(self, splits: Mapping[str, Sequence[Example]], labels: Sequence[str], params: ChatParams,
-                 show_domain: bool = True, misclassified: int = 8) -> None:
+                 show_domain: bool = True, misclassified: int = feedback.MISCLASSIFIED_SHOWN) -> None:
         self._splits = {name: tuple(splits[name]) for name in SPLITS}
         self.labels = tuple(labels)
         self.params = params
@@ -94,7 +94,7 @@ def make_task(config: ExperimentConfig, options: Mapping[str, Any]) -> ClassifyT
     files = _option(options, "files", dict, "a table with dev, val and test file paths", None) if "files" in options else None
     if files is not None and (set(files) != set(SPLITS) or not all(isinstance(v, str) for v in files.values())):
         raise ExperimentConfigError(f"task.files: expected a table with exactly dev, val and test paths, got {files!r}")
-    fractions = _option(options, "fractions", dict, "a table {dev = share, val = share}", {"dev": 0.5, "val": 0.25})
+    fractions = _option(options, "fractions", dict, "a table {dev = share, val = share}", DEFAULT_FRACTIONS)
     seed = _option(options, "split_seed", int, "an integer", config.seed)
     try:
         splits = load_splits(files or _option(options, "data", str, "the path of a JSONL file", str(SHIPPED)),
@@ -103,7 +103,7 @@ def make_task(config: ExperimentConfig, options: Mapping[str, Any]) -> ClassifyT
         raise ExperimentConfigError(f"task.{'files' if files else 'data'}: {e}") from None
     temperature = _option(options, "temperature", (int, float), "a number >= 0", config.negotiation_temperature)
     max_tokens = _option(options, "max_tokens", int, "an integer >= 1", config.max_tokens)
-    misclassified = _option(options, "misclassified", int, "an integer >= 0", 8)
+    misclassified = _option(options, "misclassified", int, "an integer >= 0", feedback.MISCLASSIFIED_SHOWN)
     if temperature < 0 or max_tokens < 1 or misclassified < 0:
         raise ExperimentConfigError("task.temperature >= 0, task.max_tokens >= 1 and task.misclassified >= 0 required, "
                                     f"got {temperature!r}, {max_tokens!r}, {misclassified!r}")
