@@ -170,7 +170,7 @@ def _two_nodes(args: argparse.Namespace, best_fixed: float, unloaded_ms: float) 
     from ray.cluster_utils import Cluster
 
     from negoray.evolution.backend import Job
-    from negoray.evolution.seeds import OPPONENT_PROMPT, SEED_STRATEGIES
+    from negoray.evolution.seeds import SEED_STRATEGIES
     from negoray.game.dialogue import NegotiationConfig
     from negoray.game.generators import v7_splits
     from negoray.llm.config import LLMConfig
@@ -195,7 +195,7 @@ def _two_nodes(args: argparse.Namespace, best_fixed: float, unloaded_ms: float) 
             n_jobs = math.ceil(best_fixed * args.ray_s / 6)  # about 6 calls a negotiation
             jobs = [Job("bench", 0, "eval", prompts[i % len(prompts)][0], prompts[i % len(prompts)][1],
                         scenarios[i % len(scenarios)], replicate=i) for i in range(n_jobs)]
-            backend = RayBackend(NegotiationTask(NegotiationConfig(seed=1)), NegotiationConfig(seed=1).seed, settings, tag, in_flight=32,
+            backend = RayBackend(NegotiationTask(NegotiationConfig(seed=1)), 1, settings, tag, in_flight=32,
                                  task_cpus=REMOTE_TASK_CPUS)
             with C.StatsPoller(server, 0.25, "completed", final_sample=True) as poller:
                 t0 = time.perf_counter()

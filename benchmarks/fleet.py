@@ -28,7 +28,7 @@ from typing import Any
 from _common import machine, out_path, table, verdict, write_json
 
 from negoray.evolution.backend import Job, play_jobs
-from negoray.evolution.seeds import OPPONENT_PROMPT, SEED_STRATEGIES
+from negoray.evolution.seeds import SEED_STRATEGIES
 from negoray.game.dialogue import NegotiationConfig
 from negoray.game.generators import v7_splits
 from negoray.llm.config import LLMConfig

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from negoray.evolution.evaluate import Summary, play_all
+from negoray.tasks.negotiation import Summary, play_all
 from negoray.evolution.seeds import OPPONENT_PROMPT, SEED_STRATEGIES
 from negoray.game.dialogue import NegotiationConfig
 from negoray.game.generators import v7_splits

@@ -319,7 +319,6 @@ def run(args: argparse.Namespace, base_url: str, server) -> dict[str, Any]:
 
     ray_backend_for = None
     if "c" in args.clients:
-        from negoray.evolution.seeds import OPPONENT_PROMPT
         from negoray.game.dialogue import NegotiationConfig
         from negoray.runtime.ray_backend import REMOTE_TASK_CPUS, RayBackend
         from negoray.runtime.worker import ChatSettings

@@ -17,7 +17,7 @@ from typing import TypeVar
 
 from negoray.background_loop import BackgroundLoop
 from negoray.chat import ChatParams
-from negoray.evolution.evaluate import play_all
+from negoray.tasks.negotiation import play_all
 from negoray.game.dialogue import NegotiationConfig, NegotiationRecord
 from negoray.game.scenario import Scenario
 from negoray.llm.factory import client_for

@@ -26,6 +26,7 @@ from negoray.evolution.loop import Evolution, GenerationOutput, RunState
 from negoray.llm.cost import PriceBook
 from negoray.results.recorder import baseline_tables, generation_tables
 from negoray.results.writer import ResultsWriter
+from negoray.tasks.base import Task
 
 BASELINE_FILE = "baseline.parquet"
 
@@ -60,7 +61,7 @@ async def drive(
     while not state.done and not should_stop():
         started = clock()
         out = await evolution.step(state)
-        tables = generation_tables(out, evolution.config, prices, wall_s=clock() - started)
+        tables = generation_tables(out, evolution.config, prices, wall_s=clock() - started, task=evolution.task)
         if writer is not None:
             writer.write_generation(evolution.run_id, state.generation, **tables)
         if checkpoints is not None:
@@ -77,16 +78,18 @@ def baseline_done(results: str | Path) -> bool:
 
 
 async def play_baseline(backend: Backend, jobs: Sequence[Job], config: ExperimentConfig, prices: PriceBook | tuple[float | None, ...],
-                        *, pause_s: float = 30.0, on_status: Callable[[str], None] = lambda message: None) -> int:
+                        *, pause_s: float = 30.0, on_status: Callable[[str], None] = lambda message: None,
+                        task: Task | None = None) -> int:
     """Play the seed baseline (`negoray.evolution.seeds.baseline_jobs`), pausing and retrying through an
     outage like every phase of a run, and write its two tables; the number of negotiations written.
     ``negotiations/baseline.parquet`` is written only once the baseline is complete (errors within the
     tolerated rate); interrupted or failed, nothing is written and the next attempt plays it again
-    (answered from the cache)."""
+    (answered from the cache). ``task``: the task whose own columns the negotiations rows get."""
     records = await play_until_done(backend, jobs, RetryPolicy(config.infra_retries, pause_s),
                                     label="the seed baseline", on_status=on_status)
-    tables = baseline_tables(records, jobs, config, prices)
+    tables = baseline_tables(records, jobs, config, prices, task)
+    columns = tuple(task.record_columns) if task is not None else ()
     writer = ResultsWriter(config.results)
     writer.write_extra("calls", "baseline", tables["calls"])
-    writer.write_extra("negotiations", "baseline", tables["negotiations"])  # last: marks it complete
+    writer.write_extra("negotiations", "baseline", tables["negotiations"], columns)  # last: marks it complete
     return len(records)

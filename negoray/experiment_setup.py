@@ -30,6 +30,7 @@ def _with_defaults(saved: dict[str, Any]) -> dict[str, Any]:
     defaults = _as_json(ExperimentConfig())
     if isinstance(saved.get("market"), dict) and "softmax" not in saved["market"]:  # the default changed since
         saved = {**saved, "market": {**saved["market"], "softmax": SOFTMAX_BEFORE_THE_SETTING}}
+    saved = {"task": "negotiation", **saved}  # written before there were tasks: V7's
     return {k: {**defaults[k], **v} if isinstance(v, dict) and isinstance(defaults.get(k), dict) else v
             for k, v in saved.items()}
 

@@ -105,7 +105,8 @@ class LocalExperiment:
                     should_stop=self._over_budget, on_generation=self._count))
                     for run_id, group, index in config.runs()}
                 if not baseline_done(self.results):
-                    tasks.create_task(play_baseline(backend(), baseline_jobs(task.seed_strategies(), splits["test"]), config, prices))
+                    tasks.create_task(play_baseline(backend(), baseline_jobs(task.seed_strategies(), splits["test"]), config, prices,
+                                                   task=task))
         except BaseExceptionGroup as group:
             raise group.exceptions[0] from None  # the first failure, typed as it was raised
         finally:

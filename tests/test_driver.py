@@ -11,7 +11,6 @@ from negoray.evolution.backend import LocalBackend
 from negoray.evolution.checkpoint import CheckpointStore
 from negoray.evolution.inputs import make_splits, negotiation_config
 from negoray.evolution.loop import Evolution
-from negoray.evolution.seeds import OPPONENT_PROMPT
 from negoray.results.writer import ResultsWriter, read_table
 from negoray.sim.model import SimModel
 from negoray.tasks.negotiation import NegotiationTask
@@ -22,7 +21,7 @@ TIMING = ["latency_s", "cache_hits"]
 
 
 def evolution(config):
-    backend = LocalBackend(SimModel(), NegotiationTask(negotiation_config(config)), negotiation_config(config).seed)
+    backend = LocalBackend(SimModel(), NegotiationTask(negotiation_config(config)), config.seed)
     return Evolution(config, "A1", "A", 1, make_splits(config), backend, task=backend.task)
 
 

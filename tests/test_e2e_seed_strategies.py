@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from negoray.evolution.evaluate import Summary, play_all
+from negoray.tasks.negotiation import Summary, play_all
 from negoray.evolution.seeds import OPPONENT_PROMPT, SEED_STRATEGIES
 from negoray.game.dialogue import NegotiationConfig
 from negoray.game.generators import v7_splits

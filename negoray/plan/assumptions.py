@@ -123,7 +123,7 @@ def measure_prompt_tokens(max_rounds: int, move_format: str = "text", calls: flo
 
 def _sample_worst_cases() -> list[WorstCase]:
     """The five worst of 20 dev negotiations of the aggressive seed on the sim: real details."""
-    from negoray.evolution.evaluate import play_all
+    from negoray.tasks.negotiation import play_all
     from negoray.game.generators import v7_splits
     from negoray.sim.model import SimModel
 

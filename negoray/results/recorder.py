@@ -8,43 +8,45 @@ from typing import Any
 from negoray.config import ExperimentConfig
 from negoray.evolution.backend import Job, Phase
 from negoray.evolution.loop import GenerationOutput
-from negoray.game.dialogue import NegotiationRecord
 from negoray.llm.cost import PriceBook
 from negoray.results.rows import agent_row, call_rows, generation_row, mutation_call_row, negotiation_row
+from negoray.tasks.base import Task, TaskRecord
 
 _SPLIT = {Phase.EVAL: "dev", Phase.GATING: "val", Phase.TEST: "test", Phase.BASELINE: "test"}
 
 
-Played = tuple[str, int, str, str, NegotiationRecord]
+Played = tuple[str, int, str, str, TaskRecord]
 """(run_id, generation, phase, agent_id, record)."""
 
 
-def _from_jobs(pairs: Sequence[tuple[Job, NegotiationRecord]]) -> list[Played]:
+def _from_jobs(pairs: Sequence[tuple[Job, TaskRecord]]) -> list[Played]:
     return [(j.run_id, j.generation, j.phase, j.agent_id, r) for j, r in pairs]
 
 
 def _played(played: Sequence[Played], group: str | None, seed: int | None,
-            prices: PriceBook | tuple[float | None, ...]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+            prices: PriceBook | tuple[float | None, ...], task: Task | None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     book = PriceBook.of_prices(prices)
     negotiations, calls = [], []
     for run_id, generation, phase, agent_id, record in played:
         negotiations.append(negotiation_row(
             record, run_id=run_id, group=group, seed=seed, generation=generation, agent_id=agent_id,
             split=_SPLIT[phase], phase=phase, price_in=book.price_in, price_out=book.price_out, price_cached_in=book.price_cached_in,
-            by_endpoint=book.by_endpoint))
+            by_endpoint=book.by_endpoint, task_fields=task.record_row(record) if task is not None else None))
         calls += call_rows(record, run_id=run_id, generation=generation, agent_id=agent_id, phase=phase,
                            price_in=book.price_in, price_out=book.price_out, price_cached_in=book.price_cached_in, by_endpoint=book.by_endpoint)
     return negotiations, calls
 
 
 def generation_tables(out: GenerationOutput, config: ExperimentConfig, prices: PriceBook | tuple[float | None, ...],
-                      wall_s: float) -> dict[str, Any]:
-    """Rows of every table for one generation of one run (keyword arguments of `write_generation`)."""
+                      wall_s: float, task: Task | None = None) -> dict[str, Any]:
+    """Rows of every table for one generation of one run (keyword arguments of `write_generation`);
+    ``task``: the task whose own columns the negotiations rows get (None: none)."""
     state = out.state
     seed = config.seed * 1000 + state.index
     evals: list[Played] = [(state.run_id, state.generation, Phase.EVAL, gid, r)
                            for gid, recs in out.eval_records.items() for r in recs]
-    negotiations, calls = _played(evals + _from_jobs(out.gating) + _from_jobs(out.test), state.group, seed, prices)
+    negotiations, calls = _played(evals + _from_jobs(out.gating) + _from_jobs(out.test), state.group, seed, prices,
+                                  task)
     book = PriceBook.of_prices(prices)
     attempts: dict[str, int] = {}
     for parent_id, reply, ok in out.mutation_calls:
@@ -54,11 +56,12 @@ def generation_tables(out: GenerationOutput, config: ExperimentConfig, prices: P
                                        by_endpoint=book.by_endpoint))
     agents = [agent_row(g, group=state.group, **out.agent_stats.get(g.id, {})) for g in state.population]
     summary = {**out.summary, "cost_usd": sum(c["cost_usd"] or 0.0 for c in calls), "wall_s": wall_s}
-    return {"negotiations": negotiations, "calls": calls, "agents": agents, "generation_row": generation_row(summary)}
+    return {"negotiations": negotiations, "calls": calls, "agents": agents, "generation_row": generation_row(summary),
+            "task_columns": tuple(task.record_columns) if task is not None else ()}
 
 
-def baseline_tables(records: Sequence[NegotiationRecord], jobs: Sequence[Job], config: ExperimentConfig,
-                    prices: PriceBook | tuple[float | None, ...]) -> dict[str, list[dict[str, Any]]]:
+def baseline_tables(records: Sequence[TaskRecord], jobs: Sequence[Job], config: ExperimentConfig,
+                    prices: PriceBook | tuple[float | None, ...], task: Task | None = None) -> dict[str, list[dict[str, Any]]]:
     """Rows for the seed strategies' test-set baseline (run_id "baseline", agent_id = style)."""
-    negotiations, calls = _played(_from_jobs(list(zip(jobs, records))), None, config.seed, prices)
+    negotiations, calls = _played(_from_jobs(list(zip(jobs, records))), None, config.seed, prices, task)
     return {"negotiations": negotiations, "calls": calls}

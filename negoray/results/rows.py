@@ -12,13 +12,15 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from negoray.chat import ChatReply
+from negoray.chat import CallUsage, ChatReply
 from negoray.evolution.backend import Phase
 from negoray.evolution.genome import Genome, Origin
-from negoray.game.dialogue import CallUsage, NegotiationRecord
+from negoray.game.dialogue import NegotiationRecord
+from negoray.game.outcome import OutcomeKind
 from negoray.llm.cost import EndpointPrices, call_cost
 from negoray.llm.redact import redact
-from negoray.results.schema import AGENTS, GENERATIONS, PHASES, SPLITS, group_of
+from negoray.results.schema import AGENTS, GENERATIONS, PHASES, SCORED, SPLITS, group_of
+from negoray.tasks.base import TaskRecord
 
 
 def _check(name: str, value: Any, allowed: tuple[str, ...]) -> None:
@@ -76,8 +78,76 @@ def _calls_cost(calls: Iterable[CallUsage], price_in: float | None, price_out: f
     return total
 
 
+def _record_row(record: TaskRecord, *, run_id: str, group: str | None, seed: int | None, generation: int | None,
+                agent_id: str, split: str, phase: str, price_in: float | None, price_out: float | None,
+                price_cached_in: float | None, by_endpoint: Mapping[str, EndpointPrices] | None) -> dict[str, Any]:
+    """The columns of a ``negotiations`` row every task's record has: the keys, the score, usage, error."""
+    _check("phase", phase, PHASES)
+    _check("split", split, SPLITS)
+    served = next((c for c in record.calls if c.provider or c.model), None)
+    return {
+        "run_id": run_id,
+        "group": group,
+        "seed": seed,
+        "generation": generation,
+        "agent_id": agent_id,
+        "scenario_id": record.scenario_id,
+        "split": split,
+        "phase": phase,
+        "replicate": record.replicate,
+        "normalized_score": record.score,
+        "calls": len(record.calls),
+        "cache_hits": sum(1 for c in record.calls if c.cache_hit),
+        "prompt_tokens": sum(c.prompt_tokens for c in record.calls),
+        "completion_tokens": sum(c.completion_tokens for c in record.calls),
+        "reasoning_tokens": sum(c.reasoning_tokens for c in record.calls),
+        "cached_prompt_tokens": sum(c.cached_prompt_tokens for c in record.calls),
+        "cost_usd": _calls_cost(record.calls, price_in, price_out, price_cached_in, by_endpoint),
+        "latency_s": sum(c.latency_s for c in record.calls),
+        "provider": served.provider if served else "",
+        "model": served.model if served else "",
+        "error": redact(record.error) if record.error else record.error,
+    }
+
+
+def _negotiation_columns(record: NegotiationRecord) -> dict[str, Any]:
+    m = record.metrics  # None for an infrastructure error: its score columns stay null
+    return {
+        "outcome": record.outcome.value,
+        "agent_score": m.agent_score if m is not None else None,
+        "opponent_score": m.opponent_score if m is not None else None,
+        "opponent_normalized": m.opponent_normalized if m is not None else None,
+        "pareto_optimal": m.pareto_optimal if m is not None else None,
+        "joint_efficiency": m.joint_efficiency if m is not None else None,
+        "nash_product": m.nash_product if m is not None else None,
+        "nash_ratio": m.nash_ratio if m is not None else None,
+        "turns": record.n_turns,
+        "agent_invalid": record.agent_invalid,
+        "opponent_invalid": record.opponent_invalid,
+        "agent_unparseable": record.agent_unparseable,
+        "opponent_unparseable": record.opponent_unparseable,
+        "truncated": record.truncated,
+        # the turns, moves and outcome; per-call usage (timings, cache hits) lives in the calls table
+        "transcript": redact(json.dumps({k: v for k, v in record.to_dict().items() if k != "calls"},
+                                        ensure_ascii=False, separators=(",", ":"))),
+    }
+
+
+def _task_columns(record: TaskRecord, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """A record that is not a negotiation: outcome ``scored`` or ``error``, no negotiation metrics
+    (null), its calls as turns, and its task's own fields (also kept, as JSON, in ``transcript``)."""
+    return {
+        "outcome": SCORED if record.error is None else OutcomeKind.ERROR.value,
+        "turns": len(record.calls),
+        **{k: 0 for k in ("agent_invalid", "opponent_invalid", "agent_unparseable", "opponent_unparseable")},
+        "truncated": sum(1 for c in record.calls if c.finish_reason == "length"),
+        "transcript": redact(json.dumps(dict(fields), ensure_ascii=False, separators=(",", ":"), default=str)),
+        **fields,
+    }
+
+
 def negotiation_row(
-    record: NegotiationRecord,
+    record: TaskRecord,
     *,
     run_id: str,
     group: str | None,
@@ -90,58 +160,22 @@ def negotiation_row(
     price_out: float | None,
     price_cached_in: float | None = None,
     by_endpoint: Mapping[str, EndpointPrices] | None = None,
+    task_fields: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One row of ``negotiations``. ``price_in``/``price_out``/``price_cached_in`` (cached prompt
-    tokens; None: at ``price_in``) are dollars per million tokens; ``by_endpoint``: each endpoint's
-    own prices, by the name its calls carry."""
-    _check("phase", phase, PHASES)
-    _check("split", split, SPLITS)
-    m = record.metrics  # None for an infrastructure error: its score columns stay null
-    served = next((c for c in record.calls if c.provider or c.model), None)
-    return {
-        "run_id": run_id,
-        "group": group,
-        "seed": seed,
-        "generation": generation,
-        "agent_id": agent_id,
-        "scenario_id": record.scenario_id,
-        "split": split,
-        "phase": phase,
-        "replicate": record.replicate,
-        "outcome": record.outcome.value,
-        "agent_score": m.agent_score if m is not None else None,
-        "opponent_score": m.opponent_score if m is not None else None,
-        "normalized_score": m.agent_normalized if m is not None else None,
-        "opponent_normalized": m.opponent_normalized if m is not None else None,
-        "pareto_optimal": m.pareto_optimal if m is not None else None,
-        "joint_efficiency": m.joint_efficiency if m is not None else None,
-        "nash_product": m.nash_product if m is not None else None,
-        "nash_ratio": m.nash_ratio if m is not None else None,
-        "turns": record.n_turns,
-        "agent_invalid": record.agent_invalid,
-        "opponent_invalid": record.opponent_invalid,
-        "agent_unparseable": record.agent_unparseable,
-        "opponent_unparseable": record.opponent_unparseable,
-        "truncated": record.truncated,
-        "calls": len(record.calls),
-        "cache_hits": sum(1 for c in record.calls if c.cache_hit),
-        "prompt_tokens": record.prompt_tokens,
-        "completion_tokens": record.completion_tokens,
-        "reasoning_tokens": record.reasoning_tokens,
-        "cached_prompt_tokens": record.cached_prompt_tokens,
-        "cost_usd": _calls_cost(record.calls, price_in, price_out, price_cached_in, by_endpoint),
-        "latency_s": record.latency_s,
-        "provider": served.provider if served else "",
-        "model": served.model if served else "",
-        "error": redact(record.error) if record.error else record.error,
-        # the turns, moves and outcome; per-call usage (timings, cache hits) lives in the calls table
-        "transcript": redact(json.dumps({k: v for k, v in record.to_dict().items() if k != "calls"},
-                                        ensure_ascii=False, separators=(",", ":"))),
-    }
+    """One row of ``negotiations`` (one evaluation of any task: a negotiation's own columns, or the
+    task's ``task_fields``, its `Task.record_row`). ``price_in``/``price_out``/``price_cached_in``
+    (cached prompt tokens; None: at ``price_in``) are dollars per million tokens; ``by_endpoint``:
+    each endpoint's own prices, by the name its calls carry."""
+    row = _record_row(record, run_id=run_id, group=group, seed=seed, generation=generation, agent_id=agent_id,
+                      split=split, phase=phase, price_in=price_in, price_out=price_out,
+                      price_cached_in=price_cached_in, by_endpoint=by_endpoint)
+    if isinstance(record, NegotiationRecord):
+        return {**row, **_negotiation_columns(record), **(task_fields or {})}
+    return {**row, **_task_columns(record, task_fields or {})}
 
 
 def call_rows(
-    record: NegotiationRecord,
+    record: TaskRecord,
     *,
     run_id: str,
     generation: int | None,

@@ -8,7 +8,7 @@ null, never 0 (an error is not a score); ``market_*`` columns are null for tourn
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -17,13 +17,16 @@ from negoray.config import GROUPS
 from negoray.evolution.backend import NEGOTIATION_PHASES, Phase
 from negoray.evolution.genome import Origin
 from negoray.game.outcome import OutcomeKind
+from negoray.tasks.base import Column
 
 SCHEMA_VERSION = "1"
 
 PHASES = NEGOTIATION_PHASES
 """Why a negotiation was played: dev fitness, a gating match, the final test, a seed baseline."""
 CALL_PHASES = (*PHASES, Phase.MUTATION)
-OUTCOMES = tuple(k.value for k in OutcomeKind)
+SCORED = "scored"
+"""The outcome of a task's record that is not a negotiation and has a score (else ``error``)."""
+OUTCOMES = (*(k.value for k in OutcomeKind), SCORED)
 SPLITS = ("dev", "val", "test")
 SIDES = ("agent", "opponent", "mutator")
 STATUSES = ("ok", "failed")
@@ -176,9 +179,23 @@ def group_of(run_id: str) -> str | None:
     return run_id[:1] if run_id[:1] in GROUPS else None
 
 
-def to_table(table: str, rows: Iterable[Mapping[str, Any]]) -> pa.Table:
-    """Rows as an Arrow table with ``table``'s schema, after checking columns, nulls and domains."""
-    schema = SCHEMAS[table]
+_ARROW = {"string": _S, "int32": _I32, "int64": _I64, "float64": _F, "bool": _B}
+
+
+def with_task_columns(schema: pa.Schema, columns: Sequence[Column]) -> pa.Schema:
+    """``schema`` plus a task's own columns (`negoray.tasks.base.Task.record_columns`)."""
+    clash = [c.name for c in columns if c.name in schema.names]
+    if clash:
+        raise ValueError(f"task column(s) {', '.join(clash)} clash with the {schema.metadata[b'negoray.table'].decode()} "
+                         "table's own columns")
+    return pa.schema([*schema, *(pa.field(c.name, _ARROW[c.type], nullable=c.nullable) for c in columns)],
+                     metadata=schema.metadata)
+
+
+def to_table(table: str, rows: Iterable[Mapping[str, Any]], task_columns: Sequence[Column] = ()) -> pa.Table:
+    """Rows as an Arrow table with ``table``'s schema (plus ``task_columns``), after checking columns,
+    nulls and domains."""
+    schema = with_task_columns(SCHEMAS[table], task_columns) if task_columns else SCHEMAS[table]
     rows = list(rows)
     for i, row in enumerate(rows):
         extra = set(row) - set(schema.names)

@@ -25,7 +25,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from negoray.results.schema import SCHEMAS, TABLES, empty_table, to_table
+from negoray.results.schema import SCHEMAS, TABLES, to_table, with_task_columns
+from negoray.tasks.base import Column
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -78,6 +79,7 @@ class ResultsWriter:
         calls: Sequence[Mapping[str, Any]],
         agents: Sequence[Mapping[str, Any]],
         generation_row: Mapping[str, Any],
+        task_columns: Sequence[Column] = (),
     ) -> dict[str, Path]:
         """Write one generation of one run (all four tables); returns the paths written.
 
@@ -93,7 +95,7 @@ class ResultsWriter:
         if generation_row.get("generation") != generation:
             raise ValueError(f"generation_row is for generation {generation_row.get('generation')!r}, not {generation}")
         tables = {
-            "negotiations": to_table("negotiations", negotiations),
+            "negotiations": to_table("negotiations", negotiations, task_columns),
             "calls": to_table("calls", calls),
             "agents": to_table("agents", agents),
             "generations": to_table("generations", [generation_row]),  # last: marks the generation complete
@@ -105,12 +107,13 @@ class ResultsWriter:
             write_parquet(written[table], arrow)
         return written
 
-    def write_extra(self, table: str, name: str, rows: Iterable[Mapping[str, Any]]) -> Path:
+    def write_extra(self, table: str, name: str, rows: Iterable[Mapping[str, Any]],
+                    task_columns: Sequence[Column] = ()) -> Path:
         """Write rows outside the generation loop, e.g. ``("negotiations", "test_A1", rows)`` or
         ``("negotiations", "baseline", rows)``: file ``{table}/{name}.parquet``."""
         _check_name("name", name)
         path = self.path(table, f"{name}.parquet")
-        write_parquet(path, to_table(table, rows))
+        write_parquet(path, to_table(table, rows, task_columns))
         return path
 
     def has_generation(self, run_id: str, generation: int) -> bool:
@@ -137,12 +140,15 @@ def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=schema)
 
 
-def read_table(root: Path | str, table: str, columns: Sequence[str] | None = None) -> pa.Table:
+def read_table(root: Path | str, table: str, columns: Sequence[str] | None = None,
+               task_columns: Sequence[Column] = ()) -> pa.Table:
     """One table, all files concatenated in sorted file order; an empty table with the schema if
-    there are none. ``columns`` reads only those (e.g. leave out ``transcript``)."""
+    there are none. ``columns`` reads only those (e.g. leave out ``transcript``); ``task_columns``:
+    the task's own columns of ``negotiations``, read too."""
     schema = SCHEMAS[table] if table in SCHEMAS else None
     if schema is None:
         raise ValueError(f"unknown table {table!r}; tables: {', '.join(TABLES)}")
+    schema = with_task_columns(schema, task_columns) if task_columns else schema
     if columns is not None:
         unknown = set(columns) - set(schema.names)
         if unknown:
@@ -154,7 +160,7 @@ def read_table(root: Path | str, table: str, columns: Sequence[str] | None = Non
         wanted = [c for c in schema.names if c in present]
         parts.append(_conform(pq.read_table(path, columns=wanted), schema))
     if not parts:
-        return empty_table(table) if columns is None else schema.empty_table()
+        return schema.empty_table()
     return pa.concat_tables(parts)
 
 

@@ -33,6 +33,6 @@ class Baseline:
     async def run(self) -> int:
         """Play and write the baseline; the number of negotiations written."""
         n = await play_baseline(self.backend, self.jobs, self.config, self.prices, pause_s=self.pause_s,
-                                on_status=self._set_status)
+                                on_status=self._set_status, task=self.backend.task)
         self._status = "done"
         return n

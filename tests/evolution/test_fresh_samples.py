@@ -80,10 +80,10 @@ def test_two_generations_of_two_runs_per_group_and_the_baseline_send_no_request_
     config = with_overrides(POC, generations=2)
     server = SeedHonouringServer()
     for run_id, group in (("C-0", "C"), ("C-1", "C"), ("D-0", "D"), ("D-1", "D")):
-        backend = LocalBackend(server, NegotiationTask(negotiation_config(config)), negotiation_config(config).seed)
+        backend = LocalBackend(server, NegotiationTask(negotiation_config(config)), config.seed)
         asyncio.run(run_all(Evolution(config, run_id, group, int(run_id[-1]), SPLITS, backend, task=backend.task)))
     baseline = baseline_jobs(SEED_STRATEGIES, SPLITS["test"])
-    asyncio.run(play_jobs(baseline, NegotiationTask(negotiation_config(config)), server, negotiation_config(config).seed, concurrency=64))
+    asyncio.run(play_jobs(baseline, NegotiationTask(negotiation_config(config)), server, config.seed, concurrency=64))
     assert len(server.requests) > 2000 and server.repeats() == 0
 
 
@@ -92,7 +92,7 @@ def test_each_mutation_attempt_is_a_fresh_sample():
     and two slots mutating the same parent do not share one."""
     config = with_overrides(POC, generations=2, population=4, elites=1)
     server = SeedHonouringServer(text="no strategy here")
-    backend = LocalBackend(server, NegotiationTask(negotiation_config(config)), negotiation_config(config).seed)
+    backend = LocalBackend(server, NegotiationTask(negotiation_config(config)), config.seed)
     outputs, _ = asyncio.run(run_all(Evolution(config, "D-0", "D", 0, SPLITS, backend, task=backend.task)))  # tournament: 3 slots
     mutation = [r for r in server.requests if r[3] == 1024]
     assert len(mutation) == config.mutation_attempts * (config.population - config.elites)

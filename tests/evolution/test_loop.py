@@ -14,7 +14,7 @@ from negoray.evolution.checkpoint import CheckpointStore
 from negoray.evolution.genome import Origin
 from negoray.evolution.inputs import make_splits, negotiation_config
 from negoray.evolution.loop import Evolution, mean_score
-from negoray.evolution.seeds import OPPONENT_PROMPT, SEED_STRATEGIES
+from negoray.evolution.seeds import SEED_STRATEGIES
 from negoray.llm.cache import ResponseCache
 from negoray.llm.client import LLMClient
 from negoray.llm.config import LLMConfig
@@ -27,7 +27,7 @@ SPLITS = make_splits(POC)
 
 
 def evolution(run_id, group, chat=None, config=POC):
-    backend = LocalBackend(chat or SimModel(), NegotiationTask(negotiation_config(config)), negotiation_config(config).seed)
+    backend = LocalBackend(chat or SimModel(), NegotiationTask(negotiation_config(config)), config.seed)
     return Evolution(config, run_id, group, 1, SPLITS, backend, task=backend.task)
 
 
@@ -59,7 +59,7 @@ def test_evolution_improves_dev_fitness_in_both_groups(poc_runs):
 
 @pytest.mark.slow
 def test_best_agent_beats_the_mean_of_the_seeds_on_test(poc_runs):
-    backend = LocalBackend(SimModel(), NegotiationTask(negotiation_config(POC)), negotiation_config(POC).seed)
+    backend = LocalBackend(SimModel(), NegotiationTask(negotiation_config(POC)), POC.seed)
     jobs = [Job("baseline", 0, "baseline", n, p, s) for n, p in SEED_STRATEGIES.items() for s in SPLITS["test"]]
     records = asyncio.run(backend.play(jobs))
     per_seed = [mean_score(records[i:i + len(SPLITS["test"])]) for i in range(0, len(records), len(SPLITS["test"]))]
@@ -152,7 +152,7 @@ class FlakyBackend(LocalBackend):
         async def down(messages, params):
             raise ChatFailure("provider down: connection refused")
 
-        return await LocalBackend(down, NegotiationTask(negotiation_config(POC)), negotiation_config(POC).seed).play(jobs)
+        return await LocalBackend(down, NegotiationTask(negotiation_config(POC)), POC.seed).play(jobs)
 
 
 def test_a_provider_that_stays_down_pauses_the_run_which_resumes_when_it_is_back():
@@ -182,8 +182,8 @@ class OneScenarioFails(LocalBackend):
         async def down(messages, params):
             raise ChatFailure("timeout")
 
-        broken = LocalBackend(down, NegotiationTask(negotiation_config(POC)), negotiation_config(POC).seed)
-        healthy = LocalBackend(SimModel(), NegotiationTask(negotiation_config(POC)), negotiation_config(POC).seed)
+        broken = LocalBackend(down, NegotiationTask(negotiation_config(POC)), POC.seed)
+        healthy = LocalBackend(SimModel(), NegotiationTask(negotiation_config(POC)), POC.seed)
         return [(await (broken if j.scenario.id == self.scenario_id else healthy).play([j]))[0] for j in jobs]
 
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from negoray.chat import ChatFailure, ChatParams
 from negoray.evolution.backend import Job, play_jobs
-from negoray.evolution.seeds import OPPONENT_PROMPT, SEED_STRATEGIES
+from negoray.evolution.seeds import SEED_STRATEGIES
 from negoray.game.dialogue import NegotiationConfig
 from negoray.game.generators import v7_splits
 from negoray.llm.pool import EndpointPool, PoolMember

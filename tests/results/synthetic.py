@@ -10,7 +10,7 @@ import numpy as np
 
 from negoray.chat import ChatFailure
 from negoray.config import GROUPS
-from negoray.evolution.evaluate import play_all
+from negoray.tasks.negotiation import play_all
 from negoray.evolution.genome import Genome, Origin, genome_id
 from negoray.evolution.seeds import OPPONENT_PROMPT, SEED_STRATEGIES
 from negoray.game.dialogue import NegotiationConfig, NegotiationRecord, run_negotiation

@@ -3,7 +3,6 @@
 import asyncio
 
 from negoray.evolution.backend import play_jobs
-from negoray.evolution.seeds import OPPONENT_PROMPT
 from negoray.llm.pool import EndpointPool, PoolMember
 from negoray.results.report.endpoints import endpoint_section
 from negoray.results.rows import call_rows, negotiation_row

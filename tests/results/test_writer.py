@@ -12,7 +12,7 @@ from negoray.chat import ChatReply
 from negoray.evolution.genome import Genome, Origin
 from negoray.results import schema
 from negoray.results.rows import agent_row, call_rows, generation_row, mutation_call_row, negotiation_row
-from negoray.results.schema import CALL_PHASES, OUTCOMES, PHASES, SCHEMAS
+from negoray.results.schema import CALL_PHASES, OUTCOMES, PHASES, SCHEMAS, SCORED
 from negoray.results.writer import ResultsWriter, has_results, read_table, table_files
 from tests.results.synthetic import PRICES, generation_tables
 
@@ -127,7 +127,7 @@ def test_read_back_with_pyarrow(full, table):
     rows = t.to_pylist()
     if table == "negotiations":
         assert {r["phase"] for r in rows} == set(PHASES)
-        assert {r["outcome"] for r in rows} == set(OUTCOMES)
+        assert {r["outcome"] for r in rows} == set(OUTCOMES) - {SCORED}  # "scored": a task that does not negotiate
         scored = [r for r in rows if r["outcome"] != "error"]
         assert all(0 <= r["normalized_score"] <= 1 and 0 <= r["joint_efficiency"] <= 1 for r in scored)
         assert all(r["normalized_score"] is None for r in rows if r["outcome"] == "error")

@@ -24,7 +24,6 @@ from negoray.config import load_config
 from negoray.driver import baseline_done
 from negoray.evolution.backend import LocalBackend, baseline_jobs
 from negoray.evolution.inputs import make_splits, negotiation_config
-from negoray.evolution.seeds import OPPONENT_PROMPT
 from negoray.game.outcome import OutcomeKind
 from negoray.evolution.seeds import SEED_STRATEGIES
 from negoray.results.lock import ResultsLock
@@ -127,7 +126,8 @@ class DownBackend(LocalBackend):
     """The provider is down for the first ``down_for`` batches (every negotiation an error)."""
 
     def __init__(self, down_for: int) -> None:
-        super().__init__(SimModel(), NegotiationTask(negotiation_config(load_config("smoke"))), load_config("smoke").seed)
+        smoke = load_config("smoke")
+        super().__init__(SimModel(), NegotiationTask(negotiation_config(smoke)), smoke.seed)
         self.down_for, self.calls = down_for, 0
 
     async def play(self, jobs):

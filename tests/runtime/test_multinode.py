@@ -9,7 +9,7 @@ import ray
 from ray.cluster_utils import Cluster
 
 from negoray.evolution.backend import Job
-from negoray.evolution.seeds import OPPONENT_PROMPT, SEED_STRATEGIES
+from negoray.evolution.seeds import SEED_STRATEGIES
 from negoray.game.dialogue import NegotiationConfig
 from negoray.game.generators import v7_splits
 from negoray.llm.config import LLMConfig

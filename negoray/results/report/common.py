@@ -14,7 +14,7 @@ from negoray.config import GROUPS
 PLANNED_RUNS = 3
 """Runs per group in V7's plan (the report's n)."""
 COLORS = {"A": "tab:blue", "B": "tab:orange", "C": "tab:green", "D": "tab:red"}
-OUTCOME_COLORS = {"agreed": "tab:green", "timeout": "tab:gray", "error": "tab:red"}
+OUTCOME_COLORS = {"agreed": "tab:green", "timeout": "tab:gray", "error": "tab:red", "scored": "tab:blue"}
 MARKET = tuple(g for g, (sel, _) in GROUPS.items() if sel == "market")
 TOURNAMENT = tuple(g for g, (sel, _) in GROUPS.items() if sel == "tournament")
 

@@ -12,8 +12,7 @@ from typing import Any
 from negoray.config import GROUPS
 from negoray.results.report.common import COLORS, OUTCOME_COLORS, as_float, group_label
 from negoray.results.report.load import (Results, RunResults, gating_by_group, gating_rate, negotiation_count,
-                                        outcome_mix, phase_order)
-from negoray.results.schema import OUTCOMES
+                                        outcome_mix, outcomes_shown, phase_order)
 
 
 FIGURES = {
@@ -206,7 +205,7 @@ def _fig_outcomes(data: Results, path: Path) -> str | None:
     fig, axes = _figure(size=(max(6, 0.7 * len(mix) + 2), 4.2))
     ax = axes[0][0]
     bottom = [0.0] * len(mix)
-    for outcome in OUTCOMES:
+    for outcome in outcomes_shown(mix):
         share = [c[outcome] / negotiation_count(c) for _, c in mix]
         ax.bar(range(len(mix)), share, bottom=bottom, color=OUTCOME_COLORS[outcome], label=outcome, width=0.7)
         bottom = [b + s for b, s in zip(bottom, share)]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 from negoray.evolution.backend import Phase
 from negoray.results.report.common import as_float, nanmean, run_key
 from negoray.results.concurrency import read_concurrency_history
-from negoray.results.schema import CALL_PHASES, OUTCOMES, PHASES, group_of
+from negoray.results.schema import CALL_PHASES, OUTCOMES, PHASES, SCORED, group_of
 from negoray.results.stats import hhi
 from negoray.results.writer import read_table
 
@@ -248,6 +248,12 @@ def outcome_mix(data: Results) -> list[tuple[str, Counter[str]]]:
 
 def negotiation_count(c: Counter[str]) -> int:
     return sum(c[o] for o in OUTCOMES)
+
+
+def outcomes_shown(mix: Sequence[tuple[str, Counter[str]]]) -> list[str]:
+    """The outcomes a report shows: every negotiation outcome, and ``scored`` (a task's records that
+    are not negotiations) only where there are some."""
+    return [o for o in OUTCOMES if o != SCORED or any(c[SCORED] for _, c in mix)]
 
 
 def phase_order(phases: Iterable[str]) -> list[str]:

@@ -13,8 +13,8 @@ from negoray.config import GROUPS
 from negoray.fmt import decimal
 from negoray.results.report.common import (MARKET, PLANNED_RUNS, TOURNAMENT, as_float, group_label, markdown_table,
                                            nanmean, nansd, run_key)
-from negoray.results.report.load import Results, gating_by_group, negotiation_count, outcome_mix, phase_order
-from negoray.results.schema import OUTCOMES
+from negoray.results.report.load import (Results, gating_by_group, negotiation_count, outcome_mix, outcomes_shown,
+                                         phase_order)
 
 
 def missing_section(data: Results) -> list[str]:
@@ -156,11 +156,12 @@ def outcome_section(data: Results) -> list[str]:
     mix = outcome_mix(data)
     if not mix:
         return ["## Outcomes", "", "No negotiations recorded.", ""]
-    rows = [[label, negotiation_count(c)] + [f"{c[o]} ({c[o] / negotiation_count(c):.0%})" for o in OUTCOMES]
+    shown = outcomes_shown(mix)
+    rows = [[label, negotiation_count(c)] + [f"{c[o]} ({c[o] / negotiation_count(c):.0%})" for o in shown]
             + [c["turns"], c["unparseable"], c["truncated"]] for label, c in mix]
     return ["## Outcomes", "", "Errors are infrastructure failures: never scored, excluded from every mean. "
             "Unparseable and truncated turns (cut off by max_tokens before a move) cost the turn.", ""] + markdown_table(
-        ["group / phase", "negotiations", *OUTCOMES, "turns", "unparseable", "truncated"], rows) + _truncation_note(mix)
+        ["group / phase", "negotiations", *shown, "turns", "unparseable", "truncated"], rows) + _truncation_note(mix)
 
 
 def usage_section(data: Results) -> list[str]:
