@@ -13,15 +13,16 @@ from negoray.tasks.base import Column, ScoredRecord
 from negoray.tasks.classify.data import Example
 from negoray.tasks.classify.parse import UNPARSEABLE, parse_label
 
-OUTCOMES = ("correct", "wrong", "unparseable", "error")
+VERDICTS = ("correct", "wrong", "unparseable", "error")
+"""The ``verdict`` column (the table's own ``outcome`` is ``scored`` or ``error``, as for any task)."""
 LABELS_LINE = "Labels:"
 """Starts the user message's line of allowed labels (the sim reads it)."""
 DOMAIN_LINE = "Domain:"
 
 RECORD_COLUMNS: tuple[Column, ...] = (
-    Column("domain", "string"), Column("label", "string"), Column("predicted", "string"), Column("outcome", "string"),
+    Column("domain", "string"), Column("label", "string"), Column("predicted", "string"), Column("verdict", "string"),
 )
-"""The classify task's own per-record columns (``predicted`` is null for an error)."""
+"""The classify task's own per-record columns (``predicted`` is null for an error; ``verdict``: `VERDICTS`)."""
 
 
 def user_message(example: Example, labels: Sequence[str], show_domain: bool = True) -> str:
@@ -54,8 +55,8 @@ async def classify_one(prompt: str, example: Example, chat: ChatFn, seed: int | 
         reply = await chat(classify_messages(prompt, example, labels, show_domain), call_params)
     except ChatFailure as e:
         return ScoredRecord(example.id, replicate, None, (CallUsage.of("agent", 0, None),), error=str(e) or type(e).__name__,
-                            fields={**fields, "predicted": None, "outcome": "error"})
+                            fields={**fields, "predicted": None, "verdict": "error"})
     predicted = parse_label(reply.text, labels)
     outcome = outcome_of(predicted, example.label)
     return ScoredRecord(example.id, replicate, 1.0 if outcome == "correct" else 0.0, (CallUsage.of("agent", 0, reply),),
-                        fields={**fields, "predicted": predicted, "outcome": outcome})
+                        fields={**fields, "predicted": predicted, "verdict": outcome})

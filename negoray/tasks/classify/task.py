@@ -69,7 +69,7 @@ class ClassifyTask:
 
     def summary(self, records: Sequence[ScoredRecord]) -> dict[str, float]:  # type: ignore[override]
         scored = [r for r in records if r.score is not None]
-        unparseable = sum(1 for r in scored if r.fields.get("outcome") == "unparseable")
+        unparseable = sum(1 for r in scored if r.fields.get("verdict") == "unparseable")
         return {"accuracy": feedback.accuracy(records).rate,
                 "unparseable_rate": unparseable / len(scored) if scored else float("nan")}
 

@@ -7,7 +7,7 @@ from negoray.evolution.mutation import extract_strategy
 
 def rec(i, domain, score, predicted="negative"):
     if score is None:
-        return ScoredRecord(f"e{i}", 0, None, error="timeout", fields={"domain": domain, "label": "positive", "outcome": "error"})
+        return ScoredRecord(f"e{i}", 0, None, error="timeout", fields={"domain": domain, "label": "positive", "verdict": "error"})
     return ScoredRecord(f"e{i}", 0, score, fields={"domain": domain, "label": "positive",
                                                   "predicted": "positive" if score else predicted})
 

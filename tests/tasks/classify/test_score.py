@@ -39,7 +39,7 @@ def test_outcomes_and_scores():
     correct, _ = run("Label: Positive")
     wrong, _ = run("negative")
     unparseable, _ = run("hard to say")
-    assert [(r.score, r.fields["outcome"], r.fields["predicted"]) for r in (correct, wrong, unparseable)] == [
+    assert [(r.score, r.fields["verdict"], r.fields["predicted"]) for r in (correct, wrong, unparseable)] == [
         (1.0, "correct", "positive"), (0.0, "wrong", "negative"), (0.0, "unparseable", "unparseable")]
     assert correct.error is None and correct.calls[0].ok and correct.calls[0].prompt_tokens == 30
     assert (correct.scenario_id, correct.replicate, correct.fields["domain"], correct.fields["label"]) == ("e1", 2, "movie", "positive")
@@ -48,5 +48,5 @@ def test_outcomes_and_scores():
 def test_an_infrastructure_failure_is_an_error_never_a_score():
     record, _ = run(ChatFailure("503 after 5 attempts"))
     assert record.score is None and record.error == "503 after 5 attempts"
-    assert record.fields["outcome"] == "error" and record.fields["predicted"] is None
+    assert record.fields["verdict"] == "error" and record.fields["predicted"] is None
     assert not record.calls[0].ok
