@@ -67,6 +67,11 @@ class ClassifyTask:
     def record_row(self, record: ScoredRecord) -> dict[str, Any]:  # type: ignore[override]
         return {c.name: record.fields.get(c.name) for c in RECORD_COLUMNS}
 
+    def report_sections(self, tables: Mapping[str, Any]) -> list[str]:
+        from negoray.tasks.classify.report import report_sections  # the report's helpers, on use
+
+        return report_sections(tables)
+
     def summary(self, records: Sequence[ScoredRecord]) -> dict[str, float]:  # type: ignore[override]
         scored = [r for r in records if r.score is not None]
         unparseable = sum(1 for r in scored if r.fields.get("verdict") == "unparseable")
