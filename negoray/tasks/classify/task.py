@@ -34,6 +34,8 @@ class ClassifyTask:
     name = "classify"
     counterpart: str | None = None
     record_columns: Sequence[Column] = RECORD_COLUMNS
+    calls_per_evaluation = 1.0
+    """One call per example (the planner's figure; `negoray.plan.for_task`)."""
 
     def __init__(self, splits: Mapping[str, Sequence[Example]], labels: Sequence[str], params: ChatParams,
                  show_domain: bool = True, misclassified: int = feedback.MISCLASSIFIED_SHOWN) -> None:
