@@ -52,8 +52,8 @@ def accuracy_section(rows: Sequence[Row]) -> list[str]:
         names = sorted({(r["phase"], r["run_id"], r["agent_id"]) for r in tested},
                        key=lambda k: (k[0] == "baseline", run_key(k[1]), k[2]))
         out += markdown_table(["phase", "run", "agent", *domains],
-                      [[phase, run, agent, *(decimal(per_agent[agent].get(d, math.nan)) for d in domains)]
-                       for phase, run, agent in names if agent in per_agent])
+                              [[phase, run, agent, *(decimal(per_agent[agent].get(d, math.nan)) for d in domains)]
+                               for phase, run, agent in names if agent in per_agent])
     return out
 
 
