@@ -2,7 +2,9 @@
 task's columns, the report its own sections; kill -9 in the middle and a rerun give identical tables."""
 
 import dataclasses
+import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -14,6 +16,7 @@ import pytest
 
 from negoray.config import load_config
 from negoray.local_experiment import LocalExperiment
+from negoray.results.report import write_report
 from negoray.tasks.classify.score import VERDICTS
 from negoray.tasks.classify.synthetic import SHIPPED
 
@@ -73,6 +76,15 @@ def test_the_report_has_the_task_sections_and_no_v7_seed_styles(smoke):
         assert section in report
     assert "| B1 | 1 | movie |" in report and "Seed baselines missing" not in report
     assert "aggressive" not in report and "could not be built" not in report
+
+
+def test_a_task_that_cannot_be_built_is_named_and_its_sections_left_out(smoke, tmp_path):
+    copy = shutil.copytree(smoke, tmp_path / "r")
+    saved = json.loads((copy / "config.json").read_text())
+    (copy / "config.json").write_text(json.dumps({**saved, "task": {**saved["task"], "data": "gone.jsonl"}}))
+    report = write_report(copy).read_text()
+    assert "The task could not be built from config.json (ExperimentConfigError: task.data: gone.jsonl" in report
+    assert "## Specialisation" not in report and "## Runs" in report
 
 
 def test_kill_9_mid_run_then_rerun_gives_identical_tables(tmp_path, smoke):
