@@ -100,12 +100,16 @@ def _load_config(args: argparse.Namespace, parser: argparse.ArgumentParser):
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from negoray import plan as planner
+    from negoray.config import ExperimentConfigError
     from negoray.llm.config import ConfigError, load_profiles
     from negoray.roles import fleet_spec
 
     if args.batch_latency_s is not None and not args.batch_latency_s > 0:
         parser.error(f"--batch-latency-s: must be a positive number, got {args.batch_latency_s}")
-    config, task_calls = planner.for_task(_load_config(args, parser))
+    try:
+        config, task_calls = planner.for_task(_load_config(args, parser))
+    except ExperimentConfigError as e:  # the task's own options: checked when it is built
+        parser.error(f"--config: {e}")
     try:
         profiles = load_profiles(args.profiles) if args.profiles else {}
     except ConfigError as e:
