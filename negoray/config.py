@@ -254,6 +254,15 @@ def _build(cls: type, data: Mapping[str, Any], source: str, prefix: str = "") ->
     return cls(**kwargs)
 
 
+def config_from_dict(data: Mapping[str, Any], source: str) -> ExperimentConfig:
+    """A config from its `ExperimentConfig.to_dict` form (a results directory's ``config.json``); keys
+    it lacks take their defaults."""
+    try:
+        return _build(ExperimentConfig, data, source).validate(source)
+    except TypeError as e:
+        raise ExperimentConfigError(f"{source}: {e}") from None
+
+
 def load_config(name_or_path: str) -> ExperimentConfig:
     """A config by name (``experiments/configs/NAME.toml``) or by path."""
     path = Path(name_or_path)
@@ -267,10 +276,7 @@ def load_config(name_or_path: str) -> ExperimentConfig:
     except tomllib.TOMLDecodeError as e:
         raise ExperimentConfigError(f"{path}: {e}") from None
     data.setdefault("name", path.stem)
-    try:
-        return _build(ExperimentConfig, data, str(path)).validate(str(path))
-    except TypeError as e:
-        raise ExperimentConfigError(f"{path}: {e}") from None
+    return config_from_dict(data, str(path))
 
 
 def with_overrides(config: ExperimentConfig, **overrides: Any) -> ExperimentConfig:

@@ -25,6 +25,7 @@ from negoray.evolution.retry import RetryPolicy, play_until_done
 from negoray.evolution.loop import Evolution, GenerationOutput, RunState
 from negoray.llm.cost import PriceBook
 from negoray.results.recorder import baseline_tables, generation_tables
+from negoray.results.schema import task_table_columns
 from negoray.results.writer import ResultsWriter
 from negoray.tasks.base import Task
 
@@ -88,7 +89,7 @@ async def play_baseline(backend: Backend, jobs: Sequence[Job], config: Experimen
     records = await play_until_done(backend, jobs, RetryPolicy(config.infra_retries, config.runtime.pause_s),
                                     label="the seed baseline", on_status=on_status)
     tables = baseline_tables(records, jobs, config, prices, task)
-    columns = tuple(task.record_columns) if task is not None else ()
+    columns = task_table_columns(task).get("negotiations", ())
     writer = ResultsWriter(config.results)
     writer.write_extra("calls", "baseline", tables["calls"])
     writer.write_extra("negotiations", "baseline", tables["negotiations"], columns)  # last: marks it complete

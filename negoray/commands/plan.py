@@ -100,12 +100,16 @@ def _load_config(args: argparse.Namespace, parser: argparse.ArgumentParser):
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from negoray import plan as planner
+    from negoray.config import ExperimentConfigError
     from negoray.llm.config import ConfigError, load_profiles
     from negoray.roles import fleet_spec
 
     if args.batch_latency_s is not None and not args.batch_latency_s > 0:
         parser.error(f"--batch-latency-s: must be a positive number, got {args.batch_latency_s}")
-    config = _load_config(args, parser)
+    try:
+        config, task_calls = planner.for_task(_load_config(args, parser))
+    except ExperimentConfigError as e:  # the task's own options: checked when it is built
+        parser.error(f"--config: {e}")
     try:
         profiles = load_profiles(args.profiles) if args.profiles else {}
     except ConfigError as e:
@@ -114,7 +118,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         specs = planner.resolve_providers(args.provider, profiles)
         flags = dict(calls_per_negotiation=args.calls_per_negotiation, tokens_per_call=args.tokens_per_call,
                      completion_tokens=args.completion_tokens, latency_s=args.latency_s)
-        assumptions = planner.make_assumptions(config, user=args.user_assumptions, **flags)
+        assumptions = planner.make_assumptions(config, user=args.user_assumptions, task_calls=task_calls, **flags)
         plan = planner.make_plan(config, assumptions, specs)
         user_plan = plan if args.user_assumptions else planner.make_plan(
             config, planner.make_assumptions(config, user=True, completion_tokens=args.completion_tokens,

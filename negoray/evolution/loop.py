@@ -69,6 +69,8 @@ class GenerationOutput:
     mutation_calls: list[tuple[str, ChatReply | None, bool]]
     agent_stats: dict[str, dict[str, Any]]
     summary: dict[str, Any]
+    market_assignment: dict[str, str] = field(default_factory=dict)
+    """Which agent each dev client (scenario id) chose this generation (market groups; else empty)."""
 
 
 class Evolution:
@@ -203,11 +205,12 @@ class Evolution:
         gated: list[tuple[Job, TaskRecord]] = []
         test: list[tuple[Job, TaskRecord]] = []
         market_row: dict[str, Any] = {}
+        assignment: dict[str, str] = {}
         next_state: RunState
         last = gen == self.config.generations - 1
         memory = market.ClientMemory.from_dict(state.memory) if state.memory else None
         if self.selection == "market":
-            memory, market_row, revenue, clients = self._market_accounting(state, evals, memory)
+            memory, market_row, revenue, clients, assignment = self._market_accounting(state, evals, memory)
             for gid in stats:
                 stats[gid].update(market_revenue=revenue.get(gid, 0.0), market_clients=clients.get(gid, 0))
         if last:
@@ -224,7 +227,7 @@ class Evolution:
             next_state = RunState(self.run_id, self.group, self.index, gen + 1, population, births,
                                   memory.to_dict() if memory else None)
         summary = self._summary(state, evals, fitness, gated, births if not last else {}, market_row)
-        return GenerationOutput(state, next_state, evals, gated, test, calls, stats, summary)
+        return GenerationOutput(state, next_state, evals, gated, test, calls, stats, summary, assignment)
 
     def _market_accounting(self, state: RunState, evals: Mapping[str, Sequence[TaskRecord]],
                            memory: market.ClientMemory | None):
@@ -245,7 +248,7 @@ class Evolution:
             counts[agent] = counts.get(agent, 0) + 1
         values = [revenue.get(g.id, 0.0) for g in state.population]
         row = {"market_gini": market.gini(values), "market_hhi": market.hhi(values), "_revenue": revenue}
-        return memory, row, revenue, counts
+        return memory, row, revenue, counts, assignment
 
     async def _next_population(self, state, evals, fitness, memory, calls, market_row):
         gen, cfg = state.generation, self.config

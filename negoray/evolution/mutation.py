@@ -128,11 +128,11 @@ def looks_truncated(text: str) -> bool:
     return bool(last) and last[-1].lower() in _DANGLING_WORDS
 
 
-def check_strategy(text: str | None, parent: str) -> str | None:
-    """Why ``text`` is not a usable strategy, or None if it is. The reasons, in the order checked:
-    empty, a refusal, shorter than :data:`MIN_LENGTH` characters, identical to the parent (up to
-    whitespace and case: a mutation must change something), truncated (:func:`looks_truncated`),
-    and no mention of accepting, offering or proposing (not a negotiation strategy)."""
+def check_prompt_text(text: str | None, parent: str) -> str | None:
+    """Why ``text`` is not a usable child prompt of any task, or None if it is. The reasons, in the
+    order checked: empty, a refusal, shorter than :data:`MIN_LENGTH` characters, identical to the
+    parent (up to whitespace and case: a mutation must change something), truncated
+    (:func:`looks_truncated`)."""
     if text is None or not text.strip():
         return "empty reply"
     if _REFUSAL.match(text):
@@ -143,9 +143,16 @@ def check_strategy(text: str | None, parent: str) -> str | None:
         return "identical to the parent"
     if looks_truncated(text):
         return "truncated mid-sentence"
-    if not _MOVES.search(text):
-        return "does not mention accepting, offering or proposing"
     return None
+
+
+def check_strategy(text: str | None, parent: str) -> str | None:
+    """Why ``text`` is not a usable negotiation strategy, or None if it is: `check_prompt_text`'s
+    reasons, then no mention of accepting, offering or proposing (not a negotiation strategy)."""
+    reason = check_prompt_text(text, parent)
+    if reason is None and not _MOVES.search(text or ""):
+        return "does not mention accepting, offering or proposing"
+    return reason
 
 
 def _share_value(share: Counts, values: Counts, total: int) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -9,6 +10,8 @@ CURRENT_HEADER = "## Current strategy"
 FEEDBACK_HEADER = "## How it performed"
 TASK_HEADER = "## Task"
 BEGIN, END = "<<<STRATEGY", "STRATEGY>>>"
+QUOTED_PROMPT = re.compile(re.escape(BEGIN) + r"\n(.*?)\n" + re.escape(END), re.S)
+"""The parent prompt as a mutation request quotes it (group 1), exactly as written here."""
 
 MUTATION_SYSTEM = (
     "You are an expert negotiation coach. You write the system prompts that negotiation agents "

@@ -39,7 +39,7 @@ from negoray.evolution.backend import NEGOTIATION_PHASES
 from negoray.llm.providers import PROVIDERS, ProviderSpec
 from negoray.plan.assumptions import (COMPLETION_TOKENS, MUTATION_DIAGNOSIS_TOKENS, TYPICAL_CALL_FRACTION,
                                       USER_CALLS_PER_NEGOTIATION, USER_GATING_SCENARIOS, USER_TOKENS_PER_CALL,
-                                      Assumptions, PlanError, default_calls_per_negotiation, make_assumptions,
+                                      Assumptions, PlanError, default_calls_per_negotiation, for_task, make_assumptions,
                                       measure_mutation_tokens, measure_prompt_tokens)
 from negoray.plan.build import DEFAULT_PROVIDERS, GroupPlan, Plan, make_plan, resolve_providers
 from negoray.plan.check import CheckResult, CheckRow, check, ratio
@@ -57,7 +57,7 @@ __all__ = [
     "USER_GATING_SCENARIOS", "USER_TABLE", "USER_TOKENS_PER_CALL", "Assumptions", "Breakdown", "CheckResult",
     "CheckRow", "Difference", "EndpointPlan", "FleetPlan", "fleet_plan", "GroupPlan", "Plan", "PlanError", "ProviderPlan", "ProviderSpec", "StreamSpeed",
     "Volume", "add_breakdowns", "baseline_breakdown", "call_latency", "check", "cost_usd", "critical_path_s",
-    "default_calls_per_negotiation", "differences", "empty_breakdown", "gating_negotiations", "generation_breakdown",
+    "default_calls_per_negotiation", "differences", "for_task", "empty_breakdown", "gating_negotiations", "generation_breakdown",
     "implied_output_tokens", "make_assumptions", "make_plan", "measure_mutation_tokens", "measure_prompt_tokens",
     "mutation_slots", "mutation_volume", "negotiations_volume", "provider_plan", "ratio", "resolve_providers",
     "run_breakdown", "selection_of", "stream_speed", "total", "user_shape",

@@ -159,8 +159,10 @@ def make_assumptions(
     tokens_per_call: float | None = None,
     completion_tokens: float | None = None,
     latency_s: float | None = None,
+    task_calls: float | None = None,
 ) -> Assumptions:
     """The planner's assumptions: measured defaults, or the users' (``user``); explicit values win.
+    ``task_calls``: the task's own calls per evaluation (`for_task`; None: a negotiation's).
 
     ``tokens_per_call`` is prompt + completion of one negotiation call (the users' "300 tokens a
     call"); ``completion_tokens`` its completion part. Errors name the flag.
@@ -178,6 +180,9 @@ def make_assumptions(
     if calls_per_negotiation is not None:
         cpn = float(calls_per_negotiation)
         sources["calls_per_negotiation"] = "--calls-per-negotiation"
+    elif task_calls is not None and not user:
+        cpn = float(task_calls)
+        sources["calls_per_negotiation"] = f"the task's calls per evaluation ({config.task_name})"
     elif user:
         cpn = float(USER_CALLS_PER_NEGOTIATION)
         sources["calls_per_negotiation"] = "the users' table: every negotiation runs all 5 rounds x 2 sides"
@@ -218,3 +223,16 @@ def make_assumptions(
         groups_alike=user, gating_scenarios=USER_GATING_SCENARIOS if user else None, latency_s=latency_s,
         user=user, sources=sources,
     )
+
+
+def for_task(config: ExperimentConfig) -> tuple[ExperimentConfig, float | None]:
+    """The config as the planner counts its task: ``[scenarios]`` sized as the task's dev, val and test
+    splits (classify: its examples), and the task's ``calls_per_evaluation`` if it says (None: a
+    negotiation's, from ``max_rounds``)."""
+    from negoray.tasks.registry import make_task
+
+    task = make_task(config)
+    sizes = {name: len(scenarios) for name, scenarios in task.splits().items()}
+    sized = dataclasses.replace(config, scenarios=dataclasses.replace(config.scenarios, **sizes))
+    return sized, getattr(task, "calls_per_evaluation", None)
+

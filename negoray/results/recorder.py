@@ -10,6 +10,7 @@ from negoray.evolution.backend import Job, Phase
 from negoray.evolution.loop import GenerationOutput
 from negoray.llm.cost import PriceBook
 from negoray.results.rows import agent_row, call_rows, generation_row, mutation_call_row, negotiation_row
+from negoray.results.schema import task_table_columns
 from negoray.tasks.base import Task, TaskRecord
 
 _SPLIT = {Phase.EVAL: "dev", Phase.GATING: "val", Phase.TEST: "test", Phase.BASELINE: "test"}
@@ -54,10 +55,16 @@ def generation_tables(out: GenerationOutput, config: ExperimentConfig, prices: P
         calls.append(mutation_call_row(state.run_id, state.generation, parent_id, reply, ok,
                                        attempt=attempts[parent_id], price_in=book.price_in, price_out=book.price_out, price_cached_in=book.price_cached_in,
                                        by_endpoint=book.by_endpoint))
-    agents = [agent_row(g, group=state.group, **out.agent_stats.get(g.id, {})) for g in state.population]
+    if out.market_assignment:  # which agent each dev client chose (market groups)
+        for row in negotiations[:len(evals)]:
+            row["market_chosen"] = out.market_assignment.get(row["scenario_id"]) == row["agent_id"]
+    columns = task_table_columns(task)
+    agents = [agent_row(g, group=state.group, task_scores=[c.name for c in columns.get("agents", ())],
+                        **out.agent_stats.get(g.id, {})) for g in state.population]
     summary = {**out.summary, "cost_usd": sum(c["cost_usd"] or 0.0 for c in calls), "wall_s": wall_s}
-    return {"negotiations": negotiations, "calls": calls, "agents": agents, "generation_row": generation_row(summary),
-            "task_columns": tuple(task.record_columns) if task is not None else ()}
+    return {"negotiations": negotiations, "calls": calls, "agents": agents,
+            "generation_row": generation_row(summary, [c.name for c in columns.get("generations", ())]),
+            "task_columns": columns}
 
 
 def baseline_tables(records: Sequence[TaskRecord], jobs: Sequence[Job], config: ExperimentConfig,

@@ -9,7 +9,7 @@ gating happened. Secrets are redacted from every text column.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from negoray.chat import CallUsage, ChatReply
@@ -269,18 +269,19 @@ _AGENT_SCORES = frozenset(f.name for f in AGENTS) - {
 }
 
 
-def agent_row(genome: Genome, *, group: str | None = None, **scores: Any) -> dict[str, Any]:
+def agent_row(genome: Genome, *, group: str | None = None, task_scores: Sequence[str] = (), **scores: Any) -> dict[str, Any]:
     """One ``agents`` row: the genome plus whichever scores apply (the rest stay null).
 
     ``scores`` keys: dev_fitness, dev_deal_rate, dev_pareto_rate, dev_errors, gate_child_mean, gate_parent_mean,
     gate_accepted, gate_child_id (the agent id of the child's gating rows: this agent's own id when
     accepted, ``...-rejected`` when its parent's clone took the slot), test_score, market_revenue,
-    market_clients. ``group`` defaults to the run id's
-    leading letter when that is a V7 group.
+    market_clients, and the task's own ``task_scores`` (its ``dev_<name>`` columns). ``group`` defaults
+    to the run id's leading letter when that is a V7 group.
     """
-    unknown = set(scores) - _AGENT_SCORES
+    allowed = _AGENT_SCORES | set(task_scores)
+    unknown = set(scores) - allowed
     if unknown:
-        raise TypeError(f"agent_row: unknown score(s) {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(_AGENT_SCORES))}")
+        raise TypeError(f"agent_row: unknown score(s) {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(allowed))}")
     row: dict[str, Any] = {
         "run_id": genome.run_id,
         "group": group if group is not None else group_of(genome.run_id),
@@ -294,12 +295,14 @@ def agent_row(genome: Genome, *, group: str | None = None, **scores: Any) -> dic
         "note": genome.note,
     }
     row.update({k: scores.get(k) for k in sorted(_AGENT_SCORES)})
+    row.update({k: scores.get(k) for k in task_scores})
     return row
 
 
-def generation_row(values: Mapping[str, Any]) -> dict[str, Any]:
-    """One ``generations`` row from a plain dict; keys not given are null, unknown keys are an error."""
-    names = GENERATIONS.names
+def generation_row(values: Mapping[str, Any], task_figures: Sequence[str] = ()) -> dict[str, Any]:
+    """One ``generations`` row from a plain dict; keys not given are null, unknown keys are an error
+    (``task_figures``: the task's own columns)."""
+    names = [*GENERATIONS.names, *task_figures]
     unknown = set(values) - set(names)
     if unknown:
         raise ValueError(f"generation_row: unknown column(s) {', '.join(sorted(unknown))}")

@@ -3,7 +3,8 @@
 A row is a plain ``dict`` keyed by column name (built by `negoray.results.rows`); `ResultsWriter` checks rows against these schemas
 before anything reaches disk. Scores of a negotiation that ended in an infrastructure error are
 null, never 0 (an error is not a score); ``market_*`` columns are null for tournament groups and
-``gate_*`` columns are null where no gating happened.
+``gate_*`` columns are null where no gating happened. A task adds its own columns
+(`task_table_columns`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from negoray.config import GROUPS
 from negoray.evolution.backend import NEGOTIATION_PHASES, Phase
 from negoray.evolution.genome import Origin
 from negoray.game.outcome import OutcomeKind
-from negoray.tasks.base import Column
+from negoray.tasks.base import Column, Task
 
 SCHEMA_VERSION = "1"
 
@@ -80,6 +81,7 @@ NEGOTIATIONS = _schema("negotiations", [
     ("model", _S, False),
     ("error", _S, True),
     ("transcript", _S, False),
+    ("market_chosen", _B, True),
 ])
 
 CALLS = _schema("calls", [
@@ -191,6 +193,18 @@ def with_task_columns(schema: pa.Schema, columns: Sequence[Column]) -> pa.Schema
                          "table's own columns")
     return pa.schema([*schema, *(pa.field(c.name, _ARROW[c.type], nullable=c.nullable) for c in columns)],
                      metadata=schema.metadata)
+
+
+def task_table_columns(task: Task | None) -> dict[str, tuple[Column, ...]]:
+    """A task's own columns of each table: its `Task.record_columns` in ``negotiations``; the figures of
+    its `Task.summary` (read from ``summary(())``) as ``dev_<name>`` in ``agents`` and ``<name>`` in
+    ``generations``, where the table does not have them already (V7's deal and Pareto rates)."""
+    if task is None:
+        return {}
+    names = list(task.summary(()))
+    return {"negotiations": tuple(task.record_columns),
+            "agents": tuple(Column(f"dev_{n}", "float64") for n in names if f"dev_{n}" not in AGENTS.names),
+            "generations": tuple(Column(n, "float64") for n in names if n not in GENERATIONS.names)}
 
 
 def to_table(table: str, rows: Iterable[Mapping[str, Any]], task_columns: Sequence[Column] = ()) -> pa.Table:

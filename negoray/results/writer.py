@@ -79,9 +79,10 @@ class ResultsWriter:
         calls: Sequence[Mapping[str, Any]],
         agents: Sequence[Mapping[str, Any]],
         generation_row: Mapping[str, Any],
-        task_columns: Sequence[Column] = (),
+        task_columns: Mapping[str, Sequence[Column]] | None = None,
     ) -> dict[str, Path]:
         """Write one generation of one run (all four tables); returns the paths written.
+        ``task_columns``: table -> the task's own columns (`negoray.results.schema.task_table_columns`).
 
         Every row is validated before any file is written, so a bad row leaves the previous
         state untouched.
@@ -94,12 +95,9 @@ class ResultsWriter:
                 raise ValueError(f"a row for run {row.get('run_id')!r} was passed for run {run_id!r}")
         if generation_row.get("generation") != generation:
             raise ValueError(f"generation_row is for generation {generation_row.get('generation')!r}, not {generation}")
-        tables = {
-            "negotiations": to_table("negotiations", negotiations, task_columns),
-            "calls": to_table("calls", calls),
-            "agents": to_table("agents", agents),
-            "generations": to_table("generations", [generation_row]),  # last: marks the generation complete
-        }
+        rows = {"negotiations": negotiations, "calls": calls, "agents": agents,
+                "generations": [generation_row]}  # last: marks the generation complete
+        tables = {table: to_table(table, these, (task_columns or {}).get(table, ())) for table, these in rows.items()}
         name = generation_file(run_id, generation)
         written = {}
         for table, arrow in tables.items():
@@ -144,7 +142,7 @@ def read_table(root: Path | str, table: str, columns: Sequence[str] | None = Non
                task_columns: Sequence[Column] = ()) -> pa.Table:
     """One table, all files concatenated in sorted file order; an empty table with the schema if
     there are none. ``columns`` reads only those (e.g. leave out ``transcript``); ``task_columns``:
-    the task's own columns of ``negotiations``, read too."""
+    the task's own columns of ``table``, read too."""
     schema = SCHEMAS[table] if table in SCHEMAS else None
     if schema is None:
         raise ValueError(f"unknown table {table!r}; tables: {', '.join(TABLES)}")

@@ -140,7 +140,7 @@ class ProgressTally:
 
     def add(self, record: TaskRecord) -> None:
         self.pending["negotiations"] += 1
-        self.pending["errors"] += record.outcome.value == "error"
+        self.pending["errors"] += record.score is None  # any task: an error is a record without a score
         self._maybe_flush()
 
     def call_started(self) -> int:

@@ -1,7 +1,8 @@
 """`SimModel`: a synthetic chat model for negoray's game. Not an LLM.
 
-Given the exact messages a real model would get, it answers negotiation turns (`negotiator`) and
-mutation requests (`mutator`) by reading the prompt text, deterministically for a given
+Given the exact messages a real model would get, it answers negotiation turns (`negotiator`),
+classification requests and their mutations (`negoray.tasks.classify.sim`) and negotiation mutation
+requests (`mutator`) by reading the prompt text, deterministically for a given
 (messages, temperature, seed, replicate). Usage follows a fixed 4-characters-per-token rule.
 It is fast enough to run the full V7 experiment in minutes, which is what it is for: exercising
 and benchmarking the whole stack, and testing that evolution has a signal to follow.
@@ -17,6 +18,7 @@ from negoray.chat import ChatParams, ChatReply, Message, estimate_tokens, messag
 from negoray.game.moves import MoveFormat
 from negoray.sim.mutator import is_mutation_request, mutate
 from negoray.sim.negotiator import negotiate
+from negoray.tasks.classify import sim as classify_sim
 
 SIM_MODEL_NAME = "negoray-sim-1"
 
@@ -36,8 +38,12 @@ def sim_reply_text(messages: Sequence[Message], params: ChatParams) -> str:
     system = "\n".join(m["content"] for m in messages if m.get("role") == "system")
     user = next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
     rng = _rng(messages, params)
+    if classify_sim.is_mutation_request(user):
+        return classify_sim.mutate(user, rng)
     if is_mutation_request(user):
         return mutate(user, rng)
+    if classify_sim.is_classification_request(user):
+        return classify_sim.classify_reply(system, user, rng)
     json_mode = params.response_format is not None or '"action": "propose"' in system
     reply = negotiate(system, user, rng, params.temperature, MoveFormat.JSON if json_mode else MoveFormat.TEXT)
     return reply if reply is not None else "OK. (negoray sim: a synthetic negotiation model, not an LLM.)"

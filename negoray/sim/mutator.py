@@ -12,16 +12,15 @@ import random
 import re
 
 
-from negoray.evolution.mutation_prompts import BEGIN, CURRENT_HEADER, END, FEEDBACK_HEADER
+from negoray.evolution.mutation_prompts import BEGIN, CURRENT_HEADER, END, FEEDBACK_HEADER, QUOTED_PROMPT
 from negoray.sim.strategy import SimStrategy, read_strategy, write_strategy
 
-_STRATEGY = re.compile(re.escape(BEGIN) + r"\n(.*?)\n" + re.escape(END), re.S)
 _SCORE = re.compile(r"Mean normalised score:\s*([\d.]+)")
 _DEALS = re.compile(r"Deal rate:\s*([\d.]+)\s*%")
 
 
 def is_mutation_request(user: str) -> bool:
-    return CURRENT_HEADER in user and _STRATEGY.search(user) is not None
+    return CURRENT_HEADER in user and QUOTED_PROMPT.search(user) is not None
 
 
 def _random(p: SimStrategy, rng: random.Random) -> SimStrategy:
@@ -54,7 +53,7 @@ def _reflective(p: SimStrategy, score: float, deal_rate: float, rng: random.Rand
 
 def mutate(user: str, rng: random.Random) -> str:
     """The reply to a mutation request: the new strategy between the requested markers."""
-    current = _STRATEGY.search(user).group(1)  # type: ignore[union-attr]
+    current = QUOTED_PROMPT.search(user).group(1)  # type: ignore[union-attr]
     params = read_strategy(current)
     score, deals = _SCORE.search(user), _DEALS.search(user)
     if FEEDBACK_HEADER in user and score and deals:

@@ -141,7 +141,19 @@ class Task(Protocol):
     def summary(self, records: Sequence[TaskRecord]) -> dict[str, float]:
         """The task's own figures over a set of records (negotiation: ``deal_rate``, ``pareto_rate``;
         means leave errors out): for the generations table, and as ``dev_<name>`` for an agent's dev
-        records in the agents table (both tables must have the columns)."""
+        records in the agents table. The keys are the same for any records, none included: the
+        tables' columns for them are read from ``summary(())`` (`negoray.results.schema.task_table_columns`)."""
+        ...
+
+
+@runtime_checkable
+class ReportingTask(Protocol):
+    """A task with report sections of its own (optional; the report calls the hook through the task,
+    so the results layer imports no task module)."""
+
+    def report_sections(self, tables: Mapping[str, Any]) -> list[str]:
+        """Markdown lines of the task's own sections, from the results ``tables`` (``negotiations``
+        without ``transcript``, ``agents``, ``generations``: `pyarrow.Table` with the task's columns)."""
         ...
 
 

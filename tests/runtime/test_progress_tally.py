@@ -5,9 +5,8 @@ and calls outstanding for long are reported by the heartbeat."""
 import asyncio
 
 from negoray.chat import ChatParams, ChatReply
-from negoray.game.dialogue import NegotiationRecord
-from negoray.game.outcome import OutcomeKind
 from negoray.runtime.worker import STALL_REPORT_FLOOR_S, ProgressTally
+from negoray.tasks.base import ScoredRecord
 
 
 class Method:
@@ -31,8 +30,9 @@ class Clock:
         return self.t
 
 
-def record(outcome=OutcomeKind.AGREED) -> NegotiationRecord:
-    return NegotiationRecord("s1", 0, outcome, None, (), ())  # metrics: not read
+def record(error: bool = False) -> ScoredRecord:
+    """Any task's record: an error is one without a score."""
+    return ScoredRecord("s1", 0, None, error="down") if error else ScoredRecord("s1", 0, 1.0)
 
 
 REPLY = ChatReply(text="ok", prompt_tokens=10, completion_tokens=5)
@@ -45,7 +45,7 @@ def test_calls_count_as_they_complete_and_counts_are_sent_once_a_period_and_on_f
         tally.call_ended(tally.call_started(), REPLY)
     tally.call_ended(tally.call_started(), None)  # a failed call is not a completed one
     tally.add(record())
-    tally.add(record(OutcomeKind.ERROR))
+    tally.add(record(error=True))
     assert sink.add_progress.sent == []
     clock.t = 1.5
     tally.call_ended(tally.call_started(), REPLY)  # no negotiation ended: the call still shows

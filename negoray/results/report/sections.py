@@ -17,7 +17,9 @@ from negoray.results.report.load import (Results, gating_by_group, negotiation_c
                                          phase_order)
 
 
-def missing_section(data: Results) -> list[str]:
+def missing_section(data: Results, styles: Sequence[str] | None = None) -> list[str]:
+    """What the results lack; ``styles``: the seed strategies the baseline must cover (the task's;
+    None: unknown, not checked)."""
     out: list[str] = []
     present = data.groups()
     absent = [g for g in GROUPS if g not in present]
@@ -50,12 +52,6 @@ def missing_section(data: Results) -> list[str]:
         out.append("No test phase yet: no run's best agent has played the test split.")
     elif untested:
         out.append("Runs without a test score yet: " + ", ".join(untested) + ".")
-    try:
-        from negoray.evolution.seeds import SEED_STRATEGIES
-
-        styles = list(SEED_STRATEGIES)
-    except Exception:  # pragma: no cover - the seeds module is part of negoray
-        styles = []
     if not data.baselines:
         out.append("No seed baselines yet (phase `baseline`).")
     elif styles and (lacking := [s for s in styles if s not in data.baselines]):

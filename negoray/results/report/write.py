@@ -12,6 +12,7 @@ from negoray.results.report.hypotheses import hypotheses_section
 from negoray.results.report.load import load_results
 from negoray.results.report.sections import (diversity_section, gating_section, missing_section, outcome_section,
                                             runs_section, test_section, usage_section)
+from negoray.results.report.task import results_task, task_sections
 
 
 log = logging.getLogger("negoray.results.report")
@@ -21,6 +22,7 @@ def write_report(results_dir: Path | str) -> Path:
     """Write ``results_dir/report.md`` and ``results_dir/figures/*.png``; returns the report's path."""
     root = Path(results_dir)
     data = load_results(root)
+    task, unbuilt = results_task(root, data.config)
     figures = root / "figures"
     figures.mkdir(parents=True, exist_ok=True)
     drawn: dict[str, str | None] = {}
@@ -56,10 +58,11 @@ def write_report(results_dir: Path | str) -> Path:
         ("usage", lambda: usage_section(data) + fig("usage")),
         ("endpoints", lambda: endpoint_section(root)),
         ("concurrency", lambda: ["## Concurrency", ""] + fig("concurrency") if data.concurrency else []),
+        ("task", lambda: task_sections(root, task) if task is not None else []),
     ]
     n_neg = len(data.negotiations)
     lines = [
-        f"# V7 results: {root.resolve().name}",
+        f"# {'V7' if task is None or task.name == 'negotiation' else task.name} results: {root.resolve().name}",
         "",
         f"{len([r for r in data.runs.values() if r.gens])} run(s) with finished generations in "
         f"{len(data.groups())} group(s); {len(data.generations)} generation row(s), {n_neg:,} negotiations, "
@@ -68,7 +71,10 @@ def write_report(results_dir: Path | str) -> Path:
         "## What is missing",
         "",
     ]
-    missing = missing_section(data)
+    missing = missing_section(data, list(task.seed_strategies()) if task is not None else None)
+    if unbuilt:
+        missing.append(f"The task could not be built from config.json ({unbuilt}): the seed baselines are not "
+                       "checked and its own sections are left out.")
     skipped = [f"Figure `{n}` skipped: {why}." for n, why in drawn.items() if why is not None]
     lines += [f"- {m}" for m in missing + skipped] if missing or skipped else ["Nothing: every group, run, generation, the test phase and the baselines are present."]
     lines.append("")
