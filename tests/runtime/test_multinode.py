@@ -18,6 +18,7 @@ from negoray.runtime.limiter_actor import LIMITER_NAME, get_or_create_limiter
 from negoray.runtime.worker import ChatSettings
 from negoray.sim.faults import FaultConfig
 from negoray.sim.server import serve_in_subprocess
+from negoray.tasks.negotiation import NegotiationTask
 
 pytestmark = pytest.mark.slow
 NS = "negoray-test"
@@ -134,7 +135,6 @@ def test_removing_a_node_mid_generation_loses_and_doubles_nothing(cluster):
 
 def test_a_replay_on_another_node_is_served_by_the_cache_service(cluster, tmp_path):
     from negoray.runtime.cache_actor import cache_name, get_or_create_cache
-    from negoray.tasks.negotiation import NegotiationTask
 
     _, head_id, worker = cluster
     path = str(tmp_path / "cache.sqlite")

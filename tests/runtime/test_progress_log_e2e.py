@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_a_slow_request_is_reported_in_the_log(tmp_path):
     config = tmp_path / "slow.toml"
-    config.write_text(CONFIG + "stall_warn_s = 5\n")  # appended to the [runtime] table
+    config.write_text(CONFIG + "stall_warn_s = 5\n")  # appended to the [runtime] table, the last one
     with misbehaving_server("slow-first") as url:
         proc = subprocess.run(
             [sys.executable, str(ROOT / "experiments" / "poc.py"), "--config", str(config),

@@ -32,11 +32,11 @@ infra_retries = 0
 dev = 2
 val = 2
 test = 2
+[provider]
+max_attempts = 3
 [runtime]
 in_flight = 4
 endpoint_slots = 8
-[provider]
-max_attempts = 3
 """
 FIXED = ("--concurrency", "16")
 """A fixed concurrency: an adaptive limit halved by every 500 only slows the run (issue 12 asks where
