@@ -107,7 +107,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.batch_latency_s is not None and not args.batch_latency_s > 0:
         parser.error(f"--batch-latency-s: must be a positive number, got {args.batch_latency_s}")
     try:
-        config, task_calls = planner.for_task(_load_config(args, parser))
+        config, shape = planner.for_task(_load_config(args, parser))
     except ExperimentConfigError as e:  # the task's own options: checked when it is built
         parser.error(f"--config: {e}")
     try:
@@ -118,12 +118,14 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         specs = planner.resolve_providers(args.provider, profiles)
         flags = dict(calls_per_negotiation=args.calls_per_negotiation, tokens_per_call=args.tokens_per_call,
                      completion_tokens=args.completion_tokens, latency_s=args.latency_s)
-        assumptions = planner.make_assumptions(config, user=args.user_assumptions, task_calls=task_calls, **flags)
+        assumptions = planner.make_assumptions(config, user=args.user_assumptions, task=shape, **flags)
         plan = planner.make_plan(config, assumptions, specs)
-        user_plan = plan if args.user_assumptions else planner.make_plan(
-            config, planner.make_assumptions(config, user=True, completion_tokens=args.completion_tokens,
-                                             latency_s=args.latency_s))
-        diffs = planner.differences(config, plan, user_plan, profiles)
+        diffs = []
+        if shape.sample is None:  # the users' table is V7's: set next to a negotiation plan only
+            user_plan = plan if args.user_assumptions else planner.make_plan(
+                config, planner.make_assumptions(config, user=True, completion_tokens=args.completion_tokens,
+                                                 latency_s=args.latency_s))
+            diffs = planner.differences(config, plan, user_plan, profiles)
         fleet = fleet_spec(config)
         fleet_p = planner.fleet_plan(config, fleet, plan.total, assumptions) if fleet.mixed else None
     except planner.PlanError as e:
@@ -133,7 +135,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
     from negoray.plan.tiers import measure_shared_prefix, tier_plans
 
-    prefix = measure_shared_prefix(config)
+    prefix = measure_shared_prefix(config, sample=shape.sample)
     tiers = tier_plans(config, assumptions, planner.total(plan.total), specs, prefix, args.batch_latency_s)
     result = None
     if args.check is not None:
@@ -188,7 +190,7 @@ def _print_tiers(console, tiers, prefix) -> None:
 
     from negoray import fmt
 
-    console.print(f"Shared prompt prefix (measured on the sim, seed strategies): {prefix.share:.1%} of prompt tokens "
+    console.print(f"Shared prompt prefix (measured on {prefix.measured_on}): {prefix.share:.1%} of prompt tokens "
                   f"({prefix.shared_tokens:.0f} of {prefix.prompt_tokens:.0f} a call) repeat an earlier request's start.")
     t = Table(title="Cost and minimum wall time by provider and tier (the whole experiment)", title_justify="left")
     for name in ("provider", "tier", "cost", "with caching", "cached share", "min time", "binding", "batch rounds x latency"):
@@ -219,6 +221,7 @@ def _print(plan, diffs, result) -> None:
 
     from negoray import fmt
     from negoray import plan as P
+    from negoray.tasks.base import plural
 
     console = _console()
     c, a = plan.config, plan.assumptions
@@ -226,7 +229,7 @@ def _print(plan, diffs, result) -> None:
     console.print(
         f"[bold]Plan for {c.name}[/]: groups {', '.join(c.groups)} -> {plan.n_runs} runs x {c.generations} generations, "
         f"population {c.population} ({c.elites} elites), {c.scenarios.dev} dev scenarios, gating on {val} val, "
-        f"{c.scenarios.test} test, max {c.max_rounds} rounds"
+        f"{c.scenarios.test} test, {P.per_record(a, c.max_rounds)}"
         + ("  [yellow](the users' assumptions)[/]" if a.user else ""))
 
     t = Table(title="Assumptions", title_justify="left")
@@ -234,7 +237,7 @@ def _print(plan, diffs, result) -> None:
     t.add_column("value", justify="right")
     t.add_column("where it comes from")
     src = a.sources
-    t.add_row("calls per negotiation", fmt.compact(a.calls_per_negotiation), src.get("calls_per_negotiation", ""))
+    t.add_row(f"calls per {a.noun}", fmt.compact(a.calls_per_negotiation), src.get("calls_per_negotiation", ""))
     t.add_row("prompt tokens per call", fmt.compact(a.prompt_tokens), src.get("prompt_tokens", ""))
     t.add_row("completion tokens per call", fmt.compact(a.completion_tokens), src.get("completion_tokens", ""))
     t.add_row("mutation call (prompt / completion)",
@@ -254,8 +257,9 @@ def _print(plan, diffs, result) -> None:
 
     t = Table(title="Volumes by phase (per generation: one that mutates, mean over runs; per run: mean over runs)",
               title_justify="left")
-    for name, just in [("phase", "left"), ("gen: negotiations", "right"), ("gen: calls", "right"),
-                       ("run: negotiations", "right"), ("run: calls", "right"), ("all: negotiations", "right"),
+    records = plural(a.noun)
+    for name, just in [("phase", "left"), (f"gen: {records}", "right"), ("gen: calls", "right"),
+                       (f"run: {records}", "right"), ("run: calls", "right"), (f"all: {records}", "right"),
                        ("all: calls", "right"), ("all: prompt tokens", "right"), ("all: completion tokens", "right")]:
         t.add_column(name, justify=just)  # type: ignore[arg-type]
     for phase in (*P.PHASES, "total"):
@@ -273,7 +277,7 @@ def _print(plan, diffs, result) -> None:
 
     if len(plan.groups) > 1 or any(g.selection == "market" for g in plan.groups.values()):
         t = Table(title="By group", title_justify="left")
-        for name in ("group", "selection", "runs", "mutations / gen", "gating negotiations / gen", "calls / gen",
+        for name in ("group", "selection", "runs", "mutations / gen", f"gating {records} / gen", "calls / gen",
                      "calls / run"):
             t.add_column(name, justify="left" if name in ("group", "selection") else "right")
         for g in plan.groups.values():
@@ -311,18 +315,19 @@ def _print(plan, diffs, result) -> None:
         console.print(t)
 
     if result is not None:
-        _print_check(console, result)
+        _print_check(console, result, a.noun)
 
 
-def _print_check(console, result) -> None:
+def _print_check(console, result, noun: str) -> None:
     from rich.table import Table
 
     from negoray import fmt
     from negoray import plan as P
+    from negoray.tasks.base import plural
 
     t = Table(title=f"Plan vs {result.root} (planned for the finished generations; the full plan alongside)",
               title_justify="left")
-    for name in ("phase", "negotiations: plan", "actual", "ratio", "calls: plan", "actual", "ratio",
+    for name in ("phase", f"{plural(noun)}: plan", "actual", "ratio", "calls: plan", "actual", "ratio",
                  "tokens: plan", "actual", "ratio", "full plan: calls"):
         t.add_column(name, justify="left" if name == "phase" else "right")
 
@@ -356,7 +361,7 @@ def _print_check(console, result) -> None:
     m = result.measured
     if m.get("calls_per_negotiation"):
         console.print(
-            f"Recorded: {m['calls_per_negotiation']:.2f} calls a negotiation, {m['prompt_tokens_per_call']:.0f} prompt + "
+            f"Recorded: {m['calls_per_negotiation']:.2f} calls a {noun}, {m['prompt_tokens_per_call']:.0f} prompt + "
             f"{m['completion_tokens_per_call']:.1f} completion tokens a call. To plan with these:\n  "
             f"--calls-per-negotiation {m['calls_per_negotiation']:.2f} "
             f"--tokens-per-call {m['prompt_tokens_per_call'] + m['completion_tokens_per_call']:.0f} "

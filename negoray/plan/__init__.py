@@ -15,7 +15,9 @@ does in one generation:
 
 A negotiation makes ``calls_per_negotiation`` calls on average (at most 2 x max_rounds: it ends
 early on acceptance). Prompt tokens per call are measured by building negoray's real prompts
-(`system_prompt` + `turn_prompt`) and counting them with `messages_tokens`.
+(`system_prompt` + `turn_prompt`) and counting them with `messages_tokens`. Another task is planned
+from its own calls where it gives them (`negoray.tasks.base.PlannedTask`: calls per evaluation, typical
+requests and replies, counted the same way) and worded with its own noun (classify: a classification).
 
 The wall time per provider is a lower bound: the largest of calls / RPM, tokens / TPM,
 calls / requests-per-day, completion tokens / server throughput (local servers), and the
@@ -39,8 +41,8 @@ from negoray.evolution.backend import NEGOTIATION_PHASES
 from negoray.llm.providers import PROVIDERS, ProviderSpec
 from negoray.plan.assumptions import (COMPLETION_TOKENS, MUTATION_DIAGNOSIS_TOKENS, TYPICAL_CALL_FRACTION,
                                       USER_CALLS_PER_NEGOTIATION, USER_GATING_SCENARIOS, USER_TOKENS_PER_CALL,
-                                      Assumptions, PlanError, default_calls_per_negotiation, for_task, make_assumptions,
-                                      measure_mutation_tokens, measure_prompt_tokens)
+                                      Assumptions, PlanError, TaskShape, default_calls_per_negotiation, for_task,
+                                      make_assumptions, measure_mutation_tokens, measure_prompt_tokens, per_record)
 from negoray.plan.build import DEFAULT_PROVIDERS, GroupPlan, Plan, make_plan, resolve_providers
 from negoray.plan.check import CheckResult, CheckRow, check, ratio
 from negoray.plan.fleet import EndpointPlan, FleetPlan, fleet_plan
@@ -55,10 +57,10 @@ __all__ = [
     "BOUNDS", "COMPLETION_TOKENS", "DEFAULT_PROVIDERS", "DEFAULT_STREAM", "MUTATION_DIAGNOSIS_TOKENS",
     "NEGOTIATION_PHASES", "PHASES", "PROVIDERS", "STREAM_SPEEDS", "TYPICAL_CALL_FRACTION", "USER_CALLS_PER_NEGOTIATION",
     "USER_GATING_SCENARIOS", "USER_TABLE", "USER_TOKENS_PER_CALL", "Assumptions", "Breakdown", "CheckResult",
-    "CheckRow", "Difference", "EndpointPlan", "FleetPlan", "fleet_plan", "GroupPlan", "Plan", "PlanError", "ProviderPlan", "ProviderSpec", "StreamSpeed",
+    "CheckRow", "Difference", "EndpointPlan", "FleetPlan", "fleet_plan", "GroupPlan", "Plan", "PlanError", "ProviderPlan", "ProviderSpec", "StreamSpeed", "TaskShape",
     "Volume", "add_breakdowns", "baseline_breakdown", "call_latency", "check", "cost_usd", "critical_path_s",
     "default_calls_per_negotiation", "differences", "for_task", "empty_breakdown", "gating_negotiations", "generation_breakdown",
     "implied_output_tokens", "make_assumptions", "make_plan", "measure_mutation_tokens", "measure_prompt_tokens",
-    "mutation_slots", "mutation_volume", "negotiations_volume", "provider_plan", "ratio", "resolve_providers",
+    "mutation_slots", "mutation_volume", "negotiations_volume", "per_record", "provider_plan", "ratio", "resolve_providers",
     "run_breakdown", "selection_of", "stream_speed", "total", "user_shape",
 ]

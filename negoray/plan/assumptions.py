@@ -1,16 +1,18 @@
-"""The planner's assumptions about one negotiation, one call and the loop's shape: measured from
-negoray's real prompts, or the users' (``user=True``); explicit values win."""
+"""The planner's assumptions about one negotiation (one record of the task), one call and the loop's
+shape: measured from negoray's real prompts (a task's own, `negoray.tasks.base.PlannedTask`), or the
+users' (``user=True``); explicit values win."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import math
 import statistics
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from negoray.chat import estimate_tokens, messages_tokens
+from negoray.chat import Message, estimate_tokens, messages_tokens
 from negoray.config import ExperimentConfig
 from negoray.evolution.mutation import worst_cases
 from negoray.evolution.mutation_prompts import BEGIN, END, WorstCase, random_mutation, reflective_mutation
@@ -19,6 +21,7 @@ from negoray.fmt import json_number
 from negoray.game.moves import Action, Move, MoveFormat
 from negoray.game.outcome import rest
 from negoray.game.protocol import Seen, system_prompt, turn_prompt
+from negoray.tasks.base import PlannedTask, PlanSample, plural, record_noun
 
 TYPICAL_CALL_FRACTION = 0.65
 """Expected calls per negotiation as a fraction of the maximum (2 x max_rounds): the sim plays
@@ -35,6 +38,10 @@ MUTATION_DIAGNOSIS_TOKENS = 40
 USER_CALLS_PER_NEGOTIATION = 10
 USER_TOKENS_PER_CALL = 300
 USER_GATING_SCENARIOS = 10
+
+
+_NOT_IN_JSON = ("sources", "noun", "longest_calls")
+"""`Assumptions` fields that word the plan or only bound its batch rounds (V7's JSON is unchanged)."""
 
 
 class PlanError(ValueError):
@@ -68,13 +75,17 @@ class Assumptions:
     user: bool = False
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
     """Where each figure came from, for the assumptions table."""
+    noun: str = field(default="negotiation", compare=False)
+    """The task's word for one record (`negoray.tasks.base.record_noun`), for the plan's wording."""
+    longest_calls: float | None = None
+    """Calls of the longest evaluation, for batch rounds (None: a negotiation's 2 x max_rounds)."""
 
     @property
     def tokens_per_call(self) -> float:
         return self.prompt_tokens + self.completion_tokens
 
     def to_dict(self) -> dict[str, Any]:
-        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "sources"}
+        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in _NOT_IN_JSON}
         d["tokens_per_call"] = self.tokens_per_call
         d["sources"] = dict(self.sources)
         return {k: json_number(v) for k, v in d.items()}
@@ -151,6 +162,26 @@ def default_calls_per_negotiation(max_rounds: int) -> float:
     return round(TYPICAL_CALL_FRACTION * 2 * max_rounds, 2)
 
 
+@dataclass(frozen=True)
+class TaskShape:
+    """What the planner reads from the config's task (`for_task`): its name, its word for a record,
+    its calls per evaluation and its typical calls (`PlannedTask`; None: V7's negotiations, planned
+    from ``max_rounds`` and the negotiation prompts)."""
+
+    name: str = "negotiation"
+    noun: str = "negotiation"
+    calls: float | None = None
+    sample: PlanSample | None = None
+
+
+def _mean_prompt(requests: Sequence[Sequence[Message]]) -> float:
+    return statistics.fmean(messages_tokens(list(r)) for r in requests)
+
+
+def _mean_reply(replies: Sequence[str]) -> float:
+    return statistics.fmean(estimate_tokens(r) for r in replies)
+
+
 def make_assumptions(
     config: ExperimentConfig,
     *,
@@ -159,10 +190,10 @@ def make_assumptions(
     tokens_per_call: float | None = None,
     completion_tokens: float | None = None,
     latency_s: float | None = None,
-    task_calls: float | None = None,
+    task: TaskShape = TaskShape(),
 ) -> Assumptions:
     """The planner's assumptions: measured defaults, or the users' (``user``); explicit values win.
-    ``task_calls``: the task's own calls per evaluation (`for_task`; None: a negotiation's).
+    ``task``: the config's task (`for_task`; the default: V7's negotiations).
 
     ``tokens_per_call`` is prompt + completion of one negotiation call (the users' "300 tokens a
     call"); ``completion_tokens`` its completion part. Errors name the flag.
@@ -175,13 +206,17 @@ def make_assumptions(
         raise PlanError(f"--completion-tokens: must be a number >= 0, got {completion_tokens}")
     if latency_s is not None and not latency_s >= 0:
         raise PlanError(f"--latency-s: must be a number >= 0, got {latency_s}")
+    sample = task.sample
+    if user and sample is not None:
+        raise PlanError(f"--user-assumptions: the users' table is V7's negotiation experiment; the {task.name} "
+                        "task is planned from its own calls (give --calls-per-negotiation, --tokens-per-call ... instead)")
     sources: dict[str, str] = {}
     max_calls = 2 * config.max_rounds
     if calls_per_negotiation is not None:
         cpn = float(calls_per_negotiation)
         sources["calls_per_negotiation"] = "--calls-per-negotiation"
-    elif task_calls is not None and not user:
-        cpn = float(task_calls)
+    elif task.calls is not None and not user:
+        cpn = float(task.calls)
         sources["calls_per_negotiation"] = f"the task's calls per evaluation ({config.task_name})"
     elif user:
         cpn = float(USER_CALLS_PER_NEGOTIATION)
@@ -190,15 +225,25 @@ def make_assumptions(
         cpn = default_calls_per_negotiation(config.max_rounds)
         sources["calls_per_negotiation"] = (f"{TYPICAL_CALL_FRACTION:.0%} of the {max_calls} maximum "
                                             "(negotiations end on acceptance; the sim plays ~6.5 of 10)")
-    completion = float(completion_tokens) if completion_tokens is not None else float(COMPLETION_TOKENS)
-    sources["completion_tokens"] = ("--completion-tokens" if completion_tokens is not None else
-                                    "a two-line move (REASONING + PROPOSE) ~ 40 tokens; the sim averages ~36")
+    if completion_tokens is not None:
+        completion = float(completion_tokens)
+        sources["completion_tokens"] = "--completion-tokens"
+    elif sample is not None:
+        completion = round(_mean_reply(sample.replies), 1)
+        sources["completion_tokens"] = f"the task's reply: {sample.reply}"
+    else:
+        completion = float(COMPLETION_TOKENS)
+        sources["completion_tokens"] = "a two-line move (REASONING + PROPOSE) ~ 40 tokens; the sim averages ~36"
     if tokens_per_call is not None:
         total = float(tokens_per_call)
         sources["prompt_tokens"] = "--tokens-per-call minus completion"
     elif user:
         total = float(USER_TOKENS_PER_CALL)
         sources["prompt_tokens"] = "the users' 300 tokens a call, minus completion"
+    elif sample is not None:
+        total = round(_mean_prompt(sample.requests)) + completion
+        sources["prompt_tokens"] = (f"measured: the task's own requests ({len(sample.requests):,}: its seed prompts on "
+                                    "its scenarios) counted with messages_tokens")
     else:
         prompt = measure_prompt_tokens(config.max_rounds, config.move_format, cpn)
         total = round(prompt) + completion
@@ -210,6 +255,10 @@ def make_assumptions(
     if user:
         mutation_prompt, mutation_completion = prompt_tokens, completion
         sources["mutation"] = "the users' table: a mutation call is an ordinary 300-token call"
+    elif sample is not None:
+        mutation_prompt = float(round(_mean_prompt(sample.mutation_requests)))
+        mutation_completion = float(round(_mean_reply(sample.mutation_replies)))
+        sources["mutation"] = "measured: the task's own mutation prompts; the answer is a whole prompt"
     else:
         mp, mc = measure_mutation_tokens()
         mutation_prompt, mutation_completion = float(round(mp)), float(round(mc))
@@ -221,18 +270,27 @@ def make_assumptions(
         mutation_prompt_tokens=mutation_prompt, mutation_completion_tokens=mutation_completion,
         gate_parent=not user, mutate_last_generation=user, include_test=not user, include_baseline=not user,
         groups_alike=user, gating_scenarios=USER_GATING_SCENARIOS if user else None, latency_s=latency_s,
-        user=user, sources=sources,
+        user=user, sources=sources, noun=task.noun,
+        longest_calls=None if task.calls is None else float(math.ceil(cpn)),
     )
 
 
-def for_task(config: ExperimentConfig) -> tuple[ExperimentConfig, float | None]:
+def for_task(config: ExperimentConfig) -> tuple[ExperimentConfig, TaskShape]:
     """The config as the planner counts its task: ``[scenarios]`` sized as the task's dev, val and test
-    splits (classify: its examples), and the task's ``calls_per_evaluation`` if it says (None: a
-    negotiation's, from ``max_rounds``)."""
+    splits (classify: its examples), and the task's shape: its record's word, its ``calls_per_evaluation``
+    and its `PlannedTask.plan_sample` where it has them (None: a negotiation's, from ``max_rounds``)."""
     from negoray.tasks.registry import make_task
 
     task = make_task(config)
     sizes = {name: len(scenarios) for name, scenarios in task.splits().items()}
     sized = dataclasses.replace(config, scenarios=dataclasses.replace(config.scenarios, **sizes))
-    return sized, getattr(task, "calls_per_evaluation", None)
+    sample = task.plan_sample() if isinstance(task, PlannedTask) else None
+    return sized, TaskShape(task.name, record_noun(task), getattr(task, "calls_per_evaluation", None), sample)
 
+
+def per_record(a: Assumptions, max_rounds: int) -> str:
+    """The plan header's words for one record's calls: V7's "max 5 rounds", or "1 call per classification"."""
+    if a.noun == "negotiation":
+        return f"max {max_rounds} rounds"
+    n = a.calls_per_negotiation
+    return f"{n:g} {plural('call', n)} per {a.noun}"

@@ -24,6 +24,7 @@ from negoray.llm.tiers import Tier
 from negoray.plan.assumptions import Assumptions
 from negoray.plan.costs import ProviderPlan, longest_stage_chain, provider_plan
 from negoray.plan.volumes import Volume
+from negoray.tasks.base import PlanSample
 
 PREFIX_SCENARIOS = 12
 """Dev scenarios per seed strategy played to measure the shared prefix."""
@@ -31,9 +32,11 @@ PREFIX_SCENARIOS = 12
 
 @dataclass(frozen=True)
 class PrefixShare:
-    """Per negotiation call: prompt tokens and the tokens of its longest prefix shared with an earlier call."""
+    """Per negotiation call (a task's call): prompt tokens and the tokens of its longest prefix shared with an earlier call."""
 
     calls: tuple[tuple[int, int], ...]
+    measured_on: str = "the sim, seed strategies"
+    """What was measured, for the plan's sentence."""
 
     @property
     def prompt_tokens(self) -> float:
@@ -60,9 +63,32 @@ def _render(messages: Sequence[Message]) -> str:
     return "".join(f"<|{m['role']}|>{m['content']}" for m in messages)
 
 
-def measure_shared_prefix(config: ExperimentConfig, scenarios: int = PREFIX_SCENARIOS) -> PrefixShare:
+class _PrefixRecorder:
+    """Each request's prompt tokens and the tokens of its longest prefix shared with an earlier one."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+        self.calls: list[tuple[int, int]] = []
+
+    def add(self, messages: Sequence[Message]) -> None:
+        text = _render(messages)
+        i = bisect.bisect_left(self.seen, text)
+        shared = max((_common(text, self.seen[j]) for j in (i - 1, i) if 0 <= j < len(self.seen)), default=0)
+        self.seen.insert(i, text)
+        self.calls.append((messages_tokens(messages), min(messages_tokens(messages), estimate_tokens(text[:shared]))))
+
+
+def measure_shared_prefix(config: ExperimentConfig, scenarios: int = PREFIX_SCENARIOS,
+                          sample: PlanSample | None = None) -> PrefixShare:
     """Play each seed strategy against the fixed opponent on the first dev scenarios (the sim, in
-    process) and measure every call's prompt and the prefix it shares with the calls before it."""
+    process) and measure every call's prompt and the prefix it shares with the calls before it; or,
+    for a task that gives its own (`PlanSample`), measure its requests in their order."""
+    recorder = _PrefixRecorder()
+    if sample is not None:
+        for request in sample.requests:
+            recorder.add(list(request))
+        return PrefixShare(tuple(recorder.calls), "the task's own requests")
+
     from negoray.tasks.negotiation import play_all
     from negoray.evolution.inputs import negotiation_config
     from negoray.evolution.seeds import OPPONENT_PROMPT, SEED_STRATEGIES
@@ -70,15 +96,9 @@ def measure_shared_prefix(config: ExperimentConfig, scenarios: int = PREFIX_SCEN
     from negoray.sim.model import SimModel
 
     sim = SimModel()
-    seen: list[str] = []
-    calls: list[tuple[int, int]] = []
 
     async def recording(messages: Sequence[Message], params: ChatParams) -> ChatReply:
-        text = _render(messages)
-        i = bisect.bisect_left(seen, text)
-        shared = max((_common(text, seen[j]) for j in (i - 1, i) if 0 <= j < len(seen)), default=0)
-        seen.insert(i, text)
-        calls.append((messages_tokens(messages), min(messages_tokens(messages), estimate_tokens(text[:shared]))))
+        recorder.add(messages)
         return await sim(messages, params)
 
     dev = v7_splits()["dev"][:scenarios]
@@ -89,7 +109,7 @@ def measure_shared_prefix(config: ExperimentConfig, scenarios: int = PREFIX_SCEN
             await play_all(strategy, OPPONENT_PROMPT, dev, recording, negotiation, concurrency=1)
 
     asyncio.run(play())
-    return PrefixShare(tuple(calls))
+    return PrefixShare(tuple(recorder.calls))
 
 
 def _common(a: str, b: str) -> int:
@@ -102,8 +122,10 @@ def _common(a: str, b: str) -> int:
 
 def batch_rounds(config: ExperimentConfig, a: Assumptions) -> int:
     """Sequential batches of one run (the longest group): a stage advances one turn per batch and waits
-    for its longest negotiation (2 x max_rounds calls), a mutation step is one batch."""
-    return round(longest_stage_chain(config, a, 2 * config.max_rounds, 1))
+    for its longest negotiation (2 x max_rounds calls; another task's longest evaluation), a mutation
+    step is one batch."""
+    longest = a.longest_calls if a.longest_calls is not None else 2 * config.max_rounds
+    return round(longest_stage_chain(config, a, longest, 1))
 
 
 @dataclass(frozen=True)

@@ -157,11 +157,69 @@ class ReportingTask(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class PlanSample:
+    """A task's typical calls, for `negoray plan` to count (`PlannedTask.plan_sample`): its own
+    prompts on its own scenarios, and the replies a model typically gives them."""
+
+    requests: Sequence[Sequence[Message]]
+    """Evaluation requests in the order a run makes them (the planner counts their prompt tokens and
+    the prefix each shares with an earlier one)."""
+    replies: Sequence[str]
+    """Typical replies to them (classify: each label once)."""
+    reply: str
+    """What a reply is, in words, for the plan's assumptions ("a label (positive / negative)")."""
+    mutation_requests: Sequence[Sequence[Message]]
+    """Mutation requests, random and reflective, as the task words them."""
+    mutation_replies: Sequence[str]
+    """Typical answers to them (a whole prompt between the markers, reflective with a diagnosis)."""
+
+
+@runtime_checkable
+class PlannedTask(Protocol):
+    """A task that tells `negoray plan` what its evaluations cost (optional: without it the planner
+    plans V7's negotiations, from ``max_rounds`` and the negotiation prompts)."""
+
+    calls_per_evaluation: float
+    """Model calls of one evaluation, on average (classify: 1)."""
+
+    def plan_sample(self) -> PlanSample:
+        """Typical requests and replies of this task as configured (`PlanSample`)."""
+        ...
+
+
+RECORD_NOUN = "evaluation"
+"""A record's word for a task that names none (its optional ``record_noun``)."""
+
+
+def record_noun(task: object) -> str:
+    """The task's word for one record, for plans and reports (its ``record_noun``: the negotiation
+    task's "negotiation", classify's "classification"); `RECORD_NOUN` where it names none."""
+    return getattr(task, "record_noun", RECORD_NOUN)
+
+
+def plural(noun: str, n: float = 2) -> str:
+    """``noun`` for ``n`` of it: "negotiation" -> "negotiations", "match" -> "matches", n = 1 as is."""
+    if n == 1:
+        return noun
+    if noun.endswith(("s", "x", "z", "ch", "sh")):
+        return noun + "es"
+    if noun.endswith("y") and noun[-2:-1] not in tuple("aeiou"):
+        return noun[:-1] + "ies"
+    return noun + "s"
+
+
 class TaskFactory(Protocol):
     """Builds a task from the experiment config and its ``[task]`` table; bad options raise
     `negoray.config.ExperimentConfigError` naming the ``task.<key>`` and what is allowed."""
 
     def __call__(self, config: ExperimentConfig, options: Mapping[str, Any]) -> Task: ...
+
+
+PATH_OPTIONS_ATTRIBUTE = "path_options"
+"""A factory may name the ``[task]`` options that are file paths (a path, or a table or list of
+paths) in this attribute; `negoray.config.load_config` resolves relative ones against the config
+file's folder (`negoray.tasks.registry.resolve_paths`)."""
 
 
 def scores(records: Iterable[TaskRecord]) -> list[float]:

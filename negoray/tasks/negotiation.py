@@ -29,6 +29,7 @@ class NegotiationTask:
     agent's normalised value of the deal (0 for no deal), an infrastructure error is no score."""
 
     name = "negotiation"
+    record_noun = "negotiation"
     record_columns: Sequence[Column] = ()
     """Its columns are the ``negotiations`` table's own (`negoray.results.schema.NEGOTIATIONS`)."""
 

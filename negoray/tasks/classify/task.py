@@ -16,7 +16,7 @@ from typing import Any
 from negoray.chat import ChatParams, Message
 from negoray.config import ExperimentConfig, ExperimentConfigError
 from negoray.evolution.mutation import check_prompt_text, extract_strategy
-from negoray.tasks.base import Chats, Column, MutationKind, ScoredRecord
+from negoray.tasks.base import Chats, Column, MutationKind, PlanSample, ScoredRecord
 from negoray.tasks.classify import feedback
 from negoray.tasks.classify.data import DEFAULT_FRACTIONS, SPLITS, Example, ExampleFileError, load_splits
 from negoray.tasks.classify.score import RECORD_COLUMNS, classify_one
@@ -34,8 +34,9 @@ class ClassifyTask:
     name = "classify"
     counterpart: str | None = None
     record_columns: Sequence[Column] = RECORD_COLUMNS
+    record_noun = "classification"
     calls_per_evaluation = 1.0
-    """One call per example (the planner's figure; `negoray.plan.for_task`)."""
+    """One call per example (the planner's figure, with `plan_sample`; `negoray.tasks.base.PlannedTask`)."""
 
     def __init__(self, splits: Mapping[str, Sequence[Example]], labels: Sequence[str], params: ChatParams,
                  show_domain: bool = True, misclassified: int = feedback.MISCLASSIFIED_SHOWN) -> None:
@@ -68,6 +69,11 @@ class ClassifyTask:
 
     def record_row(self, record: ScoredRecord) -> dict[str, Any]:  # type: ignore[override]
         return {c.name: record.fields.get(c.name) for c in RECORD_COLUMNS}
+
+    def plan_sample(self) -> PlanSample:
+        from negoray.tasks.classify.plan_sample import plan_sample  # the planner's, on use
+
+        return plan_sample(self._splits["dev"], self.labels, self.show_domain, self.misclassified)
 
     def report_sections(self, tables: Mapping[str, Any]) -> list[str]:
         from negoray.tasks.classify.report import report_sections  # the report's helpers, on use

@@ -91,9 +91,9 @@ def test_a_bad_line_in_the_data_names_file_and_line(tmp_path):
 def test_the_plan_counts_one_call_per_example_on_the_task_splits_and_v7_as_before():
     from negoray.plan import for_task, make_assumptions
 
-    v8, calls = for_task(load_config("v8"))
-    assert (v8.scenarios.dev, v8.scenarios.val, v8.scenarios.test, calls) == (160, 80, 80, 1.0)
-    assert make_assumptions(v8, task_calls=calls).calls_per_negotiation == 1.0
+    v8, shape = for_task(load_config("v8"))
+    assert (v8.scenarios.dev, v8.scenarios.val, v8.scenarios.test, shape.calls) == (160, 80, 80, 1.0)
+    assert make_assumptions(v8, task=shape).calls_per_negotiation == 1.0
     smoke = load_config("smoke")
-    sized, calls = for_task(smoke)
-    assert sized == smoke and calls is None  # negotiation: its [scenarios], calls from max_rounds
+    sized, shape = for_task(smoke)
+    assert sized == smoke and shape.calls is None  # negotiation: its [scenarios], calls from max_rounds
