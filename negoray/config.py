@@ -264,7 +264,8 @@ def config_from_dict(data: Mapping[str, Any], source: str) -> ExperimentConfig:
 
 
 def load_config(name_or_path: str) -> ExperimentConfig:
-    """A config by name (``experiments/configs/NAME.toml``) or by path."""
+    """A config by name (``experiments/configs/NAME.toml``) or by path; the task's file options are
+    relative to the file's folder (`negoray.tasks.registry.resolve_paths`)."""
     path = Path(name_or_path)
     if not path.suffix and not path.exists():
         path = CONFIG_DIR / f"{name_or_path}.toml"
@@ -276,7 +277,9 @@ def load_config(name_or_path: str) -> ExperimentConfig:
     except tomllib.TOMLDecodeError as e:
         raise ExperimentConfigError(f"{path}: {e}") from None
     data.setdefault("name", path.stem)
-    return config_from_dict(data, str(path))
+    from negoray.tasks.registry import resolve_paths  # lazily: the tasks import this module
+
+    return resolve_paths(config_from_dict(data, str(path)), path.parent)
 
 
 def with_overrides(config: ExperimentConfig, **overrides: Any) -> ExperimentConfig:

@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Mapping
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -62,3 +64,33 @@ def resolve(name: str, key: str = "task") -> TaskFactory:
 def make_task(config: ExperimentConfig) -> Task:
     """The config's task, built from its ``[task]`` options."""
     return resolve(config.task_name)(config, config.task_options)
+
+
+def _resolved(value: Any, folder: Path) -> Any:
+    """A path option's value with each relative path made absolute under ``folder`` (``~`` expanded);
+    what is not a string is left for the task to reject."""
+    if isinstance(value, str):
+        return os.path.abspath(folder / os.path.expanduser(value))
+    if isinstance(value, Mapping):
+        return {k: _resolved(v, folder) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_resolved(v, folder) for v in value]
+    return value
+
+
+def resolve_paths(config: ExperimentConfig, folder: Path | str) -> ExperimentConfig:
+    """``config`` with its task's file options (the factory's ``path_options``,
+    `negoray.tasks.base.PATH_OPTIONS_ATTRIBUTE`) relative to ``folder``, the config file's: a path
+    in a config names a file beside the config, wherever the command runs; absolute ones stay. The
+    resolved paths are what ``config.json`` keeps, so the report finds the files again."""
+    import dataclasses
+
+    from negoray.tasks.base import PATH_OPTIONS_ATTRIBUTE
+
+    keys = getattr(resolve(config.task_name), PATH_OPTIONS_ATTRIBUTE, ())
+    options = config.task_options
+    if isinstance(config.task, str) or not any(k in options for k in keys):
+        return config
+    base = Path(os.path.abspath(folder))
+    task = {**config.task, **{k: _resolved(options[k], base) for k in keys if k in options}}
+    return dataclasses.replace(config, task=task)

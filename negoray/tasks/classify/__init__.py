@@ -19,3 +19,7 @@ def make_task(config: ExperimentConfig, options: Mapping[str, Any]) -> ClassifyT
     can read this package's pieces without importing the config."""
     from negoray.tasks.classify.task import make_task as make
     return make(config, options)
+
+
+# The options that name files, relative to the config file (`negoray.tasks.registry.resolve_paths`).
+make_task.path_options = ("data", "files")  # type: ignore[attr-defined]
