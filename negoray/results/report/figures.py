@@ -13,6 +13,7 @@ from negoray.config import GROUPS
 from negoray.results.report.common import COLORS, OUTCOME_COLORS, as_float, group_label
 from negoray.results.report.load import (Results, RunResults, gating_by_group, gating_rate, negotiation_count,
                                         outcome_mix, outcomes_shown, phase_order)
+from negoray.tasks.base import plural
 
 
 FIGURES = {
@@ -201,16 +202,16 @@ def _fig_market(data: Results, path: Path) -> str | None:
 def _fig_outcomes(data: Results, path: Path) -> str | None:
     mix = outcome_mix(data)
     if not mix:
-        return "no negotiations recorded"
+        return f"no {plural(data.noun)} recorded"
     fig, axes = _figure(size=(max(6, 0.7 * len(mix) + 2), 4.2))
     ax = axes[0][0]
     bottom = [0.0] * len(mix)
-    for outcome in outcomes_shown(mix):
+    for outcome in outcomes_shown(mix, data.negotiation):
         share = [c[outcome] / negotiation_count(c) for _, c in mix]
         ax.bar(range(len(mix)), share, bottom=bottom, color=OUTCOME_COLORS[outcome], label=outcome, width=0.7)
         bottom = [b + s for b, s in zip(bottom, share)]
     ax.set_xticks(range(len(mix)), [label for label, _ in mix], rotation=35, ha="right", fontsize=8)
-    ax.set_ylabel("share of negotiations")
+    ax.set_ylabel(f"share of {plural(data.noun)}")
     ax.set_title("Outcome mix per group and phase")
     ax.legend(fontsize=8, loc="lower right")
     fig.savefig(path, dpi=120)
@@ -219,7 +220,7 @@ def _fig_outcomes(data: Results, path: Path) -> str | None:
 
 def _fig_usage(data: Results, path: Path) -> str | None:
     if not data.usage:
-        return "no calls or negotiations recorded"
+        return f"no calls or {plural(data.noun)} recorded"
     phases = phase_order(data.usage)
     u = data.usage
     fig, axes = _figure(1, 2, size=(11, 4.2))

@@ -17,6 +17,7 @@ from negoray.results.report.common import (MARKET, PLANNED_RUNS, TOURNAMENT, as_
 from negoray.results.report.load import Results, RunResults
 from negoray.results.schema import group_of
 from negoray.results.stats import Comparison, hhi, min_detectable_d, permutations, power
+from negoray.tasks.base import plural
 
 
 def _comparison_table(comparisons: Sequence[Comparison]) -> list[str]:
@@ -32,8 +33,8 @@ def _caveat(data: Results) -> list[str]:
         "### What n = 3 runs per group can and cannot show",
         "",
         "The unit of every test is a run (one seed): its best agent's mean score over the test scenarios, "
-        "or a per-run diversity measure. Negotiations within a run are not independent samples of a "
-        "selection scheme, so they do not add to n.",
+        f"or a per-run diversity measure. {plural(data.noun).capitalize()} within a run are not independent samples "
+        "of a selection scheme, so they do not add to n.",
         "",
         "- Every hypothesis is directional, so every verdict, the bar and the power below are one-sided "
         "(the two-sided Welch p is shown for reference only).",

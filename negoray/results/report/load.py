@@ -21,8 +21,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from negoray.config import GROUPS, ExperimentConfig
 from negoray.evolution.backend import Phase
-from negoray.results.report.common import as_float, nanmean, run_key
+from negoray.results.report.common import PLANNED_RUNS, as_float, nanmean, run_key
 from negoray.results.concurrency import read_concurrency_history
 from negoray.results.schema import CALL_PHASES, OUTCOMES, PHASES, SCORED, group_of
 from negoray.results.stats import hhi
@@ -90,6 +91,29 @@ class Results:
     """The experiment's ``config.json`` (empty if the results directory has none)."""
     concurrency: list[dict[str, Any]] = field(default_factory=list)
     """The adaptive concurrency limits over time (`negoray.results.concurrency`; [] if none)."""
+    noun: str = "negotiation"
+    """The task's word for one record (`negoray.tasks.base.record_noun`; `write_report` sets it from the task)."""
+
+    @property
+    def task_name(self) -> str:
+        """The experiment's task, as ``config.json`` names it (none: V7's negotiation)."""
+        return ExperimentConfig(task=self.config.get("task", "negotiation")).task_name
+
+    @property
+    def negotiation(self) -> bool:
+        """Whether the records are V7's negotiations (turns, deals and V7's plan apply)."""
+        return self.task_name == "negotiation"
+
+    @property
+    def planned_groups(self) -> list[str]:
+        """The groups the report expects: V7's four for negotiations, the config's ``groups`` for another task."""
+        return list(GROUPS) if self.negotiation else list(self.config.get("groups", GROUPS))
+
+    @property
+    def planned_runs(self) -> int:
+        """Runs per group the report counts against: V7's plan for negotiations, the config's
+        ``runs_per_group`` for another task."""
+        return PLANNED_RUNS if self.negotiation else int(self.config.get("runs_per_group", PLANNED_RUNS))
 
     def groups(self) -> list[str]:
         """The groups with at least one finished generation, sorted."""
@@ -250,9 +274,12 @@ def negotiation_count(c: Counter[str]) -> int:
     return sum(c[o] for o in OUTCOMES)
 
 
-def outcomes_shown(mix: Sequence[tuple[str, Counter[str]]]) -> list[str]:
+def outcomes_shown(mix: Sequence[tuple[str, Counter[str]]], negotiation: bool = True) -> list[str]:
     """The outcomes a report shows: every negotiation outcome, and ``scored`` (a task's records that
-    are not negotiations) only where there are some."""
+    are not negotiations) only where there are some; for another task (not ``negotiation``) the
+    outcomes its records have, and ``error`` always."""
+    if not negotiation:
+        return [o for o in OUTCOMES if o == "error" or any(c[o] for _, c in mix)]
     return [o for o in OUTCOMES if o != SCORED or any(c[SCORED] for _, c in mix)]
 
 

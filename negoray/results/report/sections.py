@@ -11,8 +11,9 @@ from typing import Any
 
 from negoray.config import GROUPS
 from negoray.fmt import decimal
-from negoray.results.report.common import (MARKET, PLANNED_RUNS, TOURNAMENT, as_float, group_label, markdown_table,
-                                           nanmean, nansd, run_key)
+from negoray.tasks.base import plural
+from negoray.results.report.common import (MARKET, TOURNAMENT, as_float, group_label, markdown_table, nanmean, nansd,
+                                           run_key)
 from negoray.results.report.load import (Results, gating_by_group, negotiation_count, outcome_mix, outcomes_shown,
                                          phase_order)
 
@@ -22,16 +23,17 @@ def missing_section(data: Results, styles: Sequence[str] | None = None) -> list[
     None: unknown, not checked)."""
     out: list[str] = []
     present = data.groups()
-    absent = [g for g in GROUPS if g not in present]
+    absent = [g for g in data.planned_groups if g not in present]
     if absent:
         out.append("Groups with no finished generation: " + ", ".join(group_label(g) for g in absent) + ".")
     unknown = sorted({r.group or "?" for r in data.runs.values() if r.group not in GROUPS})
     if unknown:
-        out.append(f"Runs whose group is not a V7 group: {', '.join(unknown)}.")
+        out.append(f"Runs whose group is not a {'V7' if data.negotiation else 'known'} group: {', '.join(unknown)}.")
     for g in present:
         n = len([r for r in data.runs_of(g) if r.gens])
-        if n < PLANNED_RUNS:
-            out.append(f"Group {g} has {n} run(s) with results; V7 plans {PLANNED_RUNS}.")
+        if n < data.planned_runs:
+            out.append(f"Group {g} has {n} run(s) with results; {'V7' if data.negotiation else 'the config'} "
+                       f"plans {data.planned_runs}.")
     empty = sorted((r.run_id for r in data.runs.values() if not r.gens), key=run_key)
     if empty:
         out.append("Runs without any finished generation (data in other tables only): " + ", ".join(empty) + ".")
@@ -99,7 +101,7 @@ def runs_section(data: Results) -> list[str]:
         ])
     return ["## Runs", ""] + markdown_table(
         ["run", "group", "generations", "best dev fitness (last gen)", "mean dev fitness (last gen)",
-         "test score (agent)", "negotiations", "errors", "US$"], rows)
+         "test score (agent)", plural(data.noun), "errors", "US$"], rows)
 
 
 def test_section(data: Results) -> list[str]:
@@ -116,7 +118,7 @@ def test_section(data: Results) -> list[str]:
         out += ["No test scores yet.", ""]
     if data.baselines:
         out += ["Seed strategies on the test split (the baseline an evolved agent must beat):", ""]
-        out += markdown_table(["seed style", "mean test score", "negotiations", "errors"],
+        out += markdown_table(["seed style", "mean test score", plural(data.noun), "errors"],
                               [[s, decimal(m), n, e] for s, (m, n, e) in sorted(data.baselines.items(), key=lambda kv: -as_float(kv[1][0]))])
         best_style, (best, _, _) = max(data.baselines.items(), key=lambda kv: as_float(kv[1][0]))
         beating = [r.run_id for r in data.runs.values() if r.test_score is not None and r.test_score > best]
@@ -150,14 +152,20 @@ def diversity_section(data: Results) -> list[str]:
 
 def outcome_section(data: Results) -> list[str]:
     mix = outcome_mix(data)
+    records = plural(data.noun)
     if not mix:
-        return ["## Outcomes", "", "No negotiations recorded.", ""]
-    shown = outcomes_shown(mix)
+        return ["## Outcomes", "", f"No {records} recorded.", ""]
+    shown = outcomes_shown(mix, data.negotiation)
+    note = "Errors are infrastructure failures: never scored, excluded from every mean."
+    if not data.negotiation:  # one record is not a dialogue of turns: no turn counts
+        rows = [[label, negotiation_count(c)] + [f"{c[o]} ({c[o] / negotiation_count(c):.0%})" for o in shown]
+                for label, c in mix]
+        return ["## Outcomes", "", note, ""] + markdown_table(["group / phase", records, *shown], rows)
     rows = [[label, negotiation_count(c)] + [f"{c[o]} ({c[o] / negotiation_count(c):.0%})" for o in shown]
             + [c["turns"], c["unparseable"], c["truncated"]] for label, c in mix]
-    return ["## Outcomes", "", "Errors are infrastructure failures: never scored, excluded from every mean. "
-            "Unparseable and truncated turns (cut off by max_tokens before a move) cost the turn.", ""] + markdown_table(
-        ["group / phase", "negotiations", *shown, "turns", "unparseable", "truncated"], rows) + _truncation_note(mix)
+    return ["## Outcomes", "", note + " Unparseable and truncated turns (cut off by max_tokens before a move) "
+            "cost the turn.", ""] + markdown_table(
+        ["group / phase", records, *shown, "turns", "unparseable", "truncated"], rows) + _truncation_note(mix)
 
 
 def usage_section(data: Results) -> list[str]:

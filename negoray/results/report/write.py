@@ -9,10 +9,11 @@ from pathlib import Path
 from negoray.results.report.endpoints import endpoint_section
 from negoray.results.report.figures import DRAW, FIGURES, OPTIONAL_FIGURES
 from negoray.results.report.hypotheses import hypotheses_section
-from negoray.results.report.load import load_results
+from negoray.results.report.load import load_results, outcome_mix, outcomes_shown
 from negoray.results.report.sections import (diversity_section, gating_section, missing_section, outcome_section,
                                             runs_section, test_section, usage_section)
 from negoray.results.report.task import results_task, task_sections
+from negoray.tasks.base import RECORD_NOUN, plural, record_noun
 
 
 log = logging.getLogger("negoray.results.report")
@@ -23,10 +24,16 @@ def write_report(results_dir: Path | str) -> Path:
     root = Path(results_dir)
     data = load_results(root)
     task, unbuilt = results_task(root, data.config)
+    if task is not None:
+        data.noun = record_noun(task)
+    elif not data.negotiation:
+        data.noun = RECORD_NOUN
     figures = root / "figures"
     figures.mkdir(parents=True, exist_ok=True)
     drawn: dict[str, str | None] = {}
     captions = dict(FIGURES)
+    if not data.negotiation:
+        captions["outcomes"] = f"Outcome mix ({' / '.join(outcomes_shown(outcome_mix(data), False))}) per group and phase"
     optional = {name: draw for name, (_, draw, present) in OPTIONAL_FIGURES.items() if present(data)}
     captions.update({name: OPTIONAL_FIGURES[name][0] for name in optional})
     for name in [*DRAW, *OPTIONAL_FIGURES]:
@@ -65,7 +72,7 @@ def write_report(results_dir: Path | str) -> Path:
         f"# {'V7' if task is None or task.name == 'negotiation' else task.name} results: {root.resolve().name}",
         "",
         f"{len([r for r in data.runs.values() if r.gens])} run(s) with finished generations in "
-        f"{len(data.groups())} group(s); {len(data.generations)} generation row(s), {n_neg:,} negotiations, "
+        f"{len(data.groups())} group(s); {len(data.generations)} generation row(s), {n_neg:,} {plural(data.noun)}, "
         f"{int(sum(u['calls'] for u in data.usage.values())):,} LLM calls.",
         "",
         "## What is missing",

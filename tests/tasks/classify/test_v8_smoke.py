@@ -104,3 +104,19 @@ def test_kill_9_mid_run_then_rerun_gives_identical_tables(tmp_path, smoke):
     LocalExperiment(tiny(killed)).run()
     for name in TABLES:
         assert stable(killed, name).equals(stable(smoke, name)), name
+
+
+def test_the_generic_sections_speak_of_classifications_and_count_the_configs_runs(smoke, tmp_path):
+    report = (smoke / "report.md").read_text()
+    generic = report[:report.index("## Per-domain accuracy")]
+    assert "classifications" in generic.splitlines()[2] and "| classifications | errors |" in generic
+    assert "Classifications within a run" in generic and "| group / phase | classifications | error | scored |" in generic
+    assert "negotiation" not in generic.lower() and "turns" not in generic
+    # the config's groups (B, C) and its one run per group are all there: nothing missing on that count
+    assert "Groups with no finished generation" not in generic and "plans" not in generic
+    copy = shutil.copytree(smoke, tmp_path / "r")
+    saved = json.loads((copy / "config.json").read_text())
+    (copy / "config.json").write_text(json.dumps({**saved, "groups": ["A", "B", "C"], "runs_per_group": 2}))
+    text = write_report(copy).read_text()
+    assert "Group B has 1 run(s) with results; the config plans 2." in text
+    assert "Groups with no finished generation: A (tournament × reflective)." in text and "V7" not in text.split("## Runs")[0]
