@@ -1,4 +1,4 @@
-"""The hypotheses section: what n = 3 runs can show, what the V7 design confounds, and H1-H3."""
+"""The hypotheses section: what n = 3 runs (the planned n) can show, what the V7 design confounds, and H1-H3."""
 
 from __future__ import annotations
 
@@ -12,8 +12,7 @@ from negoray.config import GROUPS, ExperimentConfig
 from negoray.evolution.market import death_count
 from negoray.evolution.settings import SOFTMAX_BEFORE_THE_SETTING
 from negoray.fmt import decimal
-from negoray.results.report.common import (MARKET, PLANNED_RUNS, TOURNAMENT, as_float, group_label, markdown_table,
-                                           nanmean)
+from negoray.results.report.common import MARKET, TOURNAMENT, as_float, group_label, markdown_table, nanmean
 from negoray.results.report.load import Results, RunResults
 from negoray.results.schema import group_of
 from negoray.results.stats import Comparison, hhi, min_detectable_d, permutations, power
@@ -25,47 +24,62 @@ def _comparison_table(comparisons: Sequence[Comparison]) -> list[str]:
                            "exact permutation p (one-sided)", "Cohen's d", "Hedges' g"], [c.row() for c in comparisons])
 
 
+_WORDS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six"}
+
+
 def _caveat(data: Results) -> list[str]:
+    planned = data.planned_runs
     sizes = sorted({len(data.tested(g)) or len(data.final_best(g)) for g in data.groups()} - {0})
-    n = min(sizes) if sizes else PLANNED_RUNS
-    d_planned = min_detectable_d(PLANNED_RUNS, PLANNED_RUNS)
+    n = min(sizes) if sizes else planned
+    unit = ("The unit of every test is a run (one seed): its best agent's mean score over the test scenarios, "
+            f"or a per-run diversity measure. {plural(data.noun).capitalize()} within a run are not independent samples "
+            "of a selection scheme, so they do not add to n.")
+    if planned < 2:
+        return [f"### What n = {planned} run per group can and cannot show", "", unit, "",
+                f"- With {planned} run per group no test can be made (a t-test and a permutation test need 2 runs a "
+                "side): the comparisons below show each run's values and direction only. Give `runs_per_group` >= 3 "
+                "for a test.", ""]
+    d_planned = min_detectable_d(planned, planned)
+    splits = permutations(planned, planned)
+    word = _WORDS.get(planned, str(planned))
+    hedges = 1 - 3 / (4 * (2 * planned - 2) - 1)
+    floor = ("never fall below α = 0.05 on its own" if 1 / splits >= 0.05
+             else "fall below α = 0.05 only when the runs are completely or nearly separated")
     return [
-        "### What n = 3 runs per group can and cannot show",
+        f"### What n = {planned} runs per group can and cannot show",
         "",
-        "The unit of every test is a run (one seed): its best agent's mean score over the test scenarios, "
-        f"or a per-run diversity measure. {plural(data.noun).capitalize()} within a run are not independent samples "
-        "of a selection scheme, so they do not add to n.",
+        unit,
         "",
         "- Every hypothesis is directional, so every verdict, the bar and the power below are one-sided "
         "(the two-sided Welch p is shown for reference only).",
-        f"- With {PLANNED_RUNS} vs {PLANNED_RUNS} runs a one-sided t-test at α = 0.05 can only come out significant "
+        f"- With {planned} vs {planned} runs a one-sided t-test at α = 0.05 can only come out significant "
         f"when Cohen's d ≥ {d_planned:.2f} in the hypothesised direction (pooled degrees of freedom; Welch's test has "
         f"fewer, so the bar is higher). The chance of detecting a large effect (d = 0.8) is about "
-        f"{power(0.8, PLANNED_RUNS, PLANNED_RUNS):.0%}, a very large one (d = 1.5) about "
-        f"{power(1.5, PLANNED_RUNS, PLANNED_RUNS):.0%}."
-        + _bar_now(n),
+        f"{power(0.8, planned, planned):.0%}, a very large one (d = 1.5) about "
+        f"{power(1.5, planned, planned):.0%}."
+        + _bar_now(n, planned),
         f"- The exact permutation test needs no normality: it ranks the observed difference among all "
-        f"{permutations(PLANNED_RUNS, PLANNED_RUNS)} ways to split the {2 * PLANNED_RUNS} runs into two groups of "
-        f"{PLANNED_RUNS}. Its smallest possible one-sided p is 1/{permutations(PLANNED_RUNS, PLANNED_RUNS)} = "
-        f"{1 / permutations(PLANNED_RUNS, PLANNED_RUNS):.2f}, reached only by complete separation (every run of one "
-        "group above every run of the other): at n = 3 it can never fall below α = 0.05 on its own.",
-        "- Cohen's d overstates effects of small samples; Hedges' g corrects it (×0.80 at 3 vs 3). When neither "
-        "sample varies (e.g. lineages 8, 8, 8 vs 1, 1, 1) d and Welch's t are undefined, and the report states "
-        "the complete separation and its permutation p instead.",
+        f"{splits} ways to split the {2 * planned} runs into two groups of "
+        f"{planned}. Its smallest possible one-sided p is 1/{splits} = "
+        f"{1 / splits:.2g}, reached only by complete separation (every run of one "
+        f"group above every run of the other): at n = {planned} it can {floor}.",
+        f"- Cohen's d overstates effects of small samples; Hedges' g corrects it (×{hedges:.2f} at {planned} vs "
+        f"{planned}). When neither sample varies (e.g. lineages 8, 8, 8 vs 1, 1, 1) d and Welch's t are undefined, "
+        "and the report states the complete separation and its permutation p instead.",
         "- So a non-significant result is *not* evidence that the groups are equal; it says the experiment is "
-        "too small to tell. A significant one rests on three values per side and on the t-test's normality "
-        "assumption, which three values cannot check.",
+        f"too small to tell. A significant one rests on {word} values per side and on the t-test's normality "
+        f"assumption, which {word} values cannot check.",
         "- H3 makes three comparisons with C's runs on one side; against a Bonferroni-corrected α = 0.017 the bar is higher still.",
-        "- What n = 3 can show: the direction and rough size of a difference (means, Cohen's d, the per-run values "
+        f"- What n = {planned} can show: the direction and rough size of a difference (means, Cohen's d, the per-run values "
         "below), and whether the runs of one group all lie above or below those of another. Read the effect "
         "sizes and the per-run values, not only the p-values.",
         "",
     ]
 
 
-def _bar_now(n: int) -> str:
+def _bar_now(n: int, planned: int) -> str:
     """The caveat's sentence for the runs present, when they differ from the plan."""
-    if n == PLANNED_RUNS:
+    if n == planned:
         return ""
     if n < 2:
         return " With 1 run in the smallest group present now no test can be made (a t-test needs 2 runs a side)."
