@@ -22,7 +22,9 @@ mutation (tournament: population - elites calls; market: death_fraction x popula
 (tournament only: each child and its parent on gating_scenarios val scenarios); the last
 generation's best agent plays the test split; the 8 seed strategies play the test split once
 (baseline). A negotiation makes --calls-per-negotiation calls on average (default 65% of the
-2 x max_rounds maximum: it ends when a side accepts; the sim plays ~6.5 of 10).
+2 x max_rounds maximum: it ends when a side accepts; the sim plays ~6.5 of 10). A task that gives its
+own calls (classify: one a classification, its prompt + one example, a label as the reply) is planned
+from those, in its own words; the users' table is V7's and is set next to a negotiation plan only.
 
 Minimum wall time = the largest of: calls / RPM, tokens / TPM, calls / requests-per-day, completion
 tokens / server throughput (local servers), and the critical path (per generation one
