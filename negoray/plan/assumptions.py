@@ -208,8 +208,8 @@ def make_assumptions(
         raise PlanError(f"--latency-s: must be a number >= 0, got {latency_s}")
     sample = task.sample
     if user and sample is not None:
-        raise PlanError(f"--user-assumptions: the users' table is V7's negotiation experiment; the {task.name} "
-                        "task is planned from its own calls (give --calls-per-negotiation, --tokens-per-call ... instead)")
+        raise PlanError(f"--user-assumptions: the users' table is V7's negotiation experiment; the {task.name} task "
+                        "is planned from its own calls (give --calls-per-negotiation, --tokens-per-call ... instead)")
     sources: dict[str, str] = {}
     max_calls = 2 * config.max_rounds
     if calls_per_negotiation is not None:

@@ -32,7 +32,8 @@ PREFIX_SCENARIOS = 12
 
 @dataclass(frozen=True)
 class PrefixShare:
-    """Per negotiation call (a task's call): prompt tokens and the tokens of its longest prefix shared with an earlier call."""
+    """Per negotiation call (a task's call): prompt tokens and the tokens of its longest prefix shared
+    with an earlier call."""
 
     calls: tuple[tuple[int, int], ...]
     measured_on: str = "the sim, seed strategies"

@@ -19,7 +19,7 @@ import numpy as np
 from negoray.evolution.market import gini, hhi
 from negoray.fmt import decimal
 
-__all__ = ["Comparison", "cohens_d", "gini", "hedges_g", "hhi", "min_detectable_d", "permutation_p", "permutations",
+__all__ = ["Comparison", "cohens_d", "gini", "hedges_g", "hedges_j", "hhi", "min_detectable_d", "permutation_p", "permutations",
            "power", "welch"]
 
 NAN = float("nan")
@@ -58,15 +58,19 @@ def cohens_d(a: Sequence[float], b: Sequence[float]) -> float:
     return float((x.mean() - y.mean()) / pooled)
 
 
+def hedges_j(n_a: int, n_b: int) -> float:
+    """The exact small-sample correction J(df) = Γ(df/2) / (√(df/2) Γ((df−1)/2)), df = n_a + n_b − 2
+    (J = 0.80 for 3 vs 3)."""
+    df = n_a + n_b - 2
+    return math.exp(math.lgamma(df / 2) - math.lgamma((df - 1) / 2)) / math.sqrt(df / 2)
+
+
 def hedges_g(a: Sequence[float], b: Sequence[float]) -> float:
-    """Cohen's d times the exact small-sample correction J(df) = Γ(df/2) / (√(df/2) Γ((df−1)/2)),
-    df = n_a + n_b − 2 (J = 0.80 for 3 vs 3): d overstates the effect of small samples."""
+    """Cohen's d times `hedges_j`: d overstates the effect of small samples."""
     d = cohens_d(a, b)
     if math.isnan(d):
         return d
-    df = len(_clean(a)) + len(_clean(b)) - 2
-    j = math.exp(math.lgamma(df / 2) - math.lgamma((df - 1) / 2)) / math.sqrt(df / 2)
-    return float(d * j)
+    return float(d * hedges_j(len(_clean(a)), len(_clean(b))))
 
 
 Alternative = Literal["greater", "less", "two-sided"]

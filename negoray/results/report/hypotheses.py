@@ -1,4 +1,4 @@
-"""The hypotheses section: what n = 3 runs (the planned n) can show, what the V7 design confounds, and H1-H3."""
+"""The hypotheses section: what the planned n runs (V7: 3) can show, what the V7 design confounds, and H1-H3."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from negoray.fmt import decimal
 from negoray.results.report.common import MARKET, TOURNAMENT, as_float, group_label, markdown_table, nanmean
 from negoray.results.report.load import Results, RunResults
 from negoray.results.schema import group_of
-from negoray.results.stats import Comparison, hhi, min_detectable_d, permutations, power
+from negoray.results.stats import Comparison, hedges_j, hhi, min_detectable_d, permutations, power
 from negoray.tasks.base import plural
 
 
@@ -42,7 +42,6 @@ def _caveat(data: Results) -> list[str]:
     d_planned = min_detectable_d(planned, planned)
     splits = permutations(planned, planned)
     word = _WORDS.get(planned, str(planned))
-    hedges = 1 - 3 / (4 * (2 * planned - 2) - 1)
     floor = ("never fall below α = 0.05 on its own" if 1 / splits >= 0.05
              else "fall below α = 0.05 only when the runs are completely or nearly separated")
     return [
@@ -63,15 +62,15 @@ def _caveat(data: Results) -> list[str]:
         f"{planned}. Its smallest possible one-sided p is 1/{splits} = "
         f"{1 / splits:.2g}, reached only by complete separation (every run of one "
         f"group above every run of the other): at n = {planned} it can {floor}.",
-        f"- Cohen's d overstates effects of small samples; Hedges' g corrects it (×{hedges:.2f} at {planned} vs "
-        f"{planned}). When neither sample varies (e.g. lineages 8, 8, 8 vs 1, 1, 1) d and Welch's t are undefined, "
+        "- Cohen's d overstates effects of small samples; Hedges' g corrects it "
+        f"(×{hedges_j(planned, planned):.2f} at {planned} vs {planned}). When neither sample varies (e.g. lineages 8, 8, 8 vs 1, 1, 1) d and Welch's t are undefined, "
         "and the report states the complete separation and its permutation p instead.",
         "- So a non-significant result is *not* evidence that the groups are equal; it says the experiment is "
         f"too small to tell. A significant one rests on {word} values per side and on the t-test's normality "
         f"assumption, which {word} values cannot check.",
         "- H3 makes three comparisons with C's runs on one side; against a Bonferroni-corrected α = 0.017 the bar is higher still.",
-        f"- What n = {planned} can show: the direction and rough size of a difference (means, Cohen's d, the per-run values "
-        "below), and whether the runs of one group all lie above or below those of another. Read the effect "
+        f"- What n = {planned} can show: the direction and rough size of a difference (means, Cohen's d, the per-run "
+        "values below), and whether the runs of one group all lie above or below those of another. Read the effect "
         "sizes and the per-run values, not only the p-values.",
         "",
     ]

@@ -33,7 +33,8 @@ def write_report(results_dir: Path | str) -> Path:
     drawn: dict[str, str | None] = {}
     captions = dict(FIGURES)
     if not data.negotiation:
-        captions["outcomes"] = f"Outcome mix ({' / '.join(outcomes_shown(outcome_mix(data), False))}) per group and phase"
+        shown = " / ".join(outcomes_shown(outcome_mix(data), False))
+        captions["outcomes"] = f"Outcome mix ({shown}) per group and phase"
     optional = {name: draw for name, (_, draw, present) in OPTIONAL_FIGURES.items() if present(data)}
     captions.update({name: OPTIONAL_FIGURES[name][0] for name in optional})
     for name in [*DRAW, *OPTIONAL_FIGURES]:

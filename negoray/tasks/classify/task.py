@@ -1,11 +1,12 @@
 """The classify task behind the `Task` interface: each example is a client, one call scores it.
 
 ``[task]`` options (all optional): ``data`` (one JSONL file, drawn into splits; default the shipped
-synthetic set) or ``files`` (``{dev, val, test}`` files) -- in a config file, relative to its folder --, ``fractions`` (``{dev, val}`` shares of
-``data``, default 0.5 / 0.25), ``split_seed`` (default the config's ``seed``), ``labels`` (default
-positive / negative), ``show_domain`` (tell the model the text's domain; default true),
-``temperature`` (default the config's ``negotiation_temperature``, the agents' one), ``max_tokens``
-(default the config's) and ``misclassified`` (how many a reflective mutation is shown; default 8).
+synthetic set) or ``files`` (``{dev, val, test}`` files; in a config file, relative to its folder),
+``fractions`` (``{dev, val}`` shares of ``data``, default 0.5 / 0.25), ``split_seed`` (default the
+config's ``seed``), ``labels`` (default positive / negative), ``show_domain`` (tell the model the
+text's domain; default true), ``temperature`` (default the config's ``negotiation_temperature``, the
+agents' one), ``max_tokens`` (default the config's) and ``misclassified`` (how many a reflective
+mutation is shown; default 8).
 """
 
 from __future__ import annotations
