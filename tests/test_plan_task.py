@@ -76,3 +76,15 @@ def test_v7_is_still_planned_from_the_negotiation_prompts():
     assert (shape.noun, shape.calls, shape.sample) == ("negotiation", None, None)
     a = P.make_assumptions(config, task=shape)
     assert a == P.make_assumptions(config) and P.per_record(a, config.max_rounds) == f"max {config.max_rounds} rounds"
+
+
+def test_a_classify_config_with_data_beside_it_plans_from_any_directory(tmp_path, monkeypatch, capsys):
+    from negoray.tasks.classify.synthetic import SHIPPED
+
+    folder = tmp_path / "exp"
+    folder.mkdir()
+    (folder / "mine.jsonl").write_text("".join(SHIPPED.read_text().splitlines(keepends=True)[:40]))
+    (folder / "mine.toml").write_text('generations = 2\n[task]\nname = "classify"\ndata = "mine.jsonl"\n')
+    monkeypatch.chdir(tmp_path)
+    assert main(["plan", "--config", str(folder / "mine.toml"), "--provider", "sim"]) == 0
+    assert "20 dev scenarios, gating on 10 val, 10 test, 1 call per classification" in capsys.readouterr().out

@@ -13,6 +13,9 @@ from negoray.tasks.classify.data import Example
 from negoray.tasks.classify.score import classify_messages
 from negoray.tasks.classify.seeds import SEED_PROMPTS
 
+SAMPLE_EXAMPLES = 200
+"""Dev examples per seed prompt in the sample at most (an agent's later calls share its prompt as these do)."""
+
 DIAGNOSIS = ("The prompt has no rule for words whose sentiment depends on the domain, so it mislabels the "
              "tweets and movie reviews that use them.")
 """A typical reflective diagnosis ("one or two sentences"), before the new prompt."""
@@ -26,8 +29,10 @@ def _misclassified(dev: Sequence[Example], labels: Sequence[str]) -> list[Scored
 
 
 def plan_sample(dev: Sequence[Example], labels: Sequence[str], show_domain: bool, misclassified: int) -> PlanSample:
-    """The seed prompts on the ``dev`` examples, seed after seed (an agent classifies its dev examples
-    one after another), answered with a label; one random and one reflective mutation of each seed."""
+    """The seed prompts on the ``dev`` examples (the first `SAMPLE_EXAMPLES`), seed after seed (an agent
+    classifies its dev examples one after another), answered with a label; one random and one
+    reflective mutation of each seed."""
+    dev = dev[:SAMPLE_EXAMPLES]
     requests = [classify_messages(p, e, labels, show_domain) for p in SEED_PROMPTS.values() for e in dev]
     records = _misclassified(dev, labels)
     examples = {e.id: e for e in dev}
