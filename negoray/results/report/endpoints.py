@@ -21,6 +21,7 @@ from typing import Any
 from negoray.results.report.common import markdown_table
 from negoray.results.stats import welch
 from negoray.results.writer import read_table
+from negoray.tasks.base import plural
 
 MIXED = "mixed"
 KEY = ("run_id", "generation", "agent_id", "scenario_id", "phase", "replicate")
@@ -35,9 +36,9 @@ def side_endpoints(calls: list[dict[str, Any]], side: str) -> dict[tuple[Any, ..
     return {k: next(iter(v)) if len(v) == 1 else MIXED for k, v in seen.items()}
 
 
-def endpoint_section(root: Path) -> list[str]:
+def endpoint_section(root: Path, noun: str = "negotiation") -> list[str]:
     """Markdown lines, or none when each side's turns went to one endpoint (nothing was pooled). The
-    agent's side is shown when it was pooled, else the opponent's."""
+    agent's side is shown when it was pooled, else the opponent's; ``noun``: the task's word for a record."""
     calls = read_table(root, "calls", [*KEY, "side", "endpoint"]).to_pylist()
     for side in ("agent", "opponent"):
         served = side_endpoints(calls, side)
@@ -72,12 +73,12 @@ def endpoint_section(root: Path) -> list[str]:
         h, p = kruskal(*tested.values())
         verdict = f"Kruskal-Wallis H = {h:.2f}, p = {p:.3g} across {len(tested)} endpoints"
     else:
-        verdict, p = "too few negotiations per endpoint for a test", math.nan
+        verdict, p = f"too few {plural(noun)} per endpoint for a test", math.nan
     read = ("no evidence that mixing endpoints moved the scores" if not math.isnan(p) and p >= 0.05
             else "the endpoints differ: treat the pool's members as a factor" if not math.isnan(p) else "")
     return ["## Scores by endpoint", "",
             f"The {side} role was served by several endpoints. Agents' normalised scores by the endpoint that "
             f"served the {side}'s turns; *vs own agent* is the mean of score minus the same agent's mean over "
             "every endpoint (the pool assigns work by capacity, not at random).", ""] + markdown_table(
-        ["endpoint", "negotiations", "mean score", "sd", "vs own agent"], table) + [
+        ["endpoint", plural(noun), "mean score", "sd", "vs own agent"], table) + [
         f"Provider effect: {verdict}" + (f": {read}." if read else "."), ""]

@@ -64,7 +64,7 @@ def write_report(results_dir: Path | str) -> Path:
         ("diversity", lambda: diversity_section(data) + fig("diversity") + fig("market_concentration")),
         ("outcomes", lambda: outcome_section(data) + fig("outcomes")),
         ("usage", lambda: usage_section(data) + fig("usage")),
-        ("endpoints", lambda: endpoint_section(root)),
+        ("endpoints", lambda: endpoint_section(root, data.noun)),
         ("concurrency", lambda: ["## Concurrency", ""] + fig("concurrency") if data.concurrency else []),
         ("task", lambda: task_sections(root, task) if task is not None else []),
     ]
