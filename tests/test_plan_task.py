@@ -10,7 +10,7 @@ import pytest
 from negoray import plan as P
 from negoray.chat import estimate_tokens, messages_tokens
 from negoray.cli import main
-from negoray.config import load_config
+from negoray.config import CONFIG_DIR, load_config
 from negoray.tasks.classify.score import classify_messages
 from negoray.tasks.registry import make_task
 
@@ -88,3 +88,11 @@ def test_a_classify_config_with_data_beside_it_plans_from_any_directory(tmp_path
     monkeypatch.chdir(tmp_path)
     assert main(["plan", "--config", str(folder / "mine.toml"), "--provider", "sim"]) == 0
     assert "20 dev scenarios, gating on 10 val, 10 test, 1 call per classification" in capsys.readouterr().out
+
+
+def test_a_task_without_a_counterpart_gives_the_opponent_role_no_calls(tmp_path, capsys):
+    config = tmp_path / "v8_pools.toml"
+    config.write_text((CONFIG_DIR / "v8_smoke.toml").read_text() + '\n[opponent]\nname = "groq"\n\n[mutator]\nname = "openai"\n')
+    assert main(["plan", "--config", str(config), "--json", "--provider", "sim"]) == 0
+    endpoints = {e["role"]: e for e in json.loads(capsys.readouterr().out)["fleet"]["endpoints"]}
+    assert set(endpoints) == {"agent", "mutator"} and endpoints["mutator"]["calls"] == 4

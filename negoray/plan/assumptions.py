@@ -40,8 +40,9 @@ USER_TOKENS_PER_CALL = 300
 USER_GATING_SCENARIOS = 10
 
 
-_NOT_IN_JSON = ("sources", "noun", "longest_calls")
-"""`Assumptions` fields that word the plan or only bound its batch rounds (V7's JSON is unchanged)."""
+_NOT_IN_JSON = ("sources", "noun", "longest_calls", "counterpart")
+"""`Assumptions` fields that word the plan or shape its batch rounds and roles, kept out of its JSON
+(which stays V7's)."""
 
 
 class PlanError(ValueError):
@@ -79,6 +80,8 @@ class Assumptions:
     """The task's word for one record (`negoray.tasks.base.record_noun`), for the plan's wording."""
     longest_calls: float | None = None
     """Calls of the longest evaluation, for batch rounds (None: a negotiation's 2 x max_rounds)."""
+    counterpart: bool = True
+    """The task has a counterpart (V7's opponent) that makes part of the calls, for the fleet's roles."""
 
     @property
     def tokens_per_call(self) -> float:
@@ -172,6 +175,7 @@ class TaskShape:
     noun: str = "negotiation"
     calls: float | None = None
     sample: PlanSample | None = None
+    counterpart: bool = True
 
 
 def _mean_prompt(requests: Sequence[Sequence[Message]]) -> float:
@@ -270,7 +274,7 @@ def make_assumptions(
         mutation_prompt_tokens=mutation_prompt, mutation_completion_tokens=mutation_completion,
         gate_parent=not user, mutate_last_generation=user, include_test=not user, include_baseline=not user,
         groups_alike=user, gating_scenarios=USER_GATING_SCENARIOS if user else None, latency_s=latency_s,
-        user=user, sources=sources, noun=task.noun,
+        user=user, sources=sources, noun=task.noun, counterpart=task.counterpart,
         longest_calls=None if task.calls is None else float(math.ceil(cpn)),
     )
 
@@ -285,7 +289,8 @@ def for_task(config: ExperimentConfig) -> tuple[ExperimentConfig, TaskShape]:
     sizes = {name: len(scenarios) for name, scenarios in task.splits().items()}
     sized = dataclasses.replace(config, scenarios=dataclasses.replace(config.scenarios, **sizes))
     sample = task.plan_sample() if isinstance(task, PlannedTask) else None
-    return sized, TaskShape(task.name, record_noun(task), getattr(task, "calls_per_evaluation", None), sample)
+    return sized, TaskShape(task.name, record_noun(task), getattr(task, "calls_per_evaluation", None), sample,
+                            task.counterpart is not None)
 
 
 def per_record(a: Assumptions, max_rounds: int) -> str:

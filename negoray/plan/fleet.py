@@ -2,7 +2,8 @@
 pooled capacity (`fleet_plan`).
 
 Negotiation calls split between the agent role and the opponent role (the agent moves first: half
-of the calls each, rounded the agent's way no further), mutation calls go to the mutator role. A
+of the calls each, rounded the agent's way no further; a task without a counterpart: all the agent's),
+mutation calls go to the mutator role. A
 role's endpoints share its volume in proportion to their capacity in calls/s -- the least of RPM,
 TPM / tokens per call, requests a day, ``max_concurrency`` / latency and server throughput /
 completion tokens, the binding one named -- which is how the pool spreads work, so a pool finishes
@@ -25,6 +26,8 @@ from negoray.plan.volumes import Breakdown, Volume, total
 
 NEGOTIATION_SHARE = {"agent": 0.5, "opponent": 0.5}
 """The part of the negotiation calls each side makes."""
+AGENT_ONLY = {"agent": 1.0, "opponent": 0.0}
+"""A task without a counterpart: the agent makes every evaluation call."""
 
 
 @dataclass(frozen=True)
@@ -94,16 +97,17 @@ def capacity(spec: ProviderSpec, a: Assumptions, tokens_per_call: float, complet
     return known[name], name
 
 
-def role_volumes(breakdown: Breakdown) -> dict[str, Volume]:
-    """Each role's share of the experiment's volume."""
+def role_volumes(breakdown: Breakdown, counterpart: bool = True) -> dict[str, Volume]:
+    """Each role's share of the experiment's volume (``counterpart``: the task has one, V7's opponent)."""
     negotiating = total({p: v for p, v in breakdown.items() if p != "mutation"})
-    return {"agent": negotiating.scaled(NEGOTIATION_SHARE["agent"]),
-            "opponent": negotiating.scaled(NEGOTIATION_SHARE["opponent"]),
+    share = NEGOTIATION_SHARE if counterpart else AGENT_ONLY
+    return {"agent": negotiating.scaled(share["agent"]),
+            "opponent": negotiating.scaled(share["opponent"]),
             "mutator": breakdown.get("mutation", Volume())}
 
 
 def fleet_plan(config: ExperimentConfig, fleet: FleetSpec, breakdown: Breakdown, a: Assumptions) -> FleetPlan:
-    volumes = role_volumes(breakdown)
+    volumes = role_volumes(breakdown, a.counterpart)
     groups: dict[str, tuple[RoleSpec, Volume]] = {}  # roles with the same endpoints, one capacity
     for role in ROLES:
         spec = fleet.role(role)
