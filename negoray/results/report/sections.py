@@ -11,11 +11,11 @@ from typing import Any
 
 from negoray.config import GROUPS
 from negoray.fmt import decimal
-from negoray.tasks.base import plural
 from negoray.results.report.common import (MARKET, TOURNAMENT, as_float, group_label, markdown_table, nanmean, nansd,
                                            run_key)
 from negoray.results.report.load import (Results, gating_by_group, negotiation_count, outcome_mix, outcomes_shown,
                                          phase_order)
+from negoray.tasks.base import plural
 
 
 def missing_section(data: Results, styles: Sequence[str] | None = None) -> list[str]:
@@ -157,12 +157,11 @@ def outcome_section(data: Results) -> list[str]:
         return ["## Outcomes", "", f"No {records} recorded.", ""]
     shown = outcomes_shown(mix, data.negotiation)
     note = "Errors are infrastructure failures: never scored, excluded from every mean."
-    if not data.negotiation:  # one record is not a dialogue of turns: no turn counts
-        rows = [[label, negotiation_count(c)] + [f"{c[o]} ({c[o] / negotiation_count(c):.0%})" for o in shown]
-                for label, c in mix]
-        return ["## Outcomes", "", note, ""] + markdown_table(["group / phase", records, *shown], rows)
     rows = [[label, negotiation_count(c)] + [f"{c[o]} ({c[o] / negotiation_count(c):.0%})" for o in shown]
-            + [c["turns"], c["unparseable"], c["truncated"]] for label, c in mix]
+            for label, c in mix]
+    if not data.negotiation:  # one record is not a dialogue of turns: no turn counts
+        return ["## Outcomes", "", note, ""] + markdown_table(["group / phase", records, *shown], rows)
+    rows = [row + [c["turns"], c["unparseable"], c["truncated"]] for row, (_, c) in zip(rows, mix)]
     return ["## Outcomes", "", note + " Unparseable and truncated turns (cut off by max_tokens before a move) "
             "cost the turn.", ""] + markdown_table(
         ["group / phase", records, *shown, "turns", "unparseable", "truncated"], rows) + _truncation_note(mix)
