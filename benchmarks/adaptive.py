@@ -13,7 +13,9 @@ Shapes: ``slots`` -- `sim-serve` with 24 slots at 300 ms (lognormal jitter, sigm
 them: capacity 80 calls/s, knee at 24. ``collapse`` -- 48 slots at 300 ms collapsing past 48 requests in
 the server (``--collapse-after 48 --collapse-factor 1``: every request beyond makes every service 1/48
 slower, so throughput falls past 48). ``local`` (``--local``) -- the embedded llama.cpp model, a serial
-server: the limit should settle near 1-2. ``--two-nodes``: the full Ray pipeline over two simulated
+server: the limit should settle near 1-2. ``vllm`` (``--vllm``) -- a real vLLM (its CPU build, SmolLM2-135M,
+``negoray serve-vllm``), a continuously batching server whose throughput grows with the batch until
+the machine's cores are full; phases of a minute, since a call takes seconds. ``--two-nodes``: the full Ray pipeline over two simulated
 nodes (``ray.cluster_utils.Cluster``) playing negotiations against the ``slots`` shape, every worker of
 both nodes sharing the one limit in the limiter actor; its throughput is read from the server's counter.
 
@@ -62,6 +64,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--local-levels", default="1,2,4,8", help="fixed levels for the local model")
     p.add_argument("--local-phase-s", type=float, default=20.0)
     p.add_argument("--local-adaptive-s", type=float, default=120.0)
+    p.add_argument("--vllm", action="store_true",
+                   help="also a real vLLM (CPU build, SmolLM2-135M: negoray serve-vllm; needs NEGORAY_VLLM_PYTHON)")
+    p.add_argument("--vllm-levels", default="1,4,8,16,32", help="fixed levels for vLLM")
+    p.add_argument("--vllm-phase-s", type=float, default=60.0)
+    p.add_argument("--vllm-warmup-s", type=float, default=20.0)
+    p.add_argument("--vllm-adaptive-s", type=float, default=240.0)
     p.add_argument("--two-nodes", action="store_true", help="also the Ray pipeline over two simulated nodes")
     p.add_argument("--ray-s", type=float, default=60.0, help="about how long the two-node batch lasts (default: 60)")
     args = p.parse_args(argv)
@@ -70,6 +78,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         p.error(f"--shapes: known shapes are {', '.join(SHAPES)}")
     args.level_list = [int(x) for x in args.levels.split(",")]
     args.local_level_list = [int(x) for x in args.local_levels.split(",")]
+    args.vllm_level_list = [int(x) for x in args.vllm_levels.split(",")]
     return args
 
 
@@ -233,6 +242,18 @@ def _local(args: argparse.Namespace) -> dict[str, Any]:
                                   args.local_level_list, args.local_phase_s, 2.0, args.local_adaptive_s, 16, 120))
 
 
+def _vllm(args: argparse.Namespace) -> dict[str, Any]:
+    """A real continuously batching server: its capacity grows with the batch up to what 2 cores compute,
+    so the best fixed level is wherever its throughput flattens. Calls take seconds, so phases are long."""
+    from negoray.llm.vllm_server import VllmServer
+
+    with VllmServer() as server:
+        print(f"vllm: {server.model} (CPU build)", flush=True)
+        callers = 2 * max(args.vllm_level_list)
+        return asyncio.run(_shape(server.base_url, server.model, C.negotiation_requests(48)[0], args.vllm_level_list,
+                                  args.vllm_phase_s, args.vllm_warmup_s, args.vllm_adaptive_s, callers, 64))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     from negoray.sim.faults import FaultConfig
@@ -254,6 +275,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         out["two_nodes"] = _two_nodes(args, best, unloaded)
     if args.local:
         out["shapes"]["local"] = _local(args)
+    if args.vllm:
+        out["shapes"]["vllm"] = _vllm(args)
     rows = []
     for name, s in out["shapes"].items():
         best = s["fixed"][s["best_fixed"]]
