@@ -63,11 +63,11 @@ def _render(messages: Sequence[Message]) -> str:
 def measure_shared_prefix(config: ExperimentConfig, scenarios: int = PREFIX_SCENARIOS) -> PrefixShare:
     """Play each seed strategy against the fixed opponent on the first dev scenarios (the sim, in
     process) and measure every call's prompt and the prefix it shares with the calls before it."""
-    from negoray.tasks.negotiation import play_all
-    from negoray.evolution.inputs import negotiation_config
-    from negoray.evolution.seeds import OPPONENT_PROMPT, SEED_STRATEGIES
     from negoray.game.generators import v7_splits
     from negoray.sim.model import SimModel
+    from negoray.tasks.negotiation import play_all
+    from negoray.tasks.negotiation.inputs import negotiation_config
+    from negoray.tasks.negotiation.seeds import OPPONENT_PROMPT, SEED_STRATEGIES
 
     sim = SimModel()
     seen: list[str] = []

@@ -10,14 +10,14 @@ import numpy as np
 
 from negoray.chat import ChatFailure
 from negoray.config import GROUPS
-from negoray.tasks.negotiation import play_all
 from negoray.evolution.genome import Genome, Origin, genome_id
-from negoray.evolution.seeds import OPPONENT_PROMPT, SEED_STRATEGIES
 from negoray.game.dialogue import NegotiationConfig, NegotiationRecord, run_negotiation
 from negoray.game.generators import v7_splits
 from negoray.results.rows import agent_row, call_rows, generation_row, mutation_call_row, negotiation_row
 from negoray.results.writer import ResultsWriter
 from negoray.sim.model import SimModel
+from negoray.tasks.negotiation import play_all
+from negoray.tasks.negotiation.seeds import OPPONENT_PROMPT, SEED_STRATEGIES
 
 PRICES = (0.5, 1.5)
 STYLES = list(SEED_STRATEGIES)
