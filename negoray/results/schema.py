@@ -191,7 +191,7 @@ def with_task_columns(schema: pa.Schema, columns: Sequence[Column]) -> pa.Schema
     def field(c: Column) -> pa.Field:
         return pa.field(c.name, _ARROW[c.type], nullable=c.nullable)
 
-    fields = []
+    fields: list[pa.Field] = []
     for own in schema:
         fields += [own, *(field(c) for c in columns if c.after == own.name)]
     return pa.schema([*fields, *(field(c) for c in columns if c.after is None)], metadata=schema.metadata)

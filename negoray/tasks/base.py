@@ -141,9 +141,8 @@ class Task(Protocol):
         ...
 
     def record_row(self, record: TaskRecord) -> dict[str, Any]:
-        """The values of `record_columns` for one record; it may also give the generic columns a
-        task knows better than their defaults (`negoray.results.rows.RECORD_DEFAULTS`: ``outcome``,
-        ``turns``, ``agent_unparseable``, ``opponent_unparseable``, ``truncated``, ``transcript``)."""
+        """The values of `record_columns` for one record; it may also give the generic columns it
+        knows better than their defaults (`negoray.results.rows.RECORD_DEFAULTS`; negotiation does)."""
         ...
 
     def summary(self, records: Sequence[TaskRecord]) -> dict[str, float]:
