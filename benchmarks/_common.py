@@ -114,10 +114,10 @@ def negotiation_requests(n_negotiations: int = 48, max_rounds: int = 5, seed: in
     pipeline run sends.
     """
     from negoray.chat import ChatParams
-    from negoray.evolution.seeds import OPPONENT_PROMPT, SEED_STRATEGIES
     from negoray.game.dialogue import NegotiationConfig, run_negotiation
     from negoray.game.generators import v7_splits
     from negoray.sim.model import SimModel
+    from negoray.tasks.negotiation.seeds import OPPONENT_PROMPT, SEED_STRATEGIES
 
     sim = SimModel()
     seen: list[list[dict[str, str]]] = []

@@ -179,7 +179,6 @@ def _two_nodes(args: argparse.Namespace, best_fixed: float, unloaded_ms: float) 
     from ray.cluster_utils import Cluster
 
     from negoray.evolution.backend import Job
-    from negoray.evolution.seeds import SEED_STRATEGIES
     from negoray.game.dialogue import NegotiationConfig
     from negoray.game.generators import v7_splits
     from negoray.llm.config import LLMConfig
@@ -187,6 +186,7 @@ def _two_nodes(args: argparse.Namespace, best_fixed: float, unloaded_ms: float) 
     from negoray.runtime.ray_backend import REMOTE_TASK_CPUS, RayBackend
     from negoray.runtime.worker import ChatSettings
     from negoray.sim.faults import FaultConfig
+    from negoray.tasks.negotiation.seeds import SEED_STRATEGIES
 
     ns, tag = "negoray-bench-adaptive", "endpoint:bench-adaptive"
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 2, "resources": {tag: 128},

@@ -28,7 +28,6 @@ from typing import Any
 from _common import machine, out_path, table, verdict, write_json
 
 from negoray.evolution.backend import Job, play_jobs
-from negoray.evolution.seeds import SEED_STRATEGIES
 from negoray.game.dialogue import NegotiationConfig
 from negoray.game.generators import v7_splits
 from negoray.llm.config import LLMConfig
@@ -38,6 +37,7 @@ from negoray.llm.fleet_chats import role_chats
 from negoray.sim.faults import FaultConfig
 from negoray.sim.server import serve_in_subprocess
 from negoray.tasks.negotiation import NegotiationTask
+from negoray.tasks.negotiation.seeds import SEED_STRATEGIES
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:

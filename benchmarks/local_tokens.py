@@ -19,13 +19,13 @@ import time
 import openai
 
 from negoray.chat import ChatParams
-from negoray.evolution.seeds import SEED_STRATEGIES
 from negoray.game.generators import v7_splits
 from negoray.game.moves import MoveFormat
 from negoray.game.protocol import system_prompt, turn_prompt
 from negoray.llm.client import LLMClient
 from negoray.llm.config import LLMConfig
 from negoray.llm.local_server import LocalServer
+from negoray.tasks.negotiation.seeds import SEED_STRATEGIES
 
 
 def workload(n: int) -> list[list[dict[str, str]]]:

@@ -82,10 +82,10 @@ def measure_workload(seed: int = 42) -> dict[str, Any]:
     played in process by the sim (`Evolution.step` over `LocalBackend`)."""
     from negoray.config import ExperimentConfig
     from negoray.evolution.backend import LocalBackend
-    from negoray.evolution.inputs import make_splits, negotiation_config
     from negoray.evolution.loop import Evolution
-    from negoray.evolution.seeds import OPPONENT_PROMPT
     from negoray.sim.model import SimModel
+    from negoray.tasks.negotiation.inputs import make_splits, negotiation_config
+    from negoray.tasks.negotiation.seeds import OPPONENT_PROMPT
 
     cfg = ExperimentConfig(generations=2, seed=seed)
     splits = make_splits(cfg)
@@ -109,14 +109,14 @@ def validate(args: argparse.Namespace) -> dict[str, Any]:
 
     from negoray.config import ExperimentConfig, RuntimeConfig, ScenarioConfig
     from negoray.driver import drive
-    from negoray.evolution.inputs import make_splits, negotiation_config
     from negoray.evolution.loop import Evolution
-    from negoray.evolution.seeds import OPPONENT_PROMPT
     from negoray.llm.config import LLMConfig
     from negoray.runtime.ray_backend import RayBackend
     from negoray.runtime.worker import ChatSettings
     from negoray.sim.faults import FaultConfig
     from negoray.tasks.negotiation import NegotiationTask
+    from negoray.tasks.negotiation.inputs import make_splits, negotiation_config
+    from negoray.tasks.negotiation.seeds import OPPONENT_PROMPT
 
     cfg = ExperimentConfig(
         name="makespan-validation", groups=GROUP_ORDER, runs_per_group=1, max_runs=args.val_runs,

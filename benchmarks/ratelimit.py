@@ -129,10 +129,10 @@ def make_jobs(target_calls: int, config, tag: str):
     """Jobs whose negotiations make about ``target_calls`` calls in all (counted by playing them
     in process against the sim, which answers exactly as the server will)."""
     from negoray.evolution.backend import Job
-    from negoray.evolution.seeds import OPPONENT_PROMPT, SEED_STRATEGIES
     from negoray.game.dialogue import run_negotiation
     from negoray.game.generators import v7_splits
     from negoray.sim.model import SimModel
+    from negoray.tasks.negotiation.seeds import OPPONENT_PROMPT, SEED_STRATEGIES
 
     sim = SimModel()
 
@@ -168,10 +168,10 @@ def window_rate(samples, skip_s: float, tail_s: float) -> dict[str, float]:
 
 
 def run_arm(arm: str, args, server, provider, config, jobs, head: str) -> dict[str, Any]:
-    from negoray.evolution.seeds import OPPONENT_PROMPT
-    from negoray.runtime.ray_backend import RayBackend
     from negoray.runtime.limiter_actor import LIMITER_NAME
+    from negoray.runtime.ray_backend import RayBackend
     from negoray.runtime.worker import ChatSettings
+    from negoray.tasks.negotiation.seeds import OPPONENT_PROMPT
 
     if arm == "negoray":
         settings = ChatSettings((provider,), limiter_name=LIMITER_NAME, namespace=NS)

@@ -11,11 +11,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from negoray.tasks.negotiation import Summary, play_all
-from negoray.evolution.seeds import OPPONENT_PROMPT, SEED_STRATEGIES
 from negoray.game.dialogue import NegotiationConfig
 from negoray.game.generators import v7_splits
 from negoray.sim.model import SimModel
+from negoray.tasks.negotiation import Summary, play_all
+from negoray.tasks.negotiation.seeds import OPPONENT_PROMPT, SEED_STRATEGIES
 
 
 async def seed_summaries(n: int, seed: int) -> dict[str, Summary]:

@@ -254,8 +254,8 @@ class Sampler(C.StatsPoller):
 
 def ray_jobs(n: int, offset: int):
     from negoray.evolution.backend import Job
-    from negoray.evolution.seeds import SEED_STRATEGIES
     from negoray.game.generators import v7_splits
+    from negoray.tasks.negotiation.seeds import SEED_STRATEGIES
 
     scenarios = v7_splits()["dev"]
     prompts = list(SEED_STRATEGIES.items())

@@ -31,11 +31,15 @@ from negoray.config import load_config, with_overrides
 from negoray.llm.providers import PROVIDERS
 from negoray.llm.tiers import Prices, Tier
 from negoray.local_experiment import LocalExperiment
+from negoray.results.schema import task_table_columns
 from negoray.results.writer import read_table
 from negoray.sim.faults import FaultConfig
 from negoray.sim.server import serve_in_subprocess
+from negoray.tasks.negotiation import NegotiationTask
 
 COMPARED = ["run_id", "generation", "phase", "agent_id", "scenario_id", "replicate", "outcome", "agent_score", "turns"]
+V7 = task_table_columns(NegotiationTask())["negotiations"]
+"""V7's own columns of the negotiations table (agent_score)."""
 
 
 def run(results: Path, profiles: Path, tier: str, generations: int) -> float:
@@ -83,8 +87,8 @@ def main(argv: list[str] | None = None) -> int:
         url.reset_stats()
         wall_batch = run(root / "batch", profiles, "batch", args.generations)
         batches = url.stats()["batches"]
-        same = all(read_table(root / m, "negotiations").select(COMPARED).sort_by([(c, "ascending") for c in COMPARED[:6]])
-                   .equals(read_table(root / "standard", "negotiations").select(COMPARED)
+        same = all(read_table(root / m, "negotiations", COMPARED, V7).sort_by([(c, "ascending") for c in COMPARED[:6]])
+                   .equals(read_table(root / "standard", "negotiations", COMPARED, V7)
                            .sort_by([(c, "ascending") for c in COMPARED[:6]])) for m in ("batch",))
         used = {"standard": usage(root / "standard"), "batch": usage(root / "batch")}
     standard = spec.prices(Tier.STANDARD)

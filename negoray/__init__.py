@@ -74,7 +74,7 @@ _EXPORTS = {
     "negoray.chat": ["ChatFailure", "ChatFn", "ChatParams", "ChatReply"],
     "negoray.compat": ["async_evaluate_batch", "check_provider", "create_async_llm_fn", "create_llm_fn"],
     "negoray.config": ["ExperimentConfig", "load_config"],
-    "negoray.evolution.seeds": ["OPPONENT_PROMPT", "SEED_STRATEGIES"],
+    "negoray.tasks.negotiation.seeds": ["OPPONENT_PROMPT", "SEED_STRATEGIES"],
     "negoray.game.dialogue": ["NegotiationConfig", "NegotiationRecord", "run_negotiation"],
     "negoray.game.generators": ["generate_lewis", "generate_v7", "v7_splits"],
     "negoray.game.moves": ["Action", "Move", "MoveFormat"],
@@ -101,7 +101,6 @@ if TYPE_CHECKING:  # what type checkers and IDEs read; at run time `__getattr__`
     from negoray.chat import ChatFailure, ChatFn, ChatParams, ChatReply
     from negoray.compat import async_evaluate_batch, check_provider, create_async_llm_fn, create_llm_fn
     from negoray.config import ExperimentConfig, load_config
-    from negoray.evolution.seeds import OPPONENT_PROMPT, SEED_STRATEGIES
     from negoray.game.dialogue import NegotiationConfig, NegotiationRecord, run_negotiation
     from negoray.game.generators import generate_lewis, generate_v7, v7_splits
     from negoray.game.moves import Action, Move, MoveFormat
@@ -121,6 +120,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs read; at run time `__getattr__`
     from negoray.results.report import Results, load_results, write_report
     from negoray.runtime.experiment import Experiment
     from negoray.sim.model import SimModel
+    from negoray.tasks.negotiation.seeds import OPPONENT_PROMPT, SEED_STRATEGIES
 
 
 def __getattr__(name: str) -> Any:

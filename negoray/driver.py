@@ -25,7 +25,7 @@ from negoray.evolution.retry import RetryPolicy, play_until_done
 from negoray.evolution.loop import Evolution, GenerationOutput, RunState
 from negoray.llm.cost import PriceBook
 from negoray.results.recorder import baseline_tables, generation_tables
-from negoray.results.schema import task_table_columns
+from negoray.results.schema import task_outcomes, task_table_columns
 from negoray.results.writer import ResultsWriter
 from negoray.tasks.base import Task
 
@@ -81,7 +81,7 @@ def baseline_done(results: str | Path) -> bool:
 async def play_baseline(backend: Backend, jobs: Sequence[Job], config: ExperimentConfig, prices: PriceBook | tuple[float | None, ...],
                         *, on_status: Callable[[str], None] = lambda message: None,
                         task: Task | None = None) -> int:
-    """Play the seed baseline (`negoray.evolution.seeds.baseline_jobs`), pausing and retrying through an
+    """Play the seed baseline (`negoray.evolution.backend.baseline_jobs`), pausing and retrying through an
     outage like every phase of a run, and write its two tables; the number of negotiations written.
     ``negotiations/baseline.parquet`` is written only once the baseline is complete (errors within the
     tolerated rate); interrupted or failed, nothing is written and the next attempt plays it again
@@ -92,5 +92,6 @@ async def play_baseline(backend: Backend, jobs: Sequence[Job], config: Experimen
     columns = task_table_columns(task).get("negotiations", ())
     writer = ResultsWriter(config.results)
     writer.write_extra("calls", "baseline", tables["calls"])
-    writer.write_extra("negotiations", "baseline", tables["negotiations"], columns)  # last: marks it complete
+    writer.write_extra("negotiations", "baseline", tables["negotiations"], columns,  # last: marks it complete
+                       task_outcomes(task))
     return len(records)

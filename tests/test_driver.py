@@ -9,11 +9,11 @@ from negoray.config import load_config, with_overrides
 from negoray.driver import drive, starting_state
 from negoray.evolution.backend import LocalBackend
 from negoray.evolution.checkpoint import CheckpointStore
-from negoray.evolution.inputs import make_splits, negotiation_config
 from negoray.evolution.loop import Evolution
 from negoray.results.writer import ResultsWriter, read_table
 from negoray.sim.model import SimModel
 from negoray.tasks.negotiation import NegotiationTask
+from negoray.tasks.negotiation.inputs import make_splits, negotiation_config
 
 SMOKE = load_config("smoke")
 TIMING = ["latency_s", "cache_hits"]

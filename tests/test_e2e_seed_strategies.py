@@ -4,12 +4,12 @@ import asyncio
 
 import pytest
 
-from negoray.tasks.negotiation import Summary, play_all
-from negoray.evolution.seeds import OPPONENT_PROMPT, SEED_STRATEGIES
 from negoray.game.dialogue import NegotiationConfig
 from negoray.game.generators import v7_splits
 from negoray.game.outcome import OutcomeKind
 from negoray.sim.model import SimModel
+from negoray.tasks.negotiation import Summary, play_all
+from negoray.tasks.negotiation.seeds import OPPONENT_PROMPT, SEED_STRATEGIES
 
 pytestmark = pytest.mark.slow
 

@@ -6,11 +6,11 @@ import argparse
 import asyncio
 from pathlib import Path
 
-from negoray.evolution.seeds import OPPONENT_PROMPT, SEED_STRATEGIES
 from negoray.game.dialogue import NegotiationConfig, run_negotiation
 from negoray.game.generators import v7_splits
 from negoray.game.moves import MoveFormat
 from negoray.sim.model import SimModel
+from negoray.tasks.negotiation.seeds import OPPONENT_PROMPT, SEED_STRATEGIES
 
 
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:

@@ -1,17 +1,9 @@
-"""Reading a mutation reply: extract the new strategy, reject unusable ones, build the request."""
+"""Reading a mutation reply, for any task: extract the new prompt, reject unusable ones (a task's
+own checks build on `check_prompt_text`)."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
-from typing import Literal
-
-from negoray.evolution.mutation_prompts import WorstCase, random_mutation, reflective_mutation
-from negoray.game.dialogue import AGENT, OPPONENT, NegotiationRecord
-from negoray.game.moves import describe_share
-from negoray.game.outcome import OutcomeKind, rest, value
-from negoray.game.scenario import ITEMS, Counts, Scenario
-from negoray.game.scored import scored
 
 MIN_LENGTH = 40
 
@@ -103,7 +95,6 @@ _DANGLING_WORDS = frozenset(
     "a an the and or but nor than if because whose your my their our of from into onto between per each "
     "every at by with".split()
 )
-_MOVES = re.compile(r"\b(?:accept|offer|propos|deal|demand|conced|concession|counter)", re.I)
 
 
 def _normalise(text: str) -> str:
@@ -144,72 +135,3 @@ def check_prompt_text(text: str | None, parent: str) -> str | None:
     if looks_truncated(text):
         return "truncated mid-sentence"
     return None
-
-
-def check_strategy(text: str | None, parent: str) -> str | None:
-    """Why ``text`` is not a usable negotiation strategy, or None if it is: `check_prompt_text`'s
-    reasons, then no mention of accepting, offering or proposing (not a negotiation strategy)."""
-    reason = check_prompt_text(text, parent)
-    if reason is None and not _MOVES.search(text or ""):
-        return "does not mention accepting, offering or proposing"
-    return reason
-
-
-def _share_value(share: Counts, values: Counts, total: int) -> str:
-    return f"{describe_share(share)} (worth {value(share, values)} of {total})"
-
-
-def describe_case(record: NegotiationRecord, scenario: Scenario) -> str:
-    """One negotiation as a reflective mutation is shown it, from the agent's side: the pool, the
-    agent's values, how it ended and the final (agreed) or last standing offers of both sides."""
-    counts, values, total = scenario.counts, scenario.agent_values, scenario.agent_max
-    lines = [f"pool: {describe_share(counts)}; your values: "
-             + ", ".join(f"{item[:-1]} = {v}" for item, v in zip(ITEMS, values)) + f" (the pool is worth {total} to you)"]
-    m = record.metrics
-    last: dict[str, Counts] = {}  # side -> the agent's share in that side's last valid proposal
-    for t in record.turns:
-        if t.move.ok and t.move.share is not None:
-            last[t.side] = t.move.share if t.side == AGENT else rest(counts, t.move.share)
-    if m is not None and m.kind is OutcomeKind.AGREED and m.agent_share is not None:
-        accepter = record.turns[-1].side if record.turns else AGENT
-        who = "you accepted the opponent's offer" if accepter == AGENT else "the opponent accepted your proposal"
-        lines.append(f"ended: agreed in round {record.turns[-1].round if record.turns else 0} ({who}); "
-                     f"you got {_share_value(m.agent_share, values, total)}")
-    else:
-        how = f"no deal after {record.n_turns} messages" if m is not None else f"infrastructure error ({record.error})"
-        offers = []
-        if AGENT in last:
-            offers.append(f"you last asked for {_share_value(last[AGENT], values, total)}")
-        if OPPONENT in last:
-            offers.append(f"the opponent last offered you {_share_value(last[OPPONENT], values, total)}")
-        lines.append(f"ended: {how}" + ("; " + "; ".join(offers) if offers else "; no valid offer from either side"))
-    if record.agent_invalid:
-        lines.append(f"wasted moves of yours: {record.agent_invalid} (unparseable or invalid)")
-    return "\n".join(lines)
-
-
-def worst_cases(records: Sequence[NegotiationRecord], scenarios: Mapping[str, Scenario] | None = None,
-                n: int = 5) -> list[WorstCase]:
-    """The ``n`` lowest-scoring negotiations, lowest first (ties by scenario id), each with
-    :func:`describe_case` as its detail when its scenario is in ``scenarios``. Errored negotiations
-    have no score and are left out."""
-    worst = sorted(scored(records), key=lambda r: (r.metrics.agent_normalized, r.scenario_id))  # type: ignore[union-attr]
-    scenarios = scenarios or {}
-    return [WorstCase(r.scenario_id, r.outcome.value, r.metrics.agent_normalized,  # type: ignore[union-attr]
-                      describe_case(r, scenarios[r.scenario_id]) if r.scenario_id in scenarios else "")
-            for r in worst[: max(0, n)]]
-
-
-def mutation_messages(
-    kind: Literal["random", "reflective"],
-    parent_prompt: str,
-    mean_score: float,
-    deal_rate: float,
-    worst: Sequence[WorstCase],
-) -> list[dict[str, str]]:
-    """The chat messages for one mutation call; ``random`` ignores the feedback arguments."""
-    if kind == "random":
-        return random_mutation(parent_prompt)
-    if kind == "reflective":
-        return reflective_mutation(parent_prompt, mean_score, deal_rate, worst)
-    raise ValueError(f'mutation kind must be "random" or "reflective", got {kind!r}')

@@ -14,14 +14,14 @@ from typing import Any
 
 from negoray.chat import Message, estimate_tokens, messages_tokens
 from negoray.config import ExperimentConfig
-from negoray.evolution.mutation import worst_cases
-from negoray.evolution.mutation_prompts import BEGIN, END, WorstCase, random_mutation, reflective_mutation
-from negoray.evolution.seeds import OPPONENT_PROMPT, SEED_STRATEGIES
+from negoray.evolution.mutation_prompts import BEGIN, END
 from negoray.fmt import json_number
 from negoray.game.moves import Action, Move, MoveFormat
 from negoray.game.outcome import rest
 from negoray.game.protocol import Seen, system_prompt, turn_prompt
 from negoray.tasks.base import PlannedTask, PlanSample, plural, record_noun
+from negoray.tasks.negotiation.mutation import WorstCase, random_mutation, reflective_mutation, worst_cases
+from negoray.tasks.negotiation.seeds import OPPONENT_PROMPT, SEED_STRATEGIES
 
 TYPICAL_CALL_FRACTION = 0.65
 """Expected calls per negotiation as a fraction of the maximum (2 x max_rounds): the sim plays

@@ -90,11 +90,11 @@ def measure_shared_prefix(config: ExperimentConfig, scenarios: int = PREFIX_SCEN
             recorder.add(list(request))
         return PrefixShare(tuple(recorder.calls), "the task's own requests")
 
-    from negoray.tasks.negotiation import play_all
-    from negoray.evolution.inputs import negotiation_config
-    from negoray.evolution.seeds import OPPONENT_PROMPT, SEED_STRATEGIES
     from negoray.game.generators import v7_splits
     from negoray.sim.model import SimModel
+    from negoray.tasks.negotiation import play_all
+    from negoray.tasks.negotiation.inputs import negotiation_config
+    from negoray.tasks.negotiation.seeds import OPPONENT_PROMPT, SEED_STRATEGIES
 
     sim = SimModel()
 

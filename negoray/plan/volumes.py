@@ -10,9 +10,9 @@ from typing import Any
 from negoray.config import GROUPS, ExperimentConfig
 from negoray.evolution.backend import Phase
 from negoray.evolution.market import death_count
-from negoray.evolution.seeds import SEED_STRATEGIES
 from negoray.fmt import json_number
 from negoray.plan.assumptions import Assumptions
+from negoray.tasks.negotiation.seeds import SEED_STRATEGIES
 
 PHASES = (Phase.EVAL, Phase.MUTATION, Phase.GATING, Phase.TEST, Phase.BASELINE)
 """The planner's phases: what the negotiations (or, for mutation, the calls) are for."""

@@ -10,7 +10,7 @@ from negoray.evolution.backend import Job, Phase
 from negoray.evolution.loop import GenerationOutput
 from negoray.llm.cost import PriceBook
 from negoray.results.rows import agent_row, call_rows, generation_row, mutation_call_row, negotiation_row
-from negoray.results.schema import task_table_columns
+from negoray.results.schema import task_outcomes, task_table_columns
 from negoray.tasks.base import Task, TaskRecord
 
 _SPLIT = {Phase.EVAL: "dev", Phase.GATING: "val", Phase.TEST: "test", Phase.BASELINE: "test"}
@@ -64,7 +64,7 @@ def generation_tables(out: GenerationOutput, config: ExperimentConfig, prices: P
     summary = {**out.summary, "cost_usd": sum(c["cost_usd"] or 0.0 for c in calls), "wall_s": wall_s}
     return {"negotiations": negotiations, "calls": calls, "agents": agents,
             "generation_row": generation_row(summary, [c.name for c in columns.get("generations", ())]),
-            "task_columns": columns}
+            "task_columns": columns, "outcomes": task_outcomes(task)}
 
 
 def baseline_tables(records: Sequence[TaskRecord], jobs: Sequence[Job], config: ExperimentConfig,

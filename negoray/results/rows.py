@@ -15,11 +15,9 @@ from typing import Any
 from negoray.chat import CallUsage, ChatReply
 from negoray.evolution.backend import Phase
 from negoray.evolution.genome import Genome, Origin
-from negoray.game.dialogue import NegotiationRecord
-from negoray.game.outcome import OutcomeKind
 from negoray.llm.cost import PriceBook, PriceTable, call_cost
 from negoray.llm.redact import redact
-from negoray.results.schema import AGENTS, GENERATIONS, PHASES, SCORED, SPLITS, group_of
+from negoray.results.schema import AGENTS, ERROR, GENERATIONS, PHASES, SCORED, SPLITS, group_of
 from negoray.tasks.base import TaskRecord
 
 
@@ -108,39 +106,20 @@ def _record_row(record: TaskRecord, *, run_id: str, group: str | None, seed: int
     }
 
 
-def _negotiation_columns(record: NegotiationRecord) -> dict[str, Any]:
-    m = record.metrics  # None for an infrastructure error: its score columns stay null
-    return {
-        "outcome": record.outcome.value,
-        "agent_score": m.agent_score if m is not None else None,
-        "opponent_score": m.opponent_score if m is not None else None,
-        "opponent_normalized": m.opponent_normalized if m is not None else None,
-        "pareto_optimal": m.pareto_optimal if m is not None else None,
-        "joint_efficiency": m.joint_efficiency if m is not None else None,
-        "nash_product": m.nash_product if m is not None else None,
-        "nash_ratio": m.nash_ratio if m is not None else None,
-        "turns": record.n_turns,
-        "agent_invalid": record.agent_invalid,
-        "opponent_invalid": record.opponent_invalid,
-        "agent_unparseable": record.agent_unparseable,
-        "opponent_unparseable": record.opponent_unparseable,
-        "truncated": record.truncated,
-        # the turns, moves and outcome; per-call usage (timings, cache hits) lives in the calls table
-        "transcript": redact(json.dumps({k: v for k, v in record.to_dict().items() if k != "calls"},
-                                        ensure_ascii=False, separators=(",", ":"))),
-    }
+RECORD_DEFAULTS = ("outcome", "turns", "agent_unparseable", "opponent_unparseable", "truncated", "transcript")
+"""The generic columns of a ``negotiations`` row a task's `Task.record_row` may give itself (negotiation
+does); else: outcome ``scored`` or ``error``, its calls as turns, no unparseable moves, the calls cut
+off by max_tokens, and the task's own fields as JSON in ``transcript``."""
 
 
-def _task_columns(record: TaskRecord, fields: Mapping[str, Any]) -> dict[str, Any]:
-    """A record that is not a negotiation: outcome ``scored`` or ``error``, no negotiation metrics
-    (null), its calls as turns, and its task's own fields (also kept, as JSON, in ``transcript``)."""
+def _defaults(record: TaskRecord, fields: Mapping[str, Any]) -> dict[str, Any]:
     return {
-        "outcome": SCORED if record.error is None else OutcomeKind.ERROR.value,
+        "outcome": SCORED if record.error is None else ERROR,
         "turns": len(record.calls),
-        **{k: 0 for k in ("agent_invalid", "opponent_invalid", "agent_unparseable", "opponent_unparseable")},
+        "agent_unparseable": 0,
+        "opponent_unparseable": 0,
         "truncated": sum(1 for c in record.calls if c.finish_reason == "length"),
-        "transcript": redact(json.dumps(dict(fields), ensure_ascii=False, separators=(",", ":"), default=str)),
-        **fields,
+        "transcript": json.dumps(dict(fields), ensure_ascii=False, separators=(",", ":"), default=str),
     }
 
 
@@ -160,16 +139,19 @@ def negotiation_row(
     by_endpoint: PriceTable | None = None,
     task_fields: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One row of ``negotiations`` (one evaluation of any task: a negotiation's own columns, or the
-    task's ``task_fields``, its `Task.record_row`). ``price_in``/``price_out``/``price_cached_in``
+    """One row of ``negotiations`` (one evaluation of any task, with the task's ``task_fields``, its
+    `Task.record_row`, over `RECORD_DEFAULTS`). ``price_in``/``price_out``/``price_cached_in``
     (cached prompt tokens; None: at ``price_in``) are dollars per million tokens; ``by_endpoint``:
     each endpoint's own prices, by the name its calls carry."""
     row = _record_row(record, run_id=run_id, group=group, seed=seed, generation=generation, agent_id=agent_id,
                       split=split, phase=phase, price_in=price_in, price_out=price_out,
                       price_cached_in=price_cached_in, by_endpoint=by_endpoint)
-    if isinstance(record, NegotiationRecord):
-        return {**row, **_negotiation_columns(record), **(task_fields or {})}
-    return {**row, **_task_columns(record, task_fields or {})}
+    fields = task_fields or {}
+    if not set(RECORD_DEFAULTS) <= set(fields):
+        row.update(_defaults(record, fields))
+    row.update(fields)
+    row["transcript"] = redact(row["transcript"])
+    return row
 
 
 def call_rows(

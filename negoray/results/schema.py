@@ -17,7 +17,6 @@ import pyarrow as pa
 from negoray.config import GROUPS
 from negoray.evolution.backend import NEGOTIATION_PHASES, Phase
 from negoray.evolution.genome import Origin
-from negoray.game.outcome import OutcomeKind
 from negoray.tasks.base import Column, Task
 
 SCHEMA_VERSION = "1"
@@ -25,9 +24,10 @@ SCHEMA_VERSION = "1"
 PHASES = NEGOTIATION_PHASES
 """Why a negotiation was played: dev fitness, a gating match, the final test, a seed baseline."""
 CALL_PHASES = (*PHASES, Phase.MUTATION)
-SCORED = "scored"
-"""The outcome of a task's record that is not a negotiation and has a score (else ``error``)."""
-OUTCOMES = (*(k.value for k in OutcomeKind), SCORED)
+SCORED, ERROR = "scored", "error"
+OUTCOMES = (ERROR, SCORED)
+"""The outcomes of any task's record: it has a score, or an infrastructure error; a task may have
+more of its own (`task_outcomes`)."""
 SPLITS = ("dev", "val", "test")
 SIDES = ("agent", "opponent", "mutator")
 STATUSES = ("ok", "failed")
@@ -55,17 +55,8 @@ NEGOTIATIONS = _schema("negotiations", [
     ("phase", _S, False),
     ("replicate", _I32, False),
     ("outcome", _S, False),
-    ("agent_score", _I32, True),
-    ("opponent_score", _I32, True),
     ("normalized_score", _F, True),
-    ("opponent_normalized", _F, True),
-    ("pareto_optimal", _B, True),
-    ("joint_efficiency", _F, True),
-    ("nash_product", _I64, True),
-    ("nash_ratio", _F, True),
     ("turns", _I32, False),
-    ("agent_invalid", _I32, False),
-    ("opponent_invalid", _I32, False),
     ("agent_unparseable", _I32, False),
     ("opponent_unparseable", _I32, False),
     ("truncated", _I32, False),
@@ -186,13 +177,24 @@ _ARROW = {"string": _S, "int32": _I32, "int64": _I64, "float64": _F, "bool": _B}
 
 
 def with_task_columns(schema: pa.Schema, columns: Sequence[Column]) -> pa.Schema:
-    """``schema`` plus a task's own columns (`negoray.tasks.base.Task.record_columns`)."""
+    """``schema`` plus a task's own columns (`negoray.tasks.base.Task.record_columns`), each after
+    the column it names (`Column.after`) or at the end."""
+    table = schema.metadata[b"negoray.table"].decode()
     clash = [c.name for c in columns if c.name in schema.names]
     if clash:
-        raise ValueError(f"task column(s) {', '.join(clash)} clash with the {schema.metadata[b'negoray.table'].decode()} "
-                         "table's own columns")
-    return pa.schema([*schema, *(pa.field(c.name, _ARROW[c.type], nullable=c.nullable) for c in columns)],
-                     metadata=schema.metadata)
+        raise ValueError(f"task column(s) {', '.join(clash)} clash with the {table} table's own columns")
+    unknown = [f"{c.name} (after {c.after})" for c in columns if c.after is not None and c.after not in schema.names]
+    if unknown:
+        raise ValueError(f"task column(s) {', '.join(unknown)}: the {table} table has no such column to follow; "
+                         f"its columns: {', '.join(schema.names)}")
+
+    def field(c: Column) -> pa.Field:
+        return pa.field(c.name, _ARROW[c.type], nullable=c.nullable)
+
+    fields: list[pa.Field] = []
+    for own in schema:
+        fields += [own, *(field(c) for c in columns if c.after == own.name)]
+    return pa.schema([*fields, *(field(c) for c in columns if c.after is None)], metadata=schema.metadata)
 
 
 def task_table_columns(task: Task | None) -> dict[str, tuple[Column, ...]]:
@@ -207,9 +209,15 @@ def task_table_columns(task: Task | None) -> dict[str, tuple[Column, ...]]:
             "generations": tuple(Column(n, "float64") for n in names if n not in GENERATIONS.names)}
 
 
-def to_table(table: str, rows: Iterable[Mapping[str, Any]], task_columns: Sequence[Column] = ()) -> pa.Table:
+def task_outcomes(task: Task | None) -> tuple[str, ...]:
+    """The task's own values of ``outcome`` (its optional ``outcomes``; none without a task)."""
+    return tuple(getattr(task, "outcomes", ()))
+
+
+def to_table(table: str, rows: Iterable[Mapping[str, Any]], task_columns: Sequence[Column] = (),
+             outcomes: Sequence[str] = ()) -> pa.Table:
     """Rows as an Arrow table with ``table``'s schema (plus ``task_columns``), after checking columns,
-    nulls and domains."""
+    nulls and domains (``outcomes``: the task's own, `task_outcomes`)."""
     schema = with_task_columns(SCHEMAS[table], task_columns) if task_columns else SCHEMAS[table]
     rows = list(rows)
     for i, row in enumerate(rows):
@@ -222,6 +230,7 @@ def to_table(table: str, rows: Iterable[Mapping[str, Any]], task_columns: Sequen
         if not f.nullable and column.null_count:
             raise ValueError(f"{table}: column {f.name} must not be null ({column.null_count} null value(s))")
     for name, allowed in DOMAINS[table].items():
+        allowed = (*allowed, *outcomes) if name == "outcome" else allowed
         bad = {v for v in arrow.column(name).to_pylist() if v is not None and v not in allowed}
         if bad:
             raise ValueError(f"{table}: column {name} has {sorted(bad)!r}; allowed: {', '.join(allowed)}")

@@ -80,9 +80,11 @@ class ResultsWriter:
         agents: Sequence[Mapping[str, Any]],
         generation_row: Mapping[str, Any],
         task_columns: Mapping[str, Sequence[Column]] | None = None,
+        outcomes: Sequence[str] = (),
     ) -> dict[str, Path]:
         """Write one generation of one run (all four tables); returns the paths written.
-        ``task_columns``: table -> the task's own columns (`negoray.results.schema.task_table_columns`).
+        ``task_columns``: table -> the task's own columns (`negoray.results.schema.task_table_columns`);
+        ``outcomes``: the task's own values of ``outcome`` (`negoray.results.schema.task_outcomes`).
 
         Every row is validated before any file is written, so a bad row leaves the previous
         state untouched.
@@ -97,7 +99,8 @@ class ResultsWriter:
             raise ValueError(f"generation_row is for generation {generation_row.get('generation')!r}, not {generation}")
         rows = {"negotiations": negotiations, "calls": calls, "agents": agents,
                 "generations": [generation_row]}  # last: marks the generation complete
-        tables = {table: to_table(table, these, (task_columns or {}).get(table, ())) for table, these in rows.items()}
+        tables = {table: to_table(table, these, (task_columns or {}).get(table, ()), outcomes)
+                  for table, these in rows.items()}
         name = generation_file(run_id, generation)
         written = {}
         for table, arrow in tables.items():
@@ -106,12 +109,12 @@ class ResultsWriter:
         return written
 
     def write_extra(self, table: str, name: str, rows: Iterable[Mapping[str, Any]],
-                    task_columns: Sequence[Column] = ()) -> Path:
+                    task_columns: Sequence[Column] = (), outcomes: Sequence[str] = ()) -> Path:
         """Write rows outside the generation loop, e.g. ``("negotiations", "test_A1", rows)`` or
         ``("negotiations", "baseline", rows)``: file ``{table}/{name}.parquet``."""
         _check_name("name", name)
         path = self.path(table, f"{name}.parquet")
-        write_parquet(path, to_table(table, rows, task_columns))
+        write_parquet(path, to_table(table, rows, task_columns, outcomes))
         return path
 
     def has_generation(self, run_id: str, generation: int) -> bool:

@@ -12,8 +12,9 @@ import random
 import re
 
 
-from negoray.evolution.mutation_prompts import BEGIN, CURRENT_HEADER, END, FEEDBACK_HEADER, QUOTED_PROMPT
+from negoray.evolution.mutation_prompts import BEGIN, END, QUOTED_PROMPT
 from negoray.sim.strategy import SimStrategy, read_strategy, write_strategy
+from negoray.tasks.negotiation.mutation import CURRENT_HEADER, FEEDBACK_HEADER
 
 _SCORE = re.compile(r"Mean normalised score:\s*([\d.]+)")
 _DEALS = re.compile(r"Deal rate:\s*([\d.]+)\s*%")

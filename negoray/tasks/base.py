@@ -36,6 +36,9 @@ class Column:
     name: str
     type: ColumnType
     nullable: bool = True
+    after: str | None = None
+    """The table's own column it follows (task columns with the same ``after`` keep their order);
+    None: after all of the table's own columns."""
 
 
 @runtime_checkable
@@ -106,6 +109,9 @@ class Task(Protocol):
     record_columns: Sequence[Column]
     """The task's own columns of the per-record table, filled by `record_row`."""
 
+    # Optional: ``outcomes: Sequence[str]``, the values of the table's ``outcome`` column its records
+    # have besides ``scored`` and ``error`` (negotiation: agreed, timeout), given by `record_row`.
+
     def splits(self) -> Mapping[str, Sequence[TaskScenario]]:
         """The ``dev``, ``val`` and ``test`` scenarios; the same on every call (built from the config)."""
         ...
@@ -135,7 +141,8 @@ class Task(Protocol):
         ...
 
     def record_row(self, record: TaskRecord) -> dict[str, Any]:
-        """The values of `record_columns` for one record."""
+        """The values of `record_columns` for one record; it may also give the generic columns it
+        knows better than their defaults (`negoray.results.rows.RECORD_DEFAULTS`; negotiation does)."""
         ...
 
     def summary(self, records: Sequence[TaskRecord]) -> dict[str, float]:

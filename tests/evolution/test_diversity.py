@@ -6,7 +6,7 @@ import pytest
 
 from negoray.evolution.diversity import distinct_lineages, jaccard, prompt_similarity
 from negoray.evolution.genome import Genome, Origin
-from negoray.evolution.seeds import SEED_STRATEGIES
+from negoray.tasks.negotiation.seeds import SEED_STRATEGIES
 
 
 def genome(i, lineage):

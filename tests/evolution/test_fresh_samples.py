@@ -15,12 +15,12 @@ from hypothesis import strategies as st
 from negoray.chat import ChatParams, ChatReply, derive_seed
 from negoray.config import with_overrides
 from negoray.evolution.backend import Job, LocalBackend, baseline_jobs, play_jobs
-from negoray.evolution.inputs import negotiation_config
 from negoray.evolution.loop import Evolution
-from negoray.evolution.seeds import OPPONENT_PROMPT, SEED_STRATEGIES
 from negoray.game.dialogue import run_negotiation
 from negoray.sim.model import SimModel
 from negoray.tasks.negotiation import NegotiationTask
+from negoray.tasks.negotiation.inputs import negotiation_config
+from negoray.tasks.negotiation.seeds import OPPONENT_PROMPT, SEED_STRATEGIES
 
 from .test_loop import POC, SPLITS, run_all
 

@@ -12,15 +12,15 @@ from negoray.driver import drive
 from negoray.evolution.backend import Job, LocalBackend
 from negoray.evolution.checkpoint import CheckpointStore
 from negoray.evolution.genome import Origin
-from negoray.evolution.inputs import make_splits, negotiation_config
 from negoray.evolution.loop import Evolution, mean_score
-from negoray.evolution.seeds import SEED_STRATEGIES
 from negoray.llm.cache import ResponseCache
 from negoray.llm.client import LLMClient
 from negoray.llm.config import LLMConfig
-from negoray.sim.transport import SimTransport
 from negoray.sim.model import SimModel
+from negoray.sim.transport import SimTransport
 from negoray.tasks.negotiation import NegotiationTask
+from negoray.tasks.negotiation.inputs import make_splits, negotiation_config
+from negoray.tasks.negotiation.seeds import SEED_STRATEGIES
 
 POC = load_config("poc")
 SPLITS = make_splits(POC)

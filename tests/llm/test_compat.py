@@ -6,9 +6,9 @@ import sys
 import textwrap
 
 from negoray import LLMConfig, check_provider, create_async_llm_fn, create_llm_fn
-from negoray.game.protocol import system_prompt, turn_prompt
 from negoray.game.moves import MoveFormat
-from negoray.evolution.seeds import SEED_STRATEGIES
+from negoray.game.protocol import system_prompt, turn_prompt
+from negoray.tasks.negotiation.seeds import SEED_STRATEGIES
 
 
 def test_sync_functions_work_from_a_plain_script():

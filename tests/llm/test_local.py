@@ -22,9 +22,7 @@ import urllib.request
 import pytest
 
 from negoray.chat import ChatParams, estimate_tokens, messages_tokens
-from negoray.evolution.mutation import check_strategy, extract_strategy
-from negoray.evolution.mutation_prompts import random_mutation
-from negoray.evolution.seeds import OPPONENT_PROMPT, SEED_STRATEGIES
+from negoray.evolution.mutation import extract_strategy
 from negoray.game.dialogue import NegotiationConfig, run_negotiation
 from negoray.game.generators import v7_splits
 from negoray.game.moves import MOVE_JSON_SCHEMA, MoveFormat
@@ -33,6 +31,8 @@ from negoray.llm import local_server
 from negoray.llm.client import LLMClient
 from negoray.llm.config import ConfigError, LLMConfig
 from negoray.llm.local_server import EXTRA_HINT, LocalExtraMissing, LocalServer
+from negoray.tasks.negotiation.mutation import check_strategy, random_mutation
+from negoray.tasks.negotiation.seeds import OPPONENT_PROMPT, SEED_STRATEGIES
 from tests.llm.recording import Recording
 
 

@@ -9,12 +9,12 @@ from hypothesis import strategies as st
 
 from negoray.chat import ChatFailure, ChatParams
 from negoray.evolution.backend import Job, play_jobs
-from negoray.evolution.seeds import SEED_STRATEGIES
 from negoray.game.dialogue import NegotiationConfig
 from negoray.game.generators import v7_splits
 from negoray.llm.pool import EndpointPool, PoolMember
 from negoray.sim.model import SimModel
 from negoray.tasks.negotiation import NegotiationTask
+from negoray.tasks.negotiation.seeds import SEED_STRATEGIES
 
 CONFIG = NegotiationConfig(max_rounds=3, seed=7)
 

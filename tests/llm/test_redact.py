@@ -15,6 +15,7 @@ from negoray.llm.config import LLMConfig, parse_profiles
 from negoray.llm.errors import FatalProviderError
 from negoray.llm.redact import REDACTED, install_log_redaction, known_secrets, redact, register_secret
 from negoray.results.rows import negotiation_row
+from negoray.tasks.negotiation import NegotiationTask
 
 from .vtime import VirtualTime
 
@@ -68,7 +69,7 @@ def test_echoed_keys_leave_no_trace_in_errors_records_or_rows(status):
         record = asyncio.run(run_negotiation("agent", "opponent", scenario, client_with_key(echo(500), vt)))
         assert record.error and CANARY not in record.error
         row = negotiation_row(record, run_id="A1", group="A", seed=1, generation=0, agent_id="a", split="dev",
-                              phase="eval", price_in=None, price_out=None)
+                              phase="eval", price_in=None, price_out=None, task_fields=NegotiationTask().record_row(record))
         assert CANARY not in repr(row)
 
 

@@ -28,7 +28,6 @@ import pyarrow.dataset as ds
 import pytest
 
 from negoray.chat import ChatParams
-from negoray.evolution.seeds import OPPONENT_PROMPT, SEED_STRATEGIES
 from negoray.game.dialogue import NegotiationConfig, run_negotiation
 from negoray.game.generators import v7_splits
 from negoray.game.moves import MOVE_JSON_SCHEMA, MoveFormat
@@ -39,6 +38,7 @@ from negoray.llm.config import ConfigError, LLMConfig
 from negoray.llm.errors import FatalProviderError
 from negoray.llm.vllm_model import ModelPreparationError, model_folder
 from negoray.llm.vllm_server import VllmExtraMissing, VllmServer
+from negoray.tasks.negotiation.seeds import OPPONENT_PROMPT, SEED_STRATEGIES
 from tests.llm.recording import Recording
 
 ROOT = Path(__file__).resolve().parents[2]

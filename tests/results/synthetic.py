@@ -10,16 +10,33 @@ import numpy as np
 
 from negoray.chat import ChatFailure
 from negoray.config import GROUPS
-from negoray.tasks.negotiation import play_all
 from negoray.evolution.genome import Genome, Origin, genome_id
-from negoray.evolution.seeds import OPPONENT_PROMPT, SEED_STRATEGIES
 from negoray.game.dialogue import NegotiationConfig, NegotiationRecord, run_negotiation
 from negoray.game.generators import v7_splits
-from negoray.results.rows import agent_row, call_rows, generation_row, mutation_call_row, negotiation_row
+from negoray.results import rows
+from negoray.results.rows import agent_row, call_rows, generation_row, mutation_call_row
+from negoray.results.schema import SCHEMAS, task_outcomes, task_table_columns, with_task_columns
 from negoray.results.writer import ResultsWriter
 from negoray.sim.model import SimModel
+from negoray.tasks.negotiation import NegotiationTask, play_all
+from negoray.tasks.negotiation.seeds import OPPONENT_PROMPT, SEED_STRATEGIES
 
 PRICES = (0.5, 1.5)
+TASK = NegotiationTask()
+COLUMNS = task_table_columns(TASK)
+"""Table -> V7's own columns."""
+WRITE = {"task_columns": COLUMNS, "outcomes": task_outcomes(TASK)}
+"""The keyword arguments that write V7's rows (`ResultsWriter.write_generation`)."""
+
+
+def schema_of(table: str):
+    """The table's schema with V7's columns, as a V7 results directory has it."""
+    return with_task_columns(SCHEMAS[table], COLUMNS.get(table, ()))
+
+
+def negotiation_row(record: NegotiationRecord, **kw):
+    """`negoray.results.rows.negotiation_row` with V7's own columns, as the recorder builds it."""
+    return rows.negotiation_row(record, task_fields=TASK.record_row(record), **kw)
 STYLES = list(SEED_STRATEGIES)
 POP = 4
 
@@ -151,17 +168,17 @@ def build(root: Path, pool, *, groups=tuple(GROUPS), runs=3, generations=3, test
             rng = np.random.default_rng([ord(group), i])
             for gen in range(generations):
                 negotiations, calls, agents, row, genomes = generation_tables(run_id, group, gen, pool, rng)
-                writer.write_generation(run_id, gen, negotiations, calls, agents, row)
+                writer.write_generation(run_id, gen, negotiations, calls, agents, row, **WRITE)
             if test:
                 best = max(agents, key=lambda a: a["dev_fitness"])["agent_id"]
                 picks = rng.choice(len(pool["test"]), size=8, replace=False)
-                rows = [negotiation_row(pool["test"][int(k)], run_id=run_id, group=group, seed=i, generation=gen,
-                                        agent_id=best, split="test", phase="test", price_in=PRICES[0],
-                                        price_out=PRICES[1]) for k in picks]
-                writer.write_extra("negotiations", f"test_{run_id}", rows)
+                tested = [negotiation_row(pool["test"][int(k)], run_id=run_id, group=group, seed=i, generation=gen,
+                                          agent_id=best, split="test", phase="test", price_in=PRICES[0],
+                                          price_out=PRICES[1]) for k in picks]
+                writer.write_extra("negotiations", f"test_{run_id}", tested, COLUMNS["negotiations"], WRITE["outcomes"])
     if baseline:
-        rows = [negotiation_row(r, run_id="baseline", group=None, seed=None, generation=None, agent_id=style,
-                                split="test", phase="baseline", price_in=PRICES[0], price_out=PRICES[1])
-                for k, style in enumerate(STYLES) for r in pool["test"][k % 3::3]]
-        writer.write_extra("negotiations", "baseline", rows)
+        seeds = [negotiation_row(r, run_id="baseline", group=None, seed=None, generation=None, agent_id=style,
+                                 split="test", phase="baseline", price_in=PRICES[0], price_out=PRICES[1])
+                 for k, style in enumerate(STYLES) for r in pool["test"][k % 3::3]]
+        writer.write_extra("negotiations", "baseline", seeds, COLUMNS["negotiations"], WRITE["outcomes"])
     return writer

@@ -9,7 +9,7 @@ import pytest
 from negoray.cli import main
 from negoray.results.report import FIGURES, write_report
 from negoray.results.writer import ResultsWriter
-from tests.results.synthetic import build, generation_tables
+from tests.results.synthetic import WRITE, build, generation_tables
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -53,7 +53,7 @@ def test_partial_report_lists_what_is_missing(tmp_path, pool):
     ResultsWriter(tmp_path).write_extra("calls", "D3_partial", [])
     w = ResultsWriter(tmp_path)
     tables = generation_tables("D4", "D", 0, pool, np.random.default_rng(1))[:4]
-    w.write_generation("D4", 0, *tables)
+    w.write_generation("D4", 0, *tables, **WRITE)
     text = write_report(tmp_path).read_text()
     missing = text.split("## What is missing")[1].split("## Runs")[0]
     assert "A (tournament × reflective)" in missing and "C (market × reflective)" in missing

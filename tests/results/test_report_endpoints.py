@@ -5,11 +5,12 @@ import asyncio
 from negoray.evolution.backend import play_jobs
 from negoray.llm.pool import EndpointPool, PoolMember
 from negoray.results.report.endpoints import endpoint_section
-from negoray.results.rows import call_rows, negotiation_row
+from negoray.results.rows import call_rows
 from negoray.results.writer import ResultsWriter
 from negoray.tasks.negotiation import NegotiationTask
 
 from tests.llm.test_pool import CONFIG, Member, jobs
+from tests.results.synthetic import COLUMNS, WRITE, negotiation_row
 
 
 def write(root, records, work):
@@ -17,7 +18,7 @@ def write(root, records, work):
                                     split="dev", phase="eval", price_in=0.0, price_out=0.0) for j, r in zip(work, records)]
     calls = [row for j, r in zip(work, records)
              for row in call_rows(r, run_id=j.run_id, generation=0, agent_id=j.agent_id, phase="eval")]
-    ResultsWriter(root).write_extra("negotiations", "t", negotiations)
+    ResultsWriter(root).write_extra("negotiations", "t", negotiations, COLUMNS["negotiations"], WRITE["outcomes"])
     ResultsWriter(root).write_extra("calls", "t", calls)
 
 

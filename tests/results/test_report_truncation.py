@@ -6,9 +6,9 @@ from negoray.chat import ChatReply
 from negoray.game.dialogue import NegotiationConfig, run_negotiation
 from negoray.game.scenario import Scenario
 from negoray.results.report import write_report
-from negoray.results.rows import call_rows, negotiation_row
+from negoray.results.rows import call_rows
 from negoray.results.writer import ResultsWriter, read_table
-from tests.results.synthetic import build
+from tests.results.synthetic import COLUMNS, WRITE, build, negotiation_row
 
 
 async def still_thinking(messages, params):
@@ -25,7 +25,7 @@ def test_truncated_turns_are_a_column_and_the_report_says_what_to_change(tmp_pat
     assert (row["outcome"], row["truncated"], row["agent_unparseable"], row["reasoning_tokens"]) == ("timeout", 4, 0, 800)
     assert row["cost_usd"] == (4 * 50 * 1.0 + 4 * 200 * 2.0) / 1e6  # reasoning is priced as output
     writer = ResultsWriter(tmp_path)
-    writer.write_extra("negotiations", "baseline", [row])
+    writer.write_extra("negotiations", "baseline", [row], COLUMNS["negotiations"], WRITE["outcomes"])
     writer.write_extra("calls", "baseline", call_rows(record, run_id="baseline", generation=None, agent_id="greedy",
                                                        phase="baseline"))
     calls = read_table(tmp_path, "calls", ["phase", "finish_reason", "reasoning_tokens"]).to_pylist()

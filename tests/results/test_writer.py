@@ -11,10 +11,10 @@ import pytest
 from negoray.chat import ChatReply
 from negoray.evolution.genome import Genome, Origin
 from negoray.results import schema
-from negoray.results.rows import agent_row, call_rows, generation_row, mutation_call_row, negotiation_row
-from negoray.results.schema import CALL_PHASES, OUTCOMES, PHASES, SCHEMAS, SCORED
+from negoray.results.rows import agent_row, call_rows, generation_row, mutation_call_row
+from negoray.results.schema import CALL_PHASES, PHASES, SCHEMAS
 from negoray.results.writer import ResultsWriter, has_results, read_table, table_files
-from tests.results.synthetic import PRICES, generation_tables
+from tests.results.synthetic import COLUMNS, PRICES, TASK, WRITE, generation_tables, negotiation_row, schema_of
 
 REQUIRED = {
     "negotiations": "run_id group seed generation agent_id scenario_id split phase replicate outcome agent_score "
@@ -35,7 +35,7 @@ COUNTS = {"negotiations": None, "calls": None, "agents": 12 * 3 * 4, "generation
 
 @pytest.mark.parametrize("table", list(REQUIRED))
 def test_schemas_have_the_required_columns(table):
-    missing = set(REQUIRED[table].split()) - set(SCHEMAS[table].names)
+    missing = set(REQUIRED[table].split()) - set(schema_of(table).names)
     assert not missing
 
 
@@ -108,26 +108,29 @@ def test_bad_rows_are_refused_before_anything_is_written(tmp_path, pool):
     w = ResultsWriter(tmp_path)
     negotiations, calls, agents, row, _ = generation_tables("A1", "A", 0, pool, np.random.default_rng(0))
     with pytest.raises(ValueError, match="unknown column"):
-        w.write_generation("A1", 0, [{**negotiations[0], "bogus": 1}], calls, agents, row)
+        w.write_generation("A1", 0, [{**negotiations[0], "bogus": 1}], calls, agents, row, **WRITE)
     with pytest.raises(ValueError, match="must not be null"):
-        w.write_generation("A1", 0, [{**negotiations[0], "agent_id": None}], calls, agents, row)
+        w.write_generation("A1", 0, [{**negotiations[0], "agent_id": None}], calls, agents, row, **WRITE)
     with pytest.raises(ValueError, match="outcome"):
-        w.write_generation("A1", 0, [{**negotiations[0], "outcome": "won"}], calls, agents, row)
+        w.write_generation("A1", 0, [{**negotiations[0], "outcome": "won"}], calls, agents, row, **WRITE)
+    with pytest.raises(ValueError, match="outcome has .'agreed'"):  # V7's outcomes are the task's, not every task's
+        w.write_generation("A1", 0, [{**negotiations[0], "outcome": "agreed"}], calls, agents, row,
+                           task_columns=COLUMNS)
     with pytest.raises(ValueError, match="run"):
-        w.write_generation("A2", 0, negotiations, calls, agents, {**row, "run_id": "A2"})
+        w.write_generation("A2", 0, negotiations, calls, agents, {**row, "run_id": "A2"}, **WRITE)
     assert not has_results(tmp_path)
 
 
 @pytest.mark.parametrize("table", list(REQUIRED))
 def test_read_back_with_pyarrow(full, table):
-    t = read_table(full, table)
-    assert t.schema.equals(SCHEMAS[table]) and t.num_rows > 0
+    t = read_table(full, table, task_columns=COLUMNS.get(table, ()))
+    assert t.schema.equals(schema_of(table)) and t.num_rows > 0
     if COUNTS[table]:
         assert t.num_rows == COUNTS[table]
     rows = t.to_pylist()
     if table == "negotiations":
         assert {r["phase"] for r in rows} == set(PHASES)
-        assert {r["outcome"] for r in rows} == set(OUTCOMES) - {SCORED}  # "scored": a task that does not negotiate
+        assert {r["outcome"] for r in rows} == set(TASK.outcomes)
         scored = [r for r in rows if r["outcome"] != "error"]
         assert all(0 <= r["normalized_score"] <= 1 and 0 <= r["joint_efficiency"] <= 1 for r in scored)
         assert all(r["normalized_score"] is None for r in rows if r["outcome"] == "error")
@@ -158,7 +161,7 @@ def test_read_back_with_pandas(full, table):
     pd = pytest.importorskip("pandas")
     df = pd.read_parquet(full / table)
     assert len(df) == read_table(full, table).num_rows
-    assert list(df.columns) == SCHEMAS[table].names
+    assert list(df.columns) == schema_of(table).names
     if table == "negotiations":
         assert set(df["phase"]) == set(PHASES) and df["normalized_score"].dropna().between(0, 1).all()
 
@@ -167,7 +170,7 @@ def test_read_back_with_pandas(full, table):
 def test_read_back_with_polars(full, table):
     pl = pytest.importorskip("polars")
     df = pl.read_parquet(str(full / table / "*.parquet"))
-    assert df.height == read_table(full, table).num_rows and df.columns == SCHEMAS[table].names
+    assert df.height == read_table(full, table).num_rows and df.columns == schema_of(table).names
     if table == "calls":
         assert set(df["status"].unique().to_list()) == {"ok", "failed"}
 
@@ -196,10 +199,10 @@ def test_file_layout(full):
 def test_rewrite_is_atomic_and_idempotent(tmp_path, pool, monkeypatch):
     w = ResultsWriter(tmp_path)
     tables = generation_tables("B1", "B", 1, pool, np.random.default_rng(5))[:4]
-    first = w.write_generation("B1", 1, *tables)
+    first = w.write_generation("B1", 1, *tables, **WRITE)
     before = {t: p.read_bytes() for t, p in first.items()}
     assert w.has_generation("B1", 1) and not w.has_generation("B1", 2)
-    w.write_generation("B1", 1, *tables)
+    w.write_generation("B1", 1, *tables, **WRITE)
     assert {t: p.read_bytes() for t, p in first.items()} == before
     assert all(oct(os.stat(p).st_mode)[-3:] == "644" for p in first.values())
 
@@ -216,7 +219,7 @@ def test_rewrite_is_atomic_and_idempotent(tmp_path, pool, monkeypatch):
         [t for t in REQUIRED] + ["B1_g01.parquet"] * 4)
 
     # Different rows for the same (run, generation) replace the file rather than adding to it.
-    w.write_generation("B1", 1, tables[0][:3], tables[1][:5], tables[2], tables[3])
+    w.write_generation("B1", 1, tables[0][:3], tables[1][:5], tables[2], tables[3], **WRITE)
     assert read_table(tmp_path, "negotiations").num_rows == 3
     assert read_table(tmp_path, "calls").num_rows == 5
 

@@ -23,9 +23,7 @@ from negoray.chat import ChatFailure
 from negoray.config import load_config
 from negoray.driver import baseline_done
 from negoray.evolution.backend import LocalBackend, baseline_jobs
-from negoray.evolution.inputs import make_splits, negotiation_config
 from negoray.game.outcome import OutcomeKind
-from negoray.evolution.seeds import SEED_STRATEGIES
 from negoray.results.lock import ResultsLock
 from negoray.runtime.baseline import Baseline
 from negoray.runtime.ray_reaper import descendants, process_table
@@ -33,6 +31,8 @@ from negoray.sim.faults import FaultConfig
 from negoray.sim.model import SimModel
 from negoray.sim.server import serve_in_subprocess
 from negoray.tasks.negotiation import NegotiationTask
+from negoray.tasks.negotiation.inputs import make_splits, negotiation_config
+from negoray.tasks.negotiation.seeds import SEED_STRATEGIES
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]

@@ -19,7 +19,6 @@ from ray.cluster_utils import Cluster
 
 from negoray.chat import ChatParams
 from negoray.evolution.backend import Job
-from negoray.evolution.seeds import SEED_STRATEGIES
 from negoray.game.dialogue import NegotiationConfig
 from negoray.game.generators import v7_splits
 from negoray.llm.config import LLMConfig
@@ -29,6 +28,7 @@ from negoray.runtime.worker import ChatSettings
 from negoray.sim.faults import FaultConfig
 from negoray.sim.server import ServerHandle
 from negoray.tasks.negotiation import NegotiationTask
+from negoray.tasks.negotiation.seeds import SEED_STRATEGIES
 
 pytestmark = pytest.mark.slow
 NS = "negoray-test-fleet"

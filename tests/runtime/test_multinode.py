@@ -9,16 +9,16 @@ import ray
 from ray.cluster_utils import Cluster
 
 from negoray.evolution.backend import Job
-from negoray.evolution.seeds import SEED_STRATEGIES
 from negoray.game.dialogue import NegotiationConfig
 from negoray.game.generators import v7_splits
 from negoray.llm.config import LLMConfig
-from negoray.runtime.ray_backend import RayBackend
 from negoray.runtime.limiter_actor import LIMITER_NAME, get_or_create_limiter
+from negoray.runtime.ray_backend import RayBackend
 from negoray.runtime.worker import ChatSettings
 from negoray.sim.faults import FaultConfig
 from negoray.sim.server import serve_in_subprocess
 from negoray.tasks.negotiation import NegotiationTask
+from negoray.tasks.negotiation.seeds import SEED_STRATEGIES
 
 pytestmark = pytest.mark.slow
 NS = "negoray-test"

@@ -3,14 +3,14 @@ import asyncio
 import numpy as np
 
 from negoray.chat import ChatParams
-from negoray.evolution.mutation_prompts import WorstCase, random_mutation, reflective_mutation
-from negoray.evolution.seeds import SEED_STRATEGIES
 from negoray.game.moves import MoveFormat
 from negoray.game.parsing import parse_move
 from negoray.game.protocol import response_format, system_prompt, turn_prompt
 from negoray.sim.model import SimModel, sim_reply_text
 from negoray.sim.mutator import BEGIN, END
 from negoray.sim.strategy import read_strategy
+from negoray.tasks.negotiation.mutation import WorstCase, random_mutation, reflective_mutation
+from negoray.tasks.negotiation.seeds import SEED_STRATEGIES
 
 SIM = SimModel()
 

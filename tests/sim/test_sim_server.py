@@ -7,12 +7,12 @@ import openai
 import pytest
 
 from negoray.chat import ChatParams
-from negoray.evolution.seeds import SEED_STRATEGIES
 from negoray.game.moves import MoveFormat
 from negoray.game.protocol import system_prompt, turn_prompt
 from negoray.sim.faults import FaultConfig
 from negoray.sim.model import SIM_MODEL_NAME, sim_reply_text
 from negoray.sim.server import UNLOADED_ERROR, serve_in_subprocess, serve_in_thread
+from negoray.tasks.negotiation.seeds import SEED_STRATEGIES
 
 from ..llm.vtime import VirtualTime
 

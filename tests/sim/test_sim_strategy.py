@@ -4,8 +4,8 @@ from hypothesis import given, strategies as st
 from negoray.game.moves import Action
 from negoray.sim.negotiator import TurnState, decide
 
-from negoray.evolution.seeds import OPPONENT_PROMPT, SEED_STRATEGIES
 from negoray.sim.strategy import SimStrategy, read_strategy, write_strategy
+from negoray.tasks.negotiation.seeds import OPPONENT_PROMPT, SEED_STRATEGIES
 
 
 def test_seed_strategies_state_their_thresholds():

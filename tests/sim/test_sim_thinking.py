@@ -10,7 +10,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from negoray.commands.sim_serve import config_from_args, register
-from negoray.evolution.seeds import OPPONENT_PROMPT, SEED_STRATEGIES
 from negoray.game.dialogue import NegotiationConfig, run_negotiation
 from negoray.game.generators import generate
 from negoray.game.outcome import OutcomeKind
@@ -20,6 +19,7 @@ from negoray.llm.reasoning import split_reasoning
 from negoray.sim.faults import FaultConfig
 from negoray.sim.server import serve_in_thread
 from negoray.sim.thinking import with_thinking
+from negoray.tasks.negotiation.seeds import OPPONENT_PROMPT, SEED_STRATEGIES
 
 THINK = 300
 SCENARIOS = generate("v7", 24, 42)

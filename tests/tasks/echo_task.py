@@ -9,8 +9,8 @@ from typing import Any
 
 from negoray.chat import CallUsage, ChatFailure, ChatParams, derive_seed
 from negoray.config import ExperimentConfig, ExperimentConfigError
-from negoray.evolution.mutation_prompts import random_mutation
 from negoray.tasks.base import Chats, Column, MutationKind, ScoredRecord, mean_score
+from negoray.tasks.negotiation.mutation import random_mutation
 
 WORDS = ("apple", "river", "stone", "cloud", "ember", "maple", "frost", "dune")
 

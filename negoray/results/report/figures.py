@@ -206,7 +206,7 @@ def _fig_outcomes(data: Results, path: Path) -> str | None:
     fig, axes = _figure(size=(max(6, 0.7 * len(mix) + 2), 4.2))
     ax = axes[0][0]
     bottom = [0.0] * len(mix)
-    for outcome in outcomes_shown(mix, data.negotiation):
+    for outcome in outcomes_shown(mix):
         share = [c[outcome] / negotiation_count(c) for _, c in mix]
         ax.bar(range(len(mix)), share, bottom=bottom, color=OUTCOME_COLORS[outcome], label=outcome, width=0.7)
         bottom = [b + s for b, s in zip(bottom, share)]

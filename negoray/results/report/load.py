@@ -270,17 +270,19 @@ def outcome_mix(data: Results) -> list[tuple[str, Counter[str]]]:
     return [(f"{g} {p}", c) for (g, _, p), c in sorted(mix.items())]
 
 
+_PLAYED = ("turns", "unparseable", "truncated")
+"""The keys of an `outcome_mix` counter that are not outcomes."""
+
+
 def negotiation_count(c: Counter[str]) -> int:
-    return sum(c[o] for o in OUTCOMES)
+    return sum(n for key, n in c.items() if key not in _PLAYED)
 
 
-def outcomes_shown(mix: Sequence[tuple[str, Counter[str]]], negotiation: bool = True) -> list[str]:
-    """The outcomes a report shows: every negotiation outcome, and ``scored`` (a task's records that
-    are not negotiations) only where there are some; for another task (not ``negotiation``) the
-    outcomes its records have, and ``error`` always."""
-    if not negotiation:
-        return [o for o in OUTCOMES if o == "error" or any(c[o] for _, c in mix)]
-    return [o for o in OUTCOMES if o != SCORED or any(c[SCORED] for _, c in mix)]
+def outcomes_shown(mix: Sequence[tuple[str, Counter[str]]]) -> list[str]:
+    """The outcomes a report shows: a task's own that its records have (negotiation: agreed, timeout),
+    ``error`` always, and ``scored`` only where there are some."""
+    own = sorted({key for _, c in mix for key in c if key not in _PLAYED} - set(OUTCOMES))
+    return [*own, *(o for o in OUTCOMES if o != SCORED or any(c[SCORED] for _, c in mix))]
 
 
 def phase_order(phases: Iterable[str]) -> list[str]:

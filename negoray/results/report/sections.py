@@ -155,7 +155,7 @@ def outcome_section(data: Results) -> list[str]:
     records = plural(data.noun)
     if not mix:
         return ["## Outcomes", "", f"No {records} recorded.", ""]
-    shown = outcomes_shown(mix, data.negotiation)
+    shown = outcomes_shown(mix)
     note = "Errors are infrastructure failures: never scored, excluded from every mean."
     rows = [[label, negotiation_count(c)] + [f"{c[o]} ({c[o] / negotiation_count(c):.0%})" for o in shown]
             for label, c in mix]

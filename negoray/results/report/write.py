@@ -33,7 +33,7 @@ def write_report(results_dir: Path | str) -> Path:
     drawn: dict[str, str | None] = {}
     captions = dict(FIGURES)
     if not data.negotiation:
-        shown = " / ".join(outcomes_shown(outcome_mix(data), False))
+        shown = " / ".join(outcomes_shown(outcome_mix(data)))
         captions["outcomes"] = f"Outcome mix ({shown}) per group and phase"
     optional = {name: draw for name, (_, draw, present) in OPTIONAL_FIGURES.items() if present(data)}
     captions.update({name: OPTIONAL_FIGURES[name][0] for name in optional})

@@ -83,6 +83,6 @@ def test_reflective_mutation_climbs_and_random_does_not_invent_rules():
 
 
 def test_negotiation_requests_are_not_taken_for_classification():
-    from negoray.evolution.mutation_prompts import random_mutation
+    from negoray.tasks.negotiation.mutation import random_mutation
     reply = sim_reply_text(random_mutation("Open at 80%. Never accept less than 50%. Concede slowly."), ChatParams(seed=1))
     assert "%" in reply and "means" not in reply

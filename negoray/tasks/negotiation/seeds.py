@@ -1,4 +1,4 @@
-"""Generation 0: eight hand-written strategies, one per style, and the fixed opponent.
+"""V7's generation 0: eight hand-written strategies, one per style, and the fixed opponent.
 
 Written fresh for negoray. Each states its thresholds as percentages of the side's own total
 value of the pool, so a model (or the sim) can act on them and mutation has numbers to move.

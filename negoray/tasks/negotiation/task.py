@@ -1,8 +1,8 @@
 """The negotiation task: V7's Deal-or-No-Deal against a fixed opponent, today's behaviour wrapped;
 and playing one strategy over a scenario set (`play_all`, `Summary`), for tools outside a run.
 
-Everything comes from the game layer and the V7 pieces of evolution (seed strategies, the opponent,
-mutation wording and checks); this module only puts them behind the `Task` interface.
+Everything comes from the game layer and this package's V7 pieces (seed strategies, the opponent,
+mutation wording and checks, columns); this module only puts them behind the `Task` interface.
 """
 
 from __future__ import annotations
@@ -14,14 +14,15 @@ from typing import Any
 
 from negoray.chat import ChatFn, Message
 from negoray.config import ExperimentConfig, ExperimentConfigError
-from negoray.evolution import mutation
 from negoray.evolution.backend import Job, Phase, play_jobs
-from negoray.evolution.inputs import make_splits, negotiation_config
-from negoray.evolution.seeds import OPPONENT_PROMPT, SEED_STRATEGIES
+from negoray.evolution.mutation import extract_strategy
 from negoray.game.dialogue import NegotiationConfig, NegotiationRecord, run_negotiation
 from negoray.game.scenario import Scenario
 from negoray.game.scored import deal_rate, errors, mean_score, pareto_rate, scored
 from negoray.tasks.base import Chats, Column, MutationKind
+from negoray.tasks.negotiation import columns, mutation
+from negoray.tasks.negotiation.inputs import make_splits, negotiation_config
+from negoray.tasks.negotiation.seeds import OPPONENT_PROMPT, SEED_STRATEGIES
 
 
 class NegotiationTask:
@@ -30,8 +31,8 @@ class NegotiationTask:
 
     name = "negotiation"
     record_noun = "negotiation"
-    record_columns: Sequence[Column] = ()
-    """Its columns are the ``negotiations`` table's own (`negoray.results.schema.NEGOTIATIONS`)."""
+    record_columns: Sequence[Column] = columns.RECORD_COLUMNS
+    outcomes: Sequence[str] = columns.OUTCOMES
 
     def __init__(self, negotiation: NegotiationConfig = NegotiationConfig(), config: ExperimentConfig | None = None,
                  opponent: str = OPPONENT_PROMPT) -> None:
@@ -64,13 +65,13 @@ class NegotiationTask:
                                           mutation.worst_cases(records, scenarios))
 
     def extract_prompt(self, reply: str) -> str | None:
-        return mutation.extract_strategy(reply)
+        return extract_strategy(reply)
 
     def check_prompt(self, child: str | None, parent: str) -> str | None:
         return mutation.check_strategy(child, parent)
 
     def record_row(self, record: NegotiationRecord) -> dict[str, Any]:
-        return {}
+        return columns.record_row(record)
 
     def summary(self, records: Sequence[NegotiationRecord]) -> dict[str, float]:
         return {"deal_rate": deal_rate(records), "pareto_rate": pareto_rate(records)}

@@ -1,5 +1,5 @@
-"""What every run of an experiment plays on, built from its config: the scenario splits and the
-negotiation settings (both drivers, the tests and the benchmarks use these, none needs Ray)."""
+"""What every V7 run plays on, built from its config: the scenario splits and the negotiation
+settings (the task, the tests and the benchmarks use these)."""
 
 from __future__ import annotations
 
