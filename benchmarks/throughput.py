@@ -321,6 +321,7 @@ def run(args: argparse.Namespace, base_url: str, server) -> dict[str, Any]:
     if "c" in args.clients:
         from negoray.game.dialogue import NegotiationConfig
         from negoray.runtime.ray_backend import REMOTE_TASK_CPUS, RayBackend
+        from negoray.runtime.sizing import JOBS_PER_SLOT, kept_workers
         from negoray.runtime.worker import ChatSettings
 
         # one tag per level: N slots alone (--ray-gate none), or 2N slots with the cluster-wide limit holding
@@ -328,7 +329,8 @@ def run(args: argparse.Namespace, base_url: str, server) -> dict[str, Any]:
         gated = args.ray_gate != "none"
         slots = {n: 2 * n if gated else n for n in args.levels}
         tags = {n: f"endpoint:bench{n}" for n in args.levels}
-        C.init_local_ray("negoray-bench", args.ray_cpus, {tags[n]: slots[n] for n in args.levels}, args.worker_niceness)
+        C.init_local_ray("negoray-bench", args.ray_cpus, {tags[n]: slots[n] for n in args.levels}, args.worker_niceness,
+                         REMOTE_TASK_CPUS)
         ray_provider = dataclasses.replace(provider, adaptive=gated)
         limiter = None
         if gated:
@@ -342,13 +344,14 @@ def run(args: argparse.Namespace, base_url: str, server) -> dict[str, Any]:
         config = NegotiationConfig(seed=1, max_tokens=args.max_tokens)
         limit_key = f"custom:{model}"
 
-        def ray_backend_for(n: int) -> RayBackend:
+        def ray_backend_for(n: int, in_flight: int | None = None) -> RayBackend:
             if limiter is not None:  # the levels run one after the other: the key's limit is this level's
                 import ray
 
                 ray.get(limiter.configure_concurrency.remote(limit_key, n if args.ray_gate == "cluster" else None,
                                                              n if args.ray_gate == "adaptive" else None))
-            return RayBackend(NegotiationTask(config), config.seed, settings, tags[n], in_flight=min(slots[n], args.task_in_flight),
+            return RayBackend(NegotiationTask(config), config.seed, settings, tags[n],
+                              in_flight=in_flight or min(slots[n], args.task_in_flight),
                               task_cpus=REMOTE_TASK_CPUS)  # as negoray runs a model behind HTTP
 
     async def sweep() -> None:
@@ -359,13 +362,17 @@ def run(args: argparse.Namespace, base_url: str, server) -> dict[str, Any]:
         callers = {"bare": bare_caller(bare, model, requests, args.max_tokens, args.stream),
                    "negoray": negoray_caller(ours, requests, args.max_tokens)}
         try:
-            # warm-up: open the connection pools and, for (c), start every Ray worker process
+            # warm-up: open the connection pools and, for (c), start every Ray worker process the node runs at
+            # once (small tasks of 2 negotiations in flight, all at the same time; negoray keeps them alive)
             warm = Meter()
             for name in callers:
                 if name in results:
                     await drive(top, callers[name], warm, 1.0, 0.0, counter)
             if ray_backend_for is not None:
-                await ray_backend_for(top).play(ray_jobs(2 * top, 10**6))
+                import ray
+
+                workers = kept_workers(ray.cluster_resources()["CPU"], REMOTE_TASK_CPUS)
+                await ray_backend_for(top, in_flight=2).play(ray_jobs(workers * 2 * JOBS_PER_SLOT, 10**6))
             offset = 0
             for n in args.levels:
                 print(f"concurrency {n}:", flush=True)
