@@ -29,7 +29,12 @@ inside the measured part of a slice count. (c) then plays a batch sized to last 
 ``--duration-s`` (at least two waves of N negotiations) and is timed from submission to the last
 record, so its figure includes task start-up and the batch's tail; with our own sim server the
 script also samples the server's counter and reports (c)'s rate over the middle 60% of the batch
-(``c steady``).
+(``c steady``). Before any level, a warm-up opens (a)'s and (b)'s connection pools and starts every
+Ray worker process the node runs at once (one per ``0.25``-CPU task its CPUs fit; negoray keeps
+them alive, `negoray.runtime.sizing.kept_workers`), so (c)'s timed batch, like (a) and (b), does not
+pay for process start-up, which a real experiment pays once, not per stage. (Until 2026-12-02 the
+warm-up started two workers and Ray ended all but one per CPU after a second idle: the third task
+of a batch waited for a fresh worker, 1-10 s depending on the machine's load, inside the timing.)
 
 Metrics (vLLM ``bench serve``'s set): request throughput (calls/s), output tokens/s, total
 tokens/s, end-to-end latency p50/p90/p99, and with ``--stream`` TTFT and TPOT for the bare client

@@ -81,7 +81,9 @@ class ConcurrencyGate:
             return
         waiter = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
-        self._ensure_pump(kick=True)
+        # the first caller to wait syncs at once; while callers wait, the pump backs off (``starved_s``,
+        # doubling): a sync per new waiter was a round trip per call or two, and the share stays the same
+        self._ensure_pump(kick=len(self._waiters) == 1)
         try:
             await waiter
         except asyncio.CancelledError:

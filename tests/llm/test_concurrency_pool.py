@@ -166,3 +166,28 @@ def test_headroom_a_process_does_not_use_goes_to_the_others_at_its_next_sync():
         await asyncio.gather(*calls)
 
     asyncio.run(main())
+
+
+def test_callers_queueing_behind_a_full_allowance_do_not_each_cost_a_sync():
+    limiter = InProcessLimiter()
+    limiter.pool.configure("k", fixed=2)
+    gate = ConcurrencyGate(limiter, "k", client="w1", sync_s=3600, starved_s=3600)
+    release = asyncio.Event()
+
+    async def call() -> None:
+        async with gate.permit() as permit:
+            await release.wait()
+            permit.done(0.1, Outcome.OK)
+
+    async def main() -> None:
+        calls = []
+        for _ in range(12):  # one at a time: 2 get the permits, 10 queue
+            calls.append(asyncio.ensure_future(call()))
+            for _ in range(10):
+                await asyncio.sleep(0)
+        assert (gate.in_use, len(gate._waiters)) == (2, 10)
+        assert gate.syncs <= 3  # the first to wait syncs; the others wait for the pump's backed-off syncs
+        release.set()
+        await asyncio.gather(*calls)
+
+    asyncio.run(main())
