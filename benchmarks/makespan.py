@@ -15,8 +15,9 @@ What is modelled (simulated clock, no real calls):
     tasks of at most ``--in-flight`` x JOBS_PER_SLOT negotiations (`runtime.sizing.chunk_bounds`) that
     each hold ``--in-flight`` units of the endpoint tag and ``--task-cpus`` CPUs (`runtime.task_cpus`:
     0.25 for a model behind HTTP) and play all their negotiations at once with at most ``--in-flight``
-    calls out (mutation calls are 1-unit tasks); a node offers ``--endpoint-slots`` units and ``--cpus`` CPUs; pending tasks start in
-    submission order whenever they fit (no head-of-line blocking, like Ray's scheduler).
+    calls out (mutation calls are 1-unit tasks); a node offers ``--endpoint-slots`` units and
+    ``--cpus`` CPUs; pending tasks start in submission order whenever they fit (no head-of-line
+    blocking, like Ray's scheduler).
   * the server: ``--slots`` C requests served at once, FIFO queue; service time of a call =
     latency x lognormal jitter (``--sigma``, mean 1, as ``negoray.sim.faults``) + per-token time x
     completion tokens.

@@ -10,13 +10,13 @@ in a subprocess with a slots/latency model), at each concurrency N it measures, 
     folder instead; every request carries a distinct replicate index, so it never hits) and the
     rate limiter is unlimited (no rpm/tpm/rpd), as on a local server.
 (c) ``ray``: the full Ray pipeline, `negoray.runtime.ray_backend.RayBackend` over a local
-    ``ray.init``, playing real negotiations (at most ``--task-in-flight`` per Ray task); calls and
+    ``ray.init``, playing real negotiations (at most ``--task-in-flight`` calls out per Ray task); calls and
     tokens are counted from the records. With ``--ray-gate cluster`` (the default) the endpoint tag
     has 2N slots, as a workstation advertises twice the concurrency, and the cluster-wide
     concurrency limit in the limiter actor holds the requests in flight to exactly N: negotiations
     between two calls, or in a task's tail, leave no request slot idle. ``--ray-gate adaptive``: the
     same with the adaptive limit (ceiling N) instead of a fixed N. ``--ray-gate none``: a tag of
-    N slots and nothing else (N negotiations in flight; what negoray did before issue 15).
+    N slots and nothing else (N calls out; before issue 15 negoray had N negotiations in flight).
 
 (a) and (b) send the same requests: the chats that real V7 negotiations send (seed strategies vs.
 the fixed opponent on dev scenarios, `negoray.game.protocol` prompts, temperature 0.7,
@@ -96,7 +96,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--cache", choices=("off", "fresh"), default="off",
                    help="negoray client's response cache: off, or a fresh SQLite file (default: off)")
     p.add_argument("--task-in-flight", type=int, default=32,
-                   help="(c) negotiations per Ray task, like runtime.in_flight (default: 32)")
+                   help="(c) calls out per Ray task, like runtime.in_flight (default: 32)")
     p.add_argument("--ray-gate", choices=("cluster", "adaptive", "none"), default="cluster",
                    help="(c) how N bounds the Ray pipeline: a cluster-wide limit of N requests over 2N tag slots, "
                         "the adaptive limit with ceiling N, or a tag of N slots alone (default: cluster)")
@@ -368,7 +368,7 @@ def run(args: argparse.Namespace, base_url: str, server) -> dict[str, Any]:
                    "negoray": negoray_caller(ours, requests, args.max_tokens)}
         try:
             # warm-up: open the connection pools and, for (c), start every Ray worker process the node runs at
-            # once (small tasks of 2 negotiations in flight, all at the same time; negoray keeps them alive)
+            # once (small tasks of 2 calls out, all at the same time; negoray keeps them alive)
             warm = Meter()
             for name in callers:
                 if name in results:

@@ -53,7 +53,7 @@ class RuntimeConfig:
     """Ray address: None starts a local Ray, "auto" joins the running cluster."""
     in_flight: int = 32
     """Calls out at once per evaluation task (the task asks for this many endpoint slots); the task plays
-    its negotiations (up to 3 per slot) all at once on them."""
+    its negotiations (`negoray.runtime.sizing.JOBS_PER_SLOT` per slot) all at once on them."""
     endpoint_slots: int | None = None
     """Slots of the endpoint's resource tag advertised on a workstation (calls out at once in all);
     None: twice the provider's ``max_concurrency`` (128 for most cloud providers, 8 for ``local``)."""

@@ -11,7 +11,6 @@ its calls out (`negoray.runtime.task_slots`), so its slots do not idle while its
 finishes."""
 
 
-
 def chunk_bounds(jobs: int, in_flight: int) -> list[tuple[int, int]]:
     """How a batch of ``jobs`` is cut into tasks of at most ``in_flight`` x `JOBS_PER_SLOT` jobs: (start,
     end) of each, as even as can be (256 jobs at 32 in flight: 86, 85, 85, not 96, 96, 64), so no task
