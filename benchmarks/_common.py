@@ -194,15 +194,20 @@ class StatsPoller:
 
 
 def init_local_ray(namespace: str, num_cpus: int | None, resources: dict[str, float],
-                   worker_niceness: int | None = None) -> None:
+                   worker_niceness: int | None = None, task_cpus: float | None = None) -> None:
     """``ray.init`` for a benchmark on this machine: quiet, no dashboard, a 256 MiB object store;
-    ``worker_niceness`` sets ``RAY_worker_niceness`` (Ray's default 15 measures the neighbours)."""
+    ``worker_niceness`` sets ``RAY_worker_niceness`` (Ray's default 15 measures the neighbours);
+    ``task_cpus``: keep as many workers alive as such tasks fit, as negoray's own local Ray does
+    (`negoray.runtime.sizing.ray_system_config`)."""
     import ray
+
+    from negoray.runtime.sizing import ray_system_config
 
     if worker_niceness is not None:
         os.environ["RAY_worker_niceness"] = str(worker_niceness)
+    system = ray_system_config(num_cpus or os.cpu_count() or 1, task_cpus) if task_cpus else None
     ray.init(num_cpus=num_cpus, resources=resources, include_dashboard=False, logging_level="WARNING",
-             log_to_driver=False, namespace=namespace, object_store_memory=256 * 1024**2)
+             log_to_driver=False, namespace=namespace, object_store_memory=256 * 1024**2, _system_config=system)
 
 
 # -- CPU accounting from /proc (Linux) ---------------------------------------------------------

@@ -11,12 +11,13 @@ What is modelled (simulated clock, no real calls):
     (T negotiations) instead of mutating. Plus the seed baseline (8 x T) submitted first, as
     `negoray.runtime.experiment.Experiment` does. A negotiation is a chain of dependent calls.
   * negoray's scheduling (`RayBackend`, `Population` actors): all runs at once; each run submits a
-    stage's work as soon as its previous stage is done; a stage's negotiations are split into Ray
-    tasks of ``--in-flight`` x JOBS_PER_SLOT negotiations that each hold ``--in-flight`` units of the
-    endpoint tag and ``--task-cpus`` CPUs (`runtime.task_cpus`: 0.25 for a model behind HTTP), starting
-    the next queued negotiation as each ends, until the queue is empty (mutation calls are 1-unit
-    tasks); a node offers ``--endpoint-slots`` units and ``--cpus`` CPUs; pending tasks start in
-    submission order whenever they fit (no head-of-line blocking, like Ray's scheduler).
+    stage's work as soon as its previous stage is done; a stage's negotiations are split into even Ray
+    tasks of at most ``--in-flight`` x JOBS_PER_SLOT negotiations (`runtime.sizing.chunk_bounds`) that
+    each hold ``--in-flight`` units of the endpoint tag and ``--task-cpus`` CPUs (`runtime.task_cpus`:
+    0.25 for a model behind HTTP) and play all their negotiations at once with at most ``--in-flight``
+    calls out (mutation calls are 1-unit tasks); a node offers ``--endpoint-slots`` units and
+    ``--cpus`` CPUs; pending tasks start in submission order whenever they fit (no head-of-line
+    blocking, like Ray's scheduler).
   * the server: ``--slots`` C requests served at once, FIFO queue; service time of a call =
     latency x lognormal jitter (``--sigma``, mean 1, as ``negoray.sim.faults``) + per-token time x
     completion tokens.

@@ -10,13 +10,13 @@ in a subprocess with a slots/latency model), at each concurrency N it measures, 
     folder instead; every request carries a distinct replicate index, so it never hits) and the
     rate limiter is unlimited (no rpm/tpm/rpd), as on a local server.
 (c) ``ray``: the full Ray pipeline, `negoray.runtime.ray_backend.RayBackend` over a local
-    ``ray.init``, playing real negotiations (at most ``--task-in-flight`` per Ray task); calls and
+    ``ray.init``, playing real negotiations (at most ``--task-in-flight`` calls out per Ray task); calls and
     tokens are counted from the records. With ``--ray-gate cluster`` (the default) the endpoint tag
     has 2N slots, as a workstation advertises twice the concurrency, and the cluster-wide
     concurrency limit in the limiter actor holds the requests in flight to exactly N: negotiations
     between two calls, or in a task's tail, leave no request slot idle. ``--ray-gate adaptive``: the
     same with the adaptive limit (ceiling N) instead of a fixed N. ``--ray-gate none``: a tag of
-    N slots and nothing else (N negotiations in flight; what negoray did before issue 15).
+    N slots and nothing else (N calls out; before issue 15 negoray had N negotiations in flight).
 
 (a) and (b) send the same requests: the chats that real V7 negotiations send (seed strategies vs.
 the fixed opponent on dev scenarios, `negoray.game.protocol` prompts, temperature 0.7,
@@ -29,7 +29,12 @@ inside the measured part of a slice count. (c) then plays a batch sized to last 
 ``--duration-s`` (at least two waves of N negotiations) and is timed from submission to the last
 record, so its figure includes task start-up and the batch's tail; with our own sim server the
 script also samples the server's counter and reports (c)'s rate over the middle 60% of the batch
-(``c steady``).
+(``c steady``). Before any level, a warm-up opens (a)'s and (b)'s connection pools and starts every
+Ray worker process the node runs at once (one per ``0.25``-CPU task its CPUs fit; negoray keeps
+them alive, `negoray.runtime.sizing.kept_workers`), so (c)'s timed batch, like (a) and (b), does not
+pay for process start-up, which a real experiment pays once, not per stage. (Until 2026-12-02 the
+warm-up started two workers and Ray ended all but one per CPU after a second idle: the third task
+of a batch waited for a fresh worker, 1-10 s depending on the machine's load, inside the timing.)
 
 Metrics (vLLM ``bench serve``'s set): request throughput (calls/s), output tokens/s, total
 tokens/s, end-to-end latency p50/p90/p99, and with ``--stream`` TTFT and TPOT for the bare client
@@ -91,7 +96,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--cache", choices=("off", "fresh"), default="off",
                    help="negoray client's response cache: off, or a fresh SQLite file (default: off)")
     p.add_argument("--task-in-flight", type=int, default=32,
-                   help="(c) negotiations per Ray task, like runtime.in_flight (default: 32)")
+                   help="(c) calls out per Ray task, like runtime.in_flight (default: 32)")
     p.add_argument("--ray-gate", choices=("cluster", "adaptive", "none"), default="cluster",
                    help="(c) how N bounds the Ray pipeline: a cluster-wide limit of N requests over 2N tag slots, "
                         "the adaptive limit with ceiling N, or a tag of N slots alone (default: cluster)")
@@ -321,6 +326,7 @@ def run(args: argparse.Namespace, base_url: str, server) -> dict[str, Any]:
     if "c" in args.clients:
         from negoray.game.dialogue import NegotiationConfig
         from negoray.runtime.ray_backend import REMOTE_TASK_CPUS, RayBackend
+        from negoray.runtime.sizing import JOBS_PER_SLOT, kept_workers
         from negoray.runtime.worker import ChatSettings
 
         # one tag per level: N slots alone (--ray-gate none), or 2N slots with the cluster-wide limit holding
@@ -328,7 +334,8 @@ def run(args: argparse.Namespace, base_url: str, server) -> dict[str, Any]:
         gated = args.ray_gate != "none"
         slots = {n: 2 * n if gated else n for n in args.levels}
         tags = {n: f"endpoint:bench{n}" for n in args.levels}
-        C.init_local_ray("negoray-bench", args.ray_cpus, {tags[n]: slots[n] for n in args.levels}, args.worker_niceness)
+        C.init_local_ray("negoray-bench", args.ray_cpus, {tags[n]: slots[n] for n in args.levels}, args.worker_niceness,
+                         REMOTE_TASK_CPUS)
         ray_provider = dataclasses.replace(provider, adaptive=gated)
         limiter = None
         if gated:
@@ -342,13 +349,14 @@ def run(args: argparse.Namespace, base_url: str, server) -> dict[str, Any]:
         config = NegotiationConfig(seed=1, max_tokens=args.max_tokens)
         limit_key = f"custom:{model}"
 
-        def ray_backend_for(n: int) -> RayBackend:
+        def ray_backend_for(n: int, in_flight: int | None = None) -> RayBackend:
             if limiter is not None:  # the levels run one after the other: the key's limit is this level's
                 import ray
 
                 ray.get(limiter.configure_concurrency.remote(limit_key, n if args.ray_gate == "cluster" else None,
                                                              n if args.ray_gate == "adaptive" else None))
-            return RayBackend(NegotiationTask(config), config.seed, settings, tags[n], in_flight=min(slots[n], args.task_in_flight),
+            return RayBackend(NegotiationTask(config), config.seed, settings, tags[n],
+                              in_flight=in_flight or min(slots[n], args.task_in_flight),
                               task_cpus=REMOTE_TASK_CPUS)  # as negoray runs a model behind HTTP
 
     async def sweep() -> None:
@@ -359,13 +367,17 @@ def run(args: argparse.Namespace, base_url: str, server) -> dict[str, Any]:
         callers = {"bare": bare_caller(bare, model, requests, args.max_tokens, args.stream),
                    "negoray": negoray_caller(ours, requests, args.max_tokens)}
         try:
-            # warm-up: open the connection pools and, for (c), start every Ray worker process
+            # warm-up: open the connection pools and, for (c), start every Ray worker process the node runs at
+            # once (small tasks of 2 calls out, all at the same time; negoray keeps them alive)
             warm = Meter()
             for name in callers:
                 if name in results:
                     await drive(top, callers[name], warm, 1.0, 0.0, counter)
             if ray_backend_for is not None:
-                await ray_backend_for(top).play(ray_jobs(2 * top, 10**6))
+                import ray
+
+                workers = kept_workers(ray.cluster_resources()["CPU"], REMOTE_TASK_CPUS)
+                await ray_backend_for(top, in_flight=2).play(ray_jobs(workers * 2 * JOBS_PER_SLOT, 10**6))
             offset = 0
             for n in args.levels:
                 print(f"concurrency {n}:", flush=True)

@@ -52,9 +52,10 @@ class RuntimeConfig:
     address: str | None = None
     """Ray address: None starts a local Ray, "auto" joins the running cluster."""
     in_flight: int = 32
-    """Negotiations in flight per evaluation task (the task asks for this many endpoint slots)."""
+    """Calls out at once per evaluation task (the task asks for this many endpoint slots); the task plays
+    its negotiations (`negoray.runtime.sizing.JOBS_PER_SLOT` per slot) all at once on them."""
     endpoint_slots: int | None = None
-    """Slots of the endpoint's resource tag advertised on a workstation (negotiations in flight in all);
+    """Slots of the endpoint's resource tag advertised on a workstation (calls out at once in all);
     None: twice the provider's ``max_concurrency`` (128 for most cloud providers, 8 for ``local``)."""
     task_cpus: float | None = None
     """CPUs an evaluation task reserves; None: 1 for the in-process sim (CPU-bound), 0.25 for a model

@@ -33,6 +33,14 @@ def test_a_hand_checked_schedule():
     assert sequential(trace, 0) == pytest.approx(5.0)
 
 
+def test_a_task_plays_all_its_negotiations_at_once_on_its_units():
+    """Three chains of three 1-s calls in one 2-unit task: 9 s of calls on 2 units end at 5 s (with
+    two negotiations in flight, the third would start only at 3 s and end at 6 s)."""
+    trace = Trace([[Gen(eval=[[1.0] * 3] * 3)]])
+    sched = Sched(slots=2, endpoint_slots=2, cpus=4, in_flight=2, task_cpus=1, task_overhead_s=0, call_overhead_s=0)
+    assert evaluate(trace, sched, latency_ms=0, per_token_ms=1000, sigma=0, seed=0)["makespan_s"] == pytest.approx(5.0)
+
+
 def test_market_deaths_are_the_markets():
     shape = Shape()
     assert shape.mutations("B") == death_count(8, 2, 0.3) == 2

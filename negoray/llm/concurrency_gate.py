@@ -81,7 +81,9 @@ class ConcurrencyGate:
             return
         waiter = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
-        self._ensure_pump(kick=True)
+        # the first caller to wait syncs at once; while callers wait, the pump backs off (``starved_s``,
+        # doubling): a sync per new waiter was a round trip per call or two, and the share stays the same
+        self._ensure_pump(kick=len(self._waiters) == 1)
         try:
             await waiter
         except asyncio.CancelledError:
@@ -128,6 +130,11 @@ class ConcurrencyGate:
         samples, self._samples = self._samples, []
         if idle:
             self.allowance = 0  # before the round trip: nothing starts on what is being handed back
+        elif not self._waiters:
+            # unused headroom too: the pool counts what a process may use while its sync is on the way,
+            # so headroom kept over the round trip would stay the others' loss until the sync after
+            # (a batch's first process held the whole limit for ~0.3 s while the others starved)
+            self.allowance = self.in_use
         try:
             grant = await self.limiter.sync_concurrency(self.key, self.client, self.in_use, self.allowance,
                                                         len(self._waiters), samples, idle)

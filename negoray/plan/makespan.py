@@ -24,7 +24,7 @@ import numpy as np
 
 from negoray.config import GROUPS
 from negoray.evolution.market import death_count
-from negoray.runtime.sizing import JOBS_PER_SLOT, REMOTE_TASK_CPUS
+from negoray.runtime.sizing import REMOTE_TASK_CPUS, chunk_bounds
 
 GROUP_ORDER = tuple(GROUPS)
 """Groups cycled like `ExperimentConfig.runs`."""
@@ -153,13 +153,14 @@ class Sched:
 
 
 class _Task:
-    """A Ray task: holds ``units`` slots and keeps that many negotiations running until ``waiting``
-    is empty (as `negoray.runtime.ray_backend.RayBackend` does)."""
+    """A Ray task: holds ``units`` slots, plays all its negotiations at once and has at most ``units``
+    calls out, the others queued in ``waiting`` (as `negoray.runtime.task_slots` does)."""
 
-    __slots__ = ("units", "waiting", "left", "stage")
+    __slots__ = ("units", "negs", "left", "stage", "out", "waiting")
 
     def __init__(self, units: int, negs: list[list[float]], stage: _Stage) -> None:
-        self.units, self.waiting, self.left, self.stage = units, collections.deque(negs), len(negs), stage
+        self.units, self.negs, self.left, self.stage = units, negs, len(negs), stage
+        self.out, self.waiting = 0, collections.deque()
 
 
 class _Stage:
@@ -195,8 +196,16 @@ class Model:
     def at(self, t: float, fn, arg) -> None:
         heapq.heappush(self._heap, (t, next(self._seq), fn, arg))
 
-    # the server
+    # a negotiation's call: one of its task's units, then the server
     def _call(self, item) -> None:
+        task = item[1][0]
+        if task.out < task.units:
+            task.out += 1
+            self._send(item)
+        else:
+            task.waiting.append(item)
+
+    def _send(self, item) -> None:
         svc, neg = item
         if self.free_slots:
             self.free_slots -= 1
@@ -212,6 +221,11 @@ class Model:
         else:
             self.free_slots += 1
             self.busy.append((self.now, self.p.slots - self.free_slots))
+        task = neg[0]
+        if task.waiting:
+            self._send(task.waiting.popleft())
+        else:
+            task.out -= 1
         self._next_call(neg)
 
     # negotiations: [task, calls, index]
@@ -222,9 +236,7 @@ class Model:
             self.at(self.now + self.p.call_overhead_s, self._call, (calls[i], neg))
         else:
             task.left -= 1
-            if task.waiting:
-                self._next_call([task, task.waiting.popleft(), 0])
-            elif task.left == 0:
+            if task.left == 0:
                 self._task_done(task)
 
     # Ray tasks
@@ -234,8 +246,7 @@ class Model:
             return
         name, negs = run.stages.popleft()
         k = 1 if name == "mut" else self.p.in_flight
-        size = 1 if name == "mut" else k * JOBS_PER_SLOT
-        chunks = [negs[i:i + size] for i in range(0, len(negs), size)]
+        chunks = [[n] for n in negs] if name == "mut" else [negs[a:b] for a, b in chunk_bounds(len(negs), k)]
         stage = _Stage(run, len(chunks))
         self.pending += [_Task(min(k, len(c)), c, stage) for c in chunks]
         self.max_pending = max(self.max_pending, len(self.pending))
@@ -255,8 +266,8 @@ class Model:
         self.pending = keep
 
     def _task_start(self, task: _Task) -> None:
-        for _ in range(task.units):
-            self._next_call([task, task.waiting.popleft(), 0])
+        for calls in task.negs:
+            self._next_call([task, calls, 0])
 
     def _task_done(self, task: _Task) -> None:
         self.free_cpus += self.p.task_cpus

@@ -38,6 +38,7 @@ from negoray.results.concurrency import write_concurrency_history
 from negoray.runtime.population import Population
 from negoray.runtime.progress import LiveCounts, ProgressView
 from negoray.runtime.ray_reaper import RayReaper
+from negoray.runtime.sizing import ray_system_config
 from negoray.runtime.worker import ChatSettings
 
 log = logging.getLogger(__name__)
@@ -101,7 +102,7 @@ class Experiment:
             self._reaper = RayReaper().start()
             ray.init(address="local", namespace=NAMESPACE, resources=resources, include_dashboard=False,
                      logging_level="WARNING", log_to_driver=False, object_store_memory=512 * 1024**2,
-                     **bind_options(rt.bind))
+                     _system_config=ray_system_config(os.cpu_count() or 1, rt.task_cpus), **bind_options(rt.bind))
         slots = int(max((n["Resources"].get(tag, 0) for n in ray.nodes() if n["Alive"]), default=0))
         if slots < rt.in_flight:  # a task asks for in_flight slots on one node: it must fit somewhere
             if rt.address or rt.endpoint_slots:  # the user chose the slots; by default it is expected

@@ -13,7 +13,7 @@ from negoray.evolution.backend import Job
 from negoray.tasks.base import Task, TaskRecord
 from negoray.llm.providers import ProviderSpec
 from negoray.runtime.sizing import (  # noqa: F401 - REMOTE_TASK_CPUS and task_cpus_for are re-exported
-    IN_PROCESS_TASK_CPUS, JOBS_PER_SLOT, REMOTE_TASK_CPUS, task_cpus_for)
+    IN_PROCESS_TASK_CPUS, REMOTE_TASK_CPUS, chunk_bounds, task_cpus_for)
 from negoray.runtime.worker import ChatSettings, chat_once, play_batch
 
 
@@ -30,9 +30,10 @@ def endpoint_slots_for(spec: ProviderSpec) -> int:
 
 
 class RayBackend:
-    """Splits a batch of jobs into tasks that each hold ``in_flight`` units of the endpoint's resource
-    tag and ``task_cpus`` CPUs and keep ``in_flight`` negotiations running, so a node's advertised slots
-    cap its endpoint's load."""
+    """Splits a batch of jobs into tasks (`chunk_bounds`) that each hold ``in_flight`` units of the
+    endpoint's resource tag and ``task_cpus`` CPUs and play all their negotiations at once with at most
+    ``in_flight`` calls out (`negoray.runtime.task_slots`), so a node's advertised slots cap its
+    endpoint's load."""
 
     def __init__(self, task: Task, seed: int | None, settings: ChatSettings, tag: str, in_flight: int,
                  task_cpus: float = IN_PROCESS_TASK_CPUS, progress: Any = None, mutator_tag: str | None = None) -> None:
@@ -52,8 +53,7 @@ class RayBackend:
         if self.settings.lockstep and jobs:
             return [play_batch.options(resources={self.tag: 1}, num_cpus=self.task_cpus).remote(
                 list(jobs), self.task, self.seed, self.settings, len(jobs), self.progress)]
-        size = self.in_flight * JOBS_PER_SLOT
-        chunks = [list(jobs[i:i + size]) for i in range(0, len(jobs), size)]
+        chunks = [list(jobs[a:b]) for a, b in chunk_bounds(len(jobs), self.in_flight)]
         return [
             play_batch.options(resources={self.tag: min(self.in_flight, len(chunk))}, num_cpus=self.task_cpus).remote(
                 chunk, self.task, self.seed, self.settings, min(self.in_flight, len(chunk)), self.progress

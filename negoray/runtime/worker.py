@@ -20,7 +20,7 @@ import ray
 
 from negoray.background_loop import BackgroundLoop
 from negoray.chat import ChatParams, ChatReply, Message
-from negoray.evolution.backend import Job, play_jobs
+from negoray.evolution.backend import Job
 from negoray.tasks.base import Task, TaskRecord
 from negoray.llm.cache import CacheMode, ResponseCache
 from negoray.llm.config import LLMConfig
@@ -31,6 +31,7 @@ from negoray.llm.protocols import Cache, Limiter
 from negoray.llm.redact import install_log_redaction
 from negoray.llm.tiers import Tier
 from negoray.runtime.progress import BATCH_LABEL, LIVE_KEYS
+from negoray.runtime.task_slots import play_on_slots
 
 T = TypeVar("T")
 
@@ -192,8 +193,8 @@ class ProgressTally:
 
 def play_batch_local(jobs: Sequence[Job], task: Task, seed: int | None, settings: ChatSettings,
                      in_flight: int, progress: Any = None) -> tuple[str, list[TaskRecord]]:
-    """(the node it ran on, the records in job order). ``progress``: an actor with ``add_progress`` and
-    ``outstanding``."""
+    """(the node it ran on, the records in job order): every job in play at once, at most ``in_flight``
+    calls out (`negoray.runtime.task_slots`). ``progress``: an actor with ``add_progress`` and ``outstanding``."""
     state = worker_state()
     provider = settings.providers[0].provider_name() if settings.providers else ""
     tally = ProgressTally(progress, provider=provider) if progress is not None else None
@@ -204,7 +205,7 @@ def play_batch_local(jobs: Sequence[Job], task: Task, seed: int | None, settings
         if tally is not None:
             tally.batch = getattr(chat, "batch", None)
         if tally is None:
-            return await play_jobs(jobs, task, chat, seed, in_flight, opponent_chat=opponent_chat)
+            return await play_on_slots(jobs, task, chat, seed, in_flight, opponent_chat=opponent_chat)
 
         async def beat() -> None:
             while True:
@@ -213,8 +214,8 @@ def play_batch_local(jobs: Sequence[Job], task: Task, seed: int | None, settings
 
         beating = asyncio.ensure_future(beat())
         try:
-            return await play_jobs(jobs, task, chat, seed, in_flight, on_record=tally.add,
-                                   opponent_chat=opponent_chat, wrap=tally.counting)
+            return await play_on_slots(jobs, task, chat, seed, in_flight, on_record=tally.add,
+                                       opponent_chat=opponent_chat, wrap=tally.counting)
         finally:
             beating.cancel()
             tally.heartbeat()  # the last counts, and "nothing outstanding" if something was
@@ -233,7 +234,7 @@ def chat_once_local(messages: Sequence[Message], params: ChatParams, settings: C
 
 
 play_batch = ray.remote(max_retries=3)(play_batch_local)
-"""Ray task: play a batch of negotiations with ``in_flight`` in flight; retried if a node dies
+"""Ray task: play a batch of negotiations with ``in_flight`` calls out at most; retried if a node dies
 (replays are free: every call is in the cache)."""
 
 chat_once = ray.remote(max_retries=3)(chat_once_local)

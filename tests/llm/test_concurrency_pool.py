@@ -135,3 +135,59 @@ def test_two_workers_sharing_one_endpoint_never_exceed_its_limit_together(fixed)
         assert peak == fixed  # and the limit is used
     assert limiter.pool.in_flight("k") == 0
     assert sum(g.syncs for g in gates) < calls  # far fewer round trips than calls
+
+
+def test_headroom_a_process_does_not_use_goes_to_the_others_at_its_next_sync():
+    limiter = InProcessLimiter()
+    limiter.pool.configure("k", fixed=8)
+    first, second = (ConcurrencyGate(limiter, "k", client=name, sync_s=3600, starved_s=3600) for name in ("w1", "w2"))
+    release = asyncio.Event()
+
+    async def call(gate: ConcurrencyGate) -> None:
+        async with gate.permit() as permit:
+            await release.wait()
+            permit.done(0.1, Outcome.OK)
+
+    async def turns() -> None:
+        for _ in range(20):
+            await asyncio.sleep(0)
+
+    async def main() -> None:
+        calls = [asyncio.ensure_future(call(first)) for _ in range(2)]
+        await turns()
+        assert (first.in_use, first.allowance) == (2, 8)  # alone: its 2 and all the rest as headroom
+        calls += [asyncio.ensure_future(call(second)) for _ in range(4)]
+        await turns()
+        assert second.in_use == 0  # the first one's headroom is its claim until it syncs
+        await first._sync()  # its next sync reports the 2 it uses, not the 8 it held
+        await second._sync()
+        assert second.in_use == 4 and limiter.pool.in_flight("k") <= 8
+        release.set()
+        await asyncio.gather(*calls)
+
+    asyncio.run(main())
+
+
+def test_callers_queueing_behind_a_full_allowance_do_not_each_cost_a_sync():
+    limiter = InProcessLimiter()
+    limiter.pool.configure("k", fixed=2)
+    gate = ConcurrencyGate(limiter, "k", client="w1", sync_s=3600, starved_s=3600)
+    release = asyncio.Event()
+
+    async def call() -> None:
+        async with gate.permit() as permit:
+            await release.wait()
+            permit.done(0.1, Outcome.OK)
+
+    async def main() -> None:
+        calls = []
+        for _ in range(12):  # one at a time: 2 get the permits, 10 queue
+            calls.append(asyncio.ensure_future(call()))
+            for _ in range(10):
+                await asyncio.sleep(0)
+        assert (gate.in_use, len(gate._waiters)) == (2, 10)
+        assert gate.syncs <= 3  # the first to wait syncs; the others wait for the pump's backed-off syncs
+        release.set()
+        await asyncio.gather(*calls)
+
+    asyncio.run(main())
