@@ -5,7 +5,7 @@ ones `play_jobs` gives."""
 import asyncio
 
 from negoray.evolution.backend import Job, play_jobs
-from negoray.evolution.seeds import SEED_STRATEGIES
+from negoray.tasks.negotiation.seeds import SEED_STRATEGIES
 from negoray.game.dialogue import NegotiationConfig
 from negoray.game.generators import v7_splits
 from negoray.runtime.task_slots import play_on_slots
