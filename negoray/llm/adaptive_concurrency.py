@@ -17,6 +17,11 @@ smoothed window median seen (the latency of an unloaded server):
 - ratio above ``tolerance``: past the knee. Cut the limit in proportion, ``limit * aim_ratio / ratio``
   (Netflix's and Envoy's gradient ``min_rtt / sample_rtt``): by Little's law a queueing server then
   lands where its latency is ``aim_ratio`` x the baseline;
+- the **knee** (the limit at the last latency cut, as CUBIC remembers W_max) shapes the way back:
+  from ``knee_share`` of it upwards the limit probes by one only every ``knee_probe_every``-th
+  window, and a cut there goes to ``knee_share`` x the limit, not by the gradient (a collapsing
+  server would otherwise be pushed past its knee every few windows and cut hard each time). A cut
+  that did not help (below) forgets the knee;
 - a share of timeouts, 5xx or "model not loaded" above ``overload_share``: halve
   (``overload_backoff``); of 429s above ``rate_limit_share``: x ``rate_limit_backoff`` (on top of the
   Retry-After pause the rate limiter applies). After an error cut the limit doubles back (slow
@@ -26,6 +31,12 @@ Every change starts a new *epoch*: completions of requests sent before it (under
 not judged against the new one. If a latency cut did not bring the latency down (the next window is
 no faster), the slowdown was not ours (the server got slower for everyone, e.g. longer prompts): the
 baseline moves up to the new latency and the cut is undone, so a slower server is not starved.
+
+It starts at one request in flight (``initial``), so the first window's median, the first baseline, is
+the latency of a server serving us alone even if it serves one request at a time (started at 2, a
+serial server's baseline was twice its latency and the limit settled at 2-3 at ~2.5x the latency).
+Slow start ends after ``slow_start_holds`` hold windows in a row, not at the first (one noisy window
+would leave a 24-slot server climbing by one per window from 4).
 
 Pure and clock-free (it counts completions, not seconds), so tests drive it in virtual time. Sources: Netflix, "Performance Under Load" (2018) and
 https://github.com/Netflix/concurrency-limits (gradient ``limit * min_rtt / rtt``); Envoy's
@@ -58,7 +69,7 @@ class Outcome(str, Enum):
 class ControllerSettings:
     """The rule's constants (see the module docstring)."""
 
-    initial: int = 2
+    initial: int = 1
     floor: int = 1
     ceiling: int = 1024
     min_samples: int = 16
@@ -71,6 +82,10 @@ class ControllerSettings:
     """Hold windows in a row after which the limit is raised by one anyway (a baseline estimated too
     low would otherwise hold it below the knee for good)."""
     increase: float = 0.04
+    knee_share: float = 0.9
+    knee_probe_every: int = 4
+    """Windows between +1 probes from ``knee_share`` of the knee upwards."""
+    slow_start_holds: int = 2
     smoothing: float = 0.5
     """Weight of a new window median in the smoothed median the baseline is the minimum of."""
     overload_share: float = 0.2
@@ -89,7 +104,7 @@ class ControllerSettings:
 @dataclass
 class AdaptiveConcurrency:
     """The limit of one endpoint; feed it with `observe` (each completion) and `demand` (callers
-    wanting a permit, in use or waiting), read `limit` and `epoch` (starting at ``initial``: 2)."""
+    wanting a permit, in use or waiting), read `limit` and `epoch` (starting at ``initial``: 1)."""
 
     settings: ControllerSettings = field(default_factory=ControllerSettings)
     limit_f: float = 0.0
@@ -101,7 +116,11 @@ class AdaptiveConcurrency:
     _latencies: list[float] = field(default_factory=list)
     _counts: dict[Outcome, int] = field(default_factory=dict)
     _peak_demand: int = 0
+    knee: float | None = None
+    """The limit at the last latency cut (None: none yet, or forgotten)."""
     _holds: int = 0
+    _holds_in_row: int = 0
+    _near_knee: int = 0
     _cut: tuple[float, float] | None = None
     """(limit before, window median before) of the last latency cut, until the next window judges it."""
 
@@ -147,29 +166,42 @@ class AdaptiveConcurrency:
             if self._cut is not None and median >= 0.95 * self._cut[1]:
                 # the cut did not help: the server is slower for everyone, not queueing our requests
                 self.baseline, self._smoothed = median, median
-                self.limit_f, self._cut = max(self.limit_f, self._cut[0]), None
+                self.limit_f, self._cut, self.knee = max(self.limit_f, self._cut[0]), None, None
             else:
                 self._cut = None
-                ratio = median / self.baseline
-                if ratio > s.tolerance:
-                    cut = self.limit_f * max(0.5, s.aim_ratio / ratio)
-                    # judged by the next window only if it really sends fewer requests at once
-                    self._cut = (self.limit_f, median) if max(s.floor, int(cut)) < self.limit else None
-                    self.limit_f = cut
-                    self.slow_start_until = 0.0
-                elif ratio >= s.hold_ratio:
-                    self.slow_start_until = 0.0
-                    self._holds += 1
-                    if self._holds >= s.probe_every and saturated:
-                        self.limit_f, self._holds = self.limit_f + 1.0, 0
-                elif saturated:
-                    if self.limit_f < self.slow_start_until:
-                        self.limit_f = min(self.limit_f * 2, self.slow_start_until)
-                    else:
-                        self.limit_f += max(1.0, s.increase * self.limit_f)
+                self._latency_rule(median, saturated)
         self.limit_f = min(float(s.ceiling), max(float(s.floor), self.limit_f))
         self._latencies, self._counts, self._peak_demand = [], {}, 0
         if int(self.limit_f) != int(before):
             self.epoch += 1
             return True
         return False
+
+    def _latency_rule(self, median: float, saturated: bool) -> None:
+        """Cut, hold or raise by the window's ``median`` latency against the baseline (module docstring)."""
+        s, ratio = self.settings, median / self.baseline
+        near_knee = self.knee is not None and self.limit_f >= min(s.knee_share * self.knee, self.knee - 1)
+        holding = s.hold_ratio <= ratio <= s.tolerance
+        self._holds_in_row = self._holds_in_row + 1 if holding else 0
+        if ratio > s.tolerance:
+            if self.limit > s.floor:  # a real cut: at least one request fewer at once
+                cut = self.limit_f * (s.knee_share if near_knee else max(0.5, s.aim_ratio / ratio))
+                self.knee, self._cut = self.limit_f, (self.limit_f, median)  # the next window judges it
+                self.limit_f = min(cut, self.limit - 1.0)
+                self._holds = self._near_knee = 0
+            self.slow_start_until = 0.0
+        elif holding:
+            if self._holds_in_row >= s.slow_start_holds:
+                self.slow_start_until = 0.0
+            self._holds += 1
+            if self._holds >= (s.knee_probe_every if near_knee else s.probe_every) and saturated:
+                self.limit_f, self._holds = self.limit + 1.0, 0
+        elif saturated:
+            if near_knee:
+                self._near_knee += 1
+                if self._near_knee >= s.knee_probe_every:
+                    self.limit_f, self._near_knee = self.limit + 1.0, 0
+            elif self.limit_f < self.slow_start_until:
+                self.limit_f = min(self.limit_f * 2, self.slow_start_until)
+            else:
+                self.limit_f += max(1.0, s.increase * self.limit_f)

@@ -6,7 +6,10 @@ behind the actor or `InProcessLimiter`): it reports calls in use, callers waitin
 since the last sync, and gets the new allowance back. A released permit goes straight to the next
 waiting caller of this process without a round trip; the pump syncs every ``sync_s`` while calls are
 about, at once when a caller finds no permit (then every ``starved_s``, doubling up to ``sync_s``) or
-when others wait for what this process holds, and hands everything back when it goes idle. So the
+when others wait for what this process holds, and hands everything back when it goes idle. A request
+out past the pool's ``overdue_s`` gives its permit back at the next sync (at most as many at once as
+the limit, so never more than twice the limit in flight): a hung request does not hold the endpoint.
+So the
 actor sees a handful of calls per second per process, not two per LLM call (`benchmarks/adaptive.py`
 counts them).
 """
@@ -18,6 +21,7 @@ import contextlib
 import logging
 import os
 import socket
+import time
 import uuid
 from collections import deque
 from collections.abc import AsyncIterator
@@ -25,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from negoray.llm.adaptive_concurrency import Outcome
-from negoray.llm.concurrency_pool import Grant, Sample
+from negoray.llm.concurrency_pool import OVERDUE_FLOOR_S, Grant, Sample
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +40,11 @@ class Permit:
 
     limit: int
     epoch: int
+    started: float = 0.0
     latency_s: float = 0.0
     outcome: Outcome = Outcome.OTHER
+    overdue: bool = False
+    """Out past ``overdue_s``: it no longer holds a permit of the gate's."""
 
     def done(self, latency_s: float, outcome: Outcome) -> None:
         self.latency_s, self.outcome = latency_s, outcome
@@ -47,8 +54,9 @@ class ConcurrencyGate:
     """Permits for one endpoint key in this process; ``limiter`` offers ``sync_concurrency``."""
 
     def __init__(self, limiter: Any, key: str, *, client: str | None = None, sync_s: float = 0.1,
-                 starved_s: float = 0.005, batch: int = 64, idle_s: float = 1.0) -> None:
-        self.limiter, self.key = limiter, key
+                 starved_s: float = 0.005, batch: int = 64, idle_s: float = 1.0,
+                 clock=time.monotonic) -> None:
+        self.limiter, self.key, self._clock = limiter, key, clock
         self.client = client or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.sync_s, self.starved_s, self.batch, self.idle_s = sync_s, starved_s, batch, idle_s
         self.allowance = 0
@@ -56,10 +64,13 @@ class ConcurrencyGate:
         self.limit: int | None = None
         self.epoch = 0
         self.contended = False
+        self.overdue_s = OVERDUE_FLOOR_S
         self.syncs = 0
         """Round trips to the limiter so far (for the benchmark)."""
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._samples: list[Sample] = []
+        self._held: dict[int, Permit] = {}
+        self._overdue = 0
         self._pump: asyncio.Task[None] | None = None
         self._kick: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -68,7 +79,8 @@ class ConcurrencyGate:
     async def permit(self) -> AsyncIterator[Permit]:
         """Hold a permit for one request; call ``permit.done(latency, outcome)`` before leaving."""
         await self._acquire()
-        permit = Permit(self.limit or 0, self.epoch)
+        permit = Permit(self.limit or 0, self.epoch, self._clock())
+        self._held[id(permit)] = permit
         try:
             yield permit
         finally:
@@ -96,13 +108,27 @@ class ConcurrencyGate:
             raise
 
     def _release(self, permit: Permit) -> None:
-        self.in_use -= 1
+        del self._held[id(permit)]
+        if permit.overdue:
+            self._overdue -= 1
+        else:
+            self.in_use -= 1
         if permit.outcome is not Outcome.OTHER:
             self._samples.append((permit.latency_s, permit.outcome.value, permit.epoch))
         self._wake()
         # a permit nobody here waits for, while other processes wait: hand it back now, not at the next sync
         spare = self.contended and not self._waiters and self.in_use < self.allowance
         self._ensure_pump(kick=spare or len(self._samples) >= self.batch)
+
+    def _free_overdue(self) -> None:
+        """Permits of requests out past ``overdue_s`` go back (see the module docstring)."""
+        now, most = self._clock(), max(1, self.limit or 1)
+        for permit in self._held.values():
+            if self._overdue >= most:
+                break
+            if not permit.overdue and now - permit.started >= self.overdue_s:
+                permit.overdue, self.in_use, self._overdue = True, self.in_use - 1, self._overdue + 1
+        self._wake()
 
     def _wake(self) -> None:
         while self._waiters and self.in_use < self.allowance:
@@ -127,6 +153,7 @@ class ConcurrencyGate:
             self._pump = asyncio.get_running_loop().create_task(self._run_pump())
 
     async def _sync(self, idle: bool = False) -> Grant | None:
+        self._free_overdue()
         samples, self._samples = self._samples, []
         if idle:
             self.allowance = 0  # before the round trip: nothing starts on what is being handed back
@@ -143,6 +170,7 @@ class ConcurrencyGate:
             return None
         self.syncs += 1
         self.allowance, self.limit, self.epoch, self.contended = grant.allowance, grant.limit, grant.epoch, grant.contended
+        self.overdue_s = grant.overdue_s
         self._wake()
         return grant
 

@@ -24,6 +24,9 @@ from dataclasses import dataclass, field
 
 from negoray.llm.adaptive_concurrency import AdaptiveConcurrency, ControllerSettings, Outcome
 
+OVERDUE_FLOOR_S = 10.0
+OVERDUE_FACTOR = 4.0
+
 Sample = tuple[float, str, int]
 """One completion as a process reports it: (latency in seconds, `Outcome` value, epoch it was sent in)."""
 
@@ -38,6 +41,8 @@ class Grant:
     epoch: int
     contended: bool
     """Other processes are waiting: hand back what you do not use soon."""
+    overdue_s: float = OVERDUE_FLOOR_S
+    """A request out this long holds no permit any more (`overdue_after`)."""
 
 
 @dataclass
@@ -158,7 +163,7 @@ class ConcurrencyPool:
         me.claim = max(grant, allowance, in_use)
         contended = any(c.demand > c.claim for name, c in endpoint.clients.items() if name != client)
         self._record(key, endpoint, now)
-        return Grant(grant, limit, endpoint.epoch, contended)
+        return Grant(grant, limit, endpoint.epoch, contended, overdue_after([lat for _, lat in endpoint.recent]))
 
     def in_flight(self, key: str) -> int:
         """The most calls the processes of ``key`` may have in flight now (the sum of their claims)."""
@@ -190,6 +195,11 @@ class ConcurrencyPool:
         self._history.append({"time": self._wall(), "endpoint": key, "limit": endpoint.limit,
                               "in_flight": sum(min(c.claim, c.demand) for c in endpoint.clients.values()),
                               "p50_s": _percentile(latencies, 0.50), "p95_s": _percentile(latencies, 0.95)})
+
+
+def overdue_after(latencies: Sequence[float]) -> float:
+    """Seconds after which a request is overdue, given the latencies of the last successful calls."""
+    return max(OVERDUE_FLOOR_S, OVERDUE_FACTOR * _percentile(latencies, 0.95)) if latencies else OVERDUE_FLOOR_S
 
 
 def _percentile(values: Sequence[float], q: float) -> float:

@@ -70,3 +70,33 @@ def simulate(controller: AdaptiveConcurrency | None, *, slots: int, latency_s: f
     tail = [lat for t, lat in done if t > seconds / 3]
     return Run(len(tail) / (seconds * 2 / 3), statistics.median(tail) if tail else math.nan,
                statistics.median(lim for t, lim in limits if t > seconds / 3), limits)
+
+
+SHAPES = {"slots": {"slots": 24}, "collapse": {"slots": 48, "collapse_after": 48, "collapse_factor": 1.0},
+          "serial": {"slots": 1, "latency_s": 1.0, "seconds": 400.0}}
+"""The shapes of `benchmarks/adaptive.py` (24 slots at 300 ms; collapse past 48; a serial server)."""
+FIXED_LEVELS = (1, 2, 4, 8, 16, 24, 32, 48, 64, 96, 128, 256)
+
+
+def settle_s(run: Run, share: float = 0.9) -> float:
+    """Seconds until the limit first reaches ``share`` of its median over the measured part."""
+    return next((t for t, lim in run.limits if lim >= share * run.median_limit), math.nan)
+
+
+def table(seeds: tuple[int, ...] = (1, 2, 3)) -> list[dict]:
+    """Per shape and seed: adaptive throughput / best fixed, median latency / unloaded, limit, settle."""
+    rows = []
+    for name, shape in SHAPES.items():
+        for seed in seeds:
+            best = max(simulate(None, fixed=n, seed=seed, **shape).throughput for n in FIXED_LEVELS)
+            unloaded = simulate(None, fixed=1, seed=seed, **shape).median_latency_s
+            run = simulate(AdaptiveConcurrency(), seed=seed, **shape)
+            rows.append({"shape": name, "seed": seed, "throughput/best": run.throughput / best,
+                         "p50/unloaded": run.median_latency_s / unloaded, "limit": run.median_limit,
+                         "settle_s": settle_s(run)})
+    return rows
+
+
+if __name__ == "__main__":  # python -m tests.llm.queue_model: the rule's table in virtual time
+    for row in table():
+        print("  ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items()))

@@ -10,9 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from negoray.llm.adaptive_concurrency import Outcome
+from negoray.llm.adaptive_concurrency import ControllerSettings, Outcome
 from negoray.llm.concurrency_gate import ConcurrencyGate
-from negoray.llm.concurrency_pool import ConcurrencyPool, targets_for, water_fill
+from negoray.llm.concurrency_pool import (OVERDUE_FACTOR, OVERDUE_FLOOR_S, ConcurrencyPool, overdue_after, targets_for,
+                                        water_fill)
 from negoray.llm.limiter import InProcessLimiter
 from tests.llm.vtime import VirtualTime
 
@@ -70,10 +71,11 @@ def test_a_dead_process_is_forgotten():
 def test_completions_reach_the_controller_and_the_stats():
     pool = ConcurrencyPool(clock=VirtualTime(), history_period_s=0)
     grant = pool.sync("k", "a", 0, 0, 50)
-    assert grant.limit == 2  # adaptive by default, starting at two
+    initial = ControllerSettings().initial
+    assert grant.limit == initial  # adaptive by default
     for _ in range(5):
         grant = pool.sync("k", "a", 1, 1, 50, [(0.3, Outcome.OK.value, grant.epoch)] * 16)
-    assert grant.limit > 2
+    assert grant.limit > initial
     stats = pool.stats()[0]
     assert stats["adaptive"] and stats["p50_s"] == pytest.approx(0.3)
     assert pool.history()[-1]["limit"] == grant.limit
@@ -191,3 +193,51 @@ def test_callers_queueing_behind_a_full_allowance_do_not_each_cost_a_sync():
         await asyncio.gather(*calls)
 
     asyncio.run(main())
+
+
+def test_a_hung_request_gives_its_permit_back_once_overdue():
+    """At a limit of 1, a request out past ``overdue_s`` no longer holds the endpoint; overdue ones
+    never number more than the limit, and everything is accounted for when they end."""
+    limiter = InProcessLimiter()
+    limiter.pool.configure("k", fixed=1)
+    now = [0.0]
+    gate = ConcurrencyGate(limiter, "k", client="w1", sync_s=0.001, starved_s=0.001, clock=lambda: now[0])
+    hung, started = asyncio.Event(), []
+
+    async def call(name: str, wait: asyncio.Event | None) -> None:
+        async with gate.permit() as permit:
+            started.append(name)
+            if wait is not None:
+                await wait.wait()
+            permit.done(0.1, Outcome.OK)
+
+    async def turns(n: int = 50) -> None:
+        for _ in range(n):
+            await asyncio.sleep(0.001)
+
+    async def main() -> None:
+        calls = [asyncio.ensure_future(call(f"hung{i}", hung)) for i in range(3)]
+        calls.append(asyncio.ensure_future(call("quick", None)))
+        await turns()
+        assert started == ["hung0"]  # the limit is 1: the rest wait
+        now[0] = gate.overdue_s - 0.5
+        await turns()
+        assert started == ["hung0"]  # not yet overdue
+        now[0] = gate.overdue_s + 0.5
+        await turns()
+        assert started == ["hung0", "hung1"]  # hung0 gave its permit back, and hung1 took it
+        now[0] = 2 * gate.overdue_s + 1
+        await turns()
+        assert started == ["hung0", "hung1"]  # at most one overdue at a limit of 1: hung1 keeps its permit
+        hung.set()
+        await asyncio.gather(*calls)
+        assert sorted(started) == ["hung0", "hung1", "hung2", "quick"]
+        assert (gate.in_use, gate._overdue, gate._held) == (0, 0, {})
+
+    asyncio.run(main())
+
+
+def test_overdue_follows_the_recent_latencies():
+    assert overdue_after([]) == OVERDUE_FLOOR_S
+    assert overdue_after([0.3] * 50) == OVERDUE_FLOOR_S
+    assert overdue_after([1.0] * 40 + [20.0] * 10) == pytest.approx(OVERDUE_FACTOR * 20.0)
