@@ -18,10 +18,12 @@ smoothed window median seen (the latency of an unloaded server):
   (Netflix's and Envoy's gradient ``min_rtt / sample_rtt``): by Little's law a queueing server then
   lands where its latency is ``aim_ratio`` x the baseline;
 - the **knee** (the limit at the last latency cut, as CUBIC remembers W_max) shapes the way back:
-  from ``knee_share`` of it upwards the limit probes by one only every ``knee_probe_every``-th
-  window, and a cut there goes to ``knee_share`` x the limit, not by the gradient (a collapsing
-  server would otherwise be pushed past its knee every few windows and cut hard each time). A cut
-  that did not help (below) forgets the knee;
+  from ``knee_share`` of it upwards the limit steps by one every ``knee_probe_every``-th window
+  towards where the latency is ``aim_ratio`` x the baseline (down above it, up below it), and a cut
+  there takes ``knee_confirm`` windows past ``tolerance`` in a row (one slow window there is as
+  likely noise) and goes to ``knee_share`` x the limit, not by the gradient. A collapsing server
+  loses throughput with every request past its knee: it must not be pushed past it every few
+  windows, nor held in the hold band above it. A cut that did not help (below) forgets the knee;
 - a share of timeouts, 5xx or "model not loaded" above ``overload_share``: halve
   (``overload_backoff``); of 429s above ``rate_limit_share``: x ``rate_limit_backoff`` (on top of the
   Retry-After pause the rate limiter applies). After an error cut the limit doubles back (slow
@@ -84,6 +86,8 @@ class ControllerSettings:
     increase: float = 0.04
     knee_share: float = 0.9
     knee_probe_every: int = 4
+    knee_confirm: int = 2
+    """Windows past ``tolerance`` in a row it takes to cut near the knee."""
     """Windows between +1 probes from ``knee_share`` of the knee upwards."""
     slow_start_holds: int = 2
     smoothing: float = 0.5
@@ -121,6 +125,7 @@ class AdaptiveConcurrency:
     _holds: int = 0
     _holds_in_row: int = 0
     _near_knee: int = 0
+    _over_in_row: int = 0
     _cut: tuple[float, float] | None = None
     """(limit before, window median before) of the last latency cut, until the next window judges it."""
 
@@ -183,25 +188,33 @@ class AdaptiveConcurrency:
         near_knee = self.knee is not None and self.limit_f >= min(s.knee_share * self.knee, self.knee - 1)
         holding = s.hold_ratio <= ratio <= s.tolerance
         self._holds_in_row = self._holds_in_row + 1 if holding else 0
-        if ratio > s.tolerance:
+        self._over_in_row = self._over_in_row + 1 if ratio > s.tolerance else 0
+        if ratio > s.tolerance and near_knee and self._over_in_row < s.knee_confirm:
+            pass  # one slow window near the knee may be noise: the next one decides
+        elif ratio > s.tolerance:
             if self.limit > s.floor:  # a real cut: at least one request fewer at once
                 cut = self.limit_f * (s.knee_share if near_knee else max(0.5, s.aim_ratio / ratio))
                 self.knee, self._cut = self.limit_f, (self.limit_f, median)  # the next window judges it
                 self.limit_f = min(cut, self.limit - 1.0)
                 self._holds = self._near_knee = 0
             self.slow_start_until = 0.0
+        elif near_knee:  # step by one towards where the latency is ``aim_ratio`` x the baseline
+            if ratio > s.aim_ratio:
+                self._holds += 1
+                if self._holds >= s.knee_probe_every and self.limit > s.floor:
+                    self.limit_f, self._holds = self.limit - 1.0, 0
+            elif saturated:
+                self._near_knee += 1
+                if self._near_knee >= s.knee_probe_every:
+                    self.limit_f, self._near_knee = self.limit + 1.0, 0
         elif holding:
             if self._holds_in_row >= s.slow_start_holds:
                 self.slow_start_until = 0.0
             self._holds += 1
-            if self._holds >= (s.knee_probe_every if near_knee else s.probe_every) and saturated:
+            if self._holds >= s.probe_every and saturated:
                 self.limit_f, self._holds = self.limit + 1.0, 0
         elif saturated:
-            if near_knee:
-                self._near_knee += 1
-                if self._near_knee >= s.knee_probe_every:
-                    self.limit_f, self._near_knee = self.limit + 1.0, 0
-            elif self.limit_f < self.slow_start_until:
+            if self.limit_f < self.slow_start_until:
                 self.limit_f = min(self.limit_f * 2, self.slow_start_until)
             else:
                 self.limit_f += max(1.0, s.increase * self.limit_f)

@@ -68,8 +68,26 @@ def test_the_knee_is_remembered_on_the_way_back():
         windows += 1
     assert (ctl.limit, windows) == (at + 1, ctl.settings.knee_probe_every)
     limit = ctl.limit
-    _window(ctl, 0.6)  # queueing again near the knee: a gentle cut, not the gradient's halving
+    _window(ctl, 0.6)  # queueing again near the knee, but one slow window may be noise
+    assert ctl.limit == limit
+    _window(ctl, 0.6)  # the second in a row: a gentle cut, not the gradient's halving
     assert ctl.limit == int(limit * ctl.settings.knee_share) and ctl.knee == limit
+
+
+def test_near_the_knee_a_little_queueing_steps_the_limit_down():
+    """In the hold band by the knee the limit goes to the band's lower edge, one at a time: a
+    collapsing server loses throughput with every request past its knee."""
+    ctl = AdaptiveConcurrency(ControllerSettings(initial=40))
+    _window(ctl, 0.3)
+    _window(ctl, 0.6)  # the knee at 80, cut to 44
+    while ctl.limit < 72:
+        _window(ctl, 0.3)
+    at = ctl.limit
+    for _ in range(ctl.settings.knee_probe_every - 1):
+        _window(ctl, 0.375)  # 1.25 x the baseline: in the hold band
+        assert ctl.limit == at
+    _window(ctl, 0.375)
+    assert ctl.limit == at - 1 and ctl.knee == 80
 
 
 def test_slow_start_outlasts_a_single_noisy_window():
