@@ -85,6 +85,7 @@ def measure_workload(seed: int = 42) -> dict[str, Any]:
     from negoray.evolution.backend import LocalBackend
     from negoray.evolution.loop import Evolution
     from negoray.sim.model import SimModel
+    from negoray.tasks.negotiation import NegotiationTask
     from negoray.tasks.negotiation.inputs import make_splits, negotiation_config
     from negoray.tasks.negotiation.seeds import OPPONENT_PROMPT
 

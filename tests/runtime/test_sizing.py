@@ -49,7 +49,7 @@ def test_the_room_is_per_node_and_shared_by_the_batches_at_once():
     assert concurrent_tasks([(128, 2)], 32, 0.25) == 4  # the tag bounds it
     assert concurrent_tasks([(128, 2)], 32, 1.0) == 2  # the CPUs do
     assert concurrent_tasks([(48, 16), (48, 16)], 32, 0.25) == 2  # a task holds its units on one node
-    assert concurrent_tasks([(512, 16)], 32, 0.25, sharers=3) == 5
+    assert concurrent_tasks([(512, 16)], 32, 0.25, sharers=3) == 6  # a share, rounded up
     assert concurrent_tasks([(128, 16)], 32, 0.25, sharers=12) == 1  # at least one
     assert concurrent_tasks([(0, 16)], 32, 0.25) == 1
 
