@@ -12,12 +12,12 @@ What is modelled (simulated clock, no real calls):
     `negoray.runtime.experiment.Experiment` does. A negotiation is a chain of dependent calls.
   * negoray's scheduling (`RayBackend`, `Population` actors): all runs at once; each run submits a
     stage's work as soon as its previous stage is done; a stage's negotiations are split into even Ray
-    tasks of at most ``--in-flight`` x JOBS_PER_SLOT negotiations (`runtime.sizing.chunk_bounds`) that
-    each hold ``--in-flight`` units of the endpoint tag and ``--task-cpus`` CPUs (`runtime.task_cpus`:
-    0.25 for a model behind HTTP) and play all their negotiations at once with at most ``--in-flight``
-    calls out (mutation calls are 1-unit tasks); a node offers ``--endpoint-slots`` units and
-    ``--cpus`` CPUs; pending tasks start in submission order whenever they fit (no head-of-line
-    blocking, like Ray's scheduler).
+    tasks (`runtime.sizing.chunk_bounds`: as few full waves as the run's share of the node's room for
+    tasks allows, `runtime.sizing.concurrent_tasks`) that each hold ``--in-flight`` units of the
+    endpoint tag and ``--task-cpus`` CPUs (`runtime.task_cpus`: 0.25 for a model behind HTTP) and play
+    all their negotiations at once with at most ``--in-flight`` calls out (mutation calls are 1-unit
+    tasks); a node offers ``--endpoint-slots`` units and ``--cpus`` CPUs; pending tasks start in
+    submission order whenever they fit (no head-of-line blocking, like Ray's scheduler).
   * the server: ``--slots`` C requests served at once, FIFO queue; service time of a call =
     latency x lognormal jitter (``--sigma``, mean 1, as ``negoray.sim.faults``) + per-token time x
     completion tokens.
@@ -75,7 +75,7 @@ import _common as C
 
 from negoray.plan.makespan import (GROUP_ORDER, Gen, Sched, Shape, Trace, evaluate, mutation_chains, synth_trace,
                                    utilisation)
-from negoray.runtime.sizing import REMOTE_TASK_CPUS
+from negoray.runtime.sizing import REMOTE_TASK_CPUS, concurrent_tasks
 
 
 def measure_workload(seed: int = 42) -> dict[str, Any]:
@@ -85,6 +85,7 @@ def measure_workload(seed: int = 42) -> dict[str, Any]:
     from negoray.evolution.backend import LocalBackend
     from negoray.evolution.loop import Evolution
     from negoray.sim.model import SimModel
+    from negoray.tasks.negotiation import NegotiationTask
     from negoray.tasks.negotiation.inputs import make_splits, negotiation_config
     from negoray.tasks.negotiation.seeds import OPPONENT_PROMPT
 
@@ -131,7 +132,7 @@ def validate(args: argparse.Namespace) -> dict[str, Any]:
     sched = Sched(slots=args.val_slots, endpoint_slots=args.val_endpoint_slots, cpus=args.val_cpus,
                   in_flight=args.val_in_flight, task_cpus=args.task_cpus, task_overhead_s=args.task_overhead_ms / 1000,
                   call_overhead_s=args.call_overhead_ms / 1000)
-    concurrent_tasks = min(int(args.val_cpus / args.task_cpus + 1e-9), args.val_endpoint_slots // args.val_in_flight)
+    concurrent = concurrent_tasks([(args.val_endpoint_slots, args.val_cpus)], args.val_in_flight, args.task_cpus)
     splits = make_splits(cfg)
     negotiation = negotiation_config(cfg)
     tag = "endpoint:bench-makespan"
@@ -144,14 +145,15 @@ def validate(args: argparse.Namespace) -> dict[str, Any]:
             settings = ChatSettings((provider,), cache_path=None, limiter_name=None, namespace="negoray-bench-makespan")
 
             def backend() -> RayBackend:
-                return RayBackend(NegotiationTask(negotiation), negotiation.seed, settings, tag, cfg.runtime.in_flight, args.task_cpus)
+                return RayBackend(NegotiationTask(negotiation), negotiation.seed, settings, tag, cfg.runtime.in_flight, args.task_cpus,
+                                  sharers=len(cfg.runs()))  # as `Population` does, and the model
 
             # start every worker process (imports, client) before the clock starts
             from negoray.evolution.backend import Job
 
             warm = [Job("warm", 0, "eval", "w", OPPONENT_PROMPT, s, replicate=99) for s in splits["val"][:1]]
             async def warm_up():
-                await asyncio.gather(*(backend().play(warm * args.val_in_flight) for _ in range(concurrent_tasks)))
+                await asyncio.gather(*(backend().play(warm * args.val_in_flight) for _ in range(concurrent)))
 
             asyncio.run(warm_up())
             server.reset_stats()

@@ -24,7 +24,7 @@ import numpy as np
 
 from negoray.config import GROUPS
 from negoray.evolution.market import death_count
-from negoray.runtime.sizing import REMOTE_TASK_CPUS, chunk_bounds
+from negoray.runtime.sizing import REMOTE_TASK_CPUS, chunk_bounds, concurrent_tasks
 
 GROUP_ORDER = tuple(GROUPS)
 """Groups cycled like `ExperimentConfig.runs`."""
@@ -246,7 +246,7 @@ class Model:
             return
         name, negs = run.stages.popleft()
         k = 1 if name == "mut" else self.p.in_flight
-        chunks = [[n] for n in negs] if name == "mut" else [negs[a:b] for a, b in chunk_bounds(len(negs), k)]
+        chunks = [[n] for n in negs] if name == "mut" else [negs[a:b] for a, b in chunk_bounds(len(negs), k, self.room)]
         stage = _Stage(run, len(chunks))
         self.pending += [_Task(min(k, len(c)), c, stage) for c in chunks]
         self.max_pending = max(self.max_pending, len(self.pending))
@@ -282,6 +282,9 @@ class Model:
         if trace.baseline:  # Experiment submits the baseline before the population actors start
             runs.append(_Run([("eval", trace.baseline)]))
         runs += [_Run([s for g in run for s in g.stages()]) for run in trace.runs]
+        # the node's room for tasks, shared by the runs as `RayBackend` shares it (`sharers`)
+        p = self.p
+        self.room = concurrent_tasks([(p.endpoint_slots, p.cpus)], p.in_flight, p.task_cpus, len(trace.runs))
         for r in runs:
             self._submit_stage(r)
         heap = self._heap

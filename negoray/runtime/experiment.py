@@ -197,7 +197,7 @@ class Experiment:
         if not baseline_done(self.results):
             baseline_counts = LiveCounts.options(scheduling_strategy=pin).remote()
             backend = RayBackend(task, config.seed, settings, tag, config.runtime.in_flight,
-                                 config.runtime.task_cpus, progress=baseline_counts)
+                                 config.runtime.task_cpus, progress=baseline_counts, sharers=len(actors))
             baseline = Baseline.options(scheduling_strategy=pin).remote(
                 config, baseline_jobs(task.seed_strategies(), splits["test"]), backend, prices)
             pending[baseline.run.remote()] = "the seed baseline"

@@ -34,7 +34,8 @@ class Population:
         install_log_redaction()
         self.config, self.results = config, Path(config.results)
         backend = RayBackend(task, config.seed, settings, tag, config.runtime.in_flight, config.runtime.task_cpus,
-                             progress=ray.get_runtime_context().current_actor, mutator_tag=mutator_tag)
+                             progress=ray.get_runtime_context().current_actor, mutator_tag=mutator_tag,
+                             sharers=len(config.runs()))
         self.evolution = Evolution(config, run_id, group, index, splits, backend, task=task,
                                    on_status=self._set_status)
         self.writer = ResultsWriter(self.results)

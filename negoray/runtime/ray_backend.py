@@ -13,7 +13,7 @@ from negoray.evolution.backend import Job
 from negoray.tasks.base import Task, TaskRecord
 from negoray.llm.providers import ProviderSpec
 from negoray.runtime.sizing import (  # noqa: F401 - REMOTE_TASK_CPUS and task_cpus_for are re-exported
-    IN_PROCESS_TASK_CPUS, REMOTE_TASK_CPUS, chunk_bounds, task_cpus_for)
+    IN_PROCESS_TASK_CPUS, REMOTE_TASK_CPUS, chunk_bounds, concurrent_tasks, task_cpus_for)
 from negoray.runtime.worker import ChatSettings, chat_once, play_batch
 
 
@@ -33,11 +33,14 @@ class RayBackend:
     """Splits a batch of jobs into tasks (`chunk_bounds`) that each hold ``in_flight`` units of the
     endpoint's resource tag and ``task_cpus`` CPUs and play all their negotiations at once with at most
     ``in_flight`` calls out (`negoray.runtime.task_slots`), so a node's advertised slots cap its
-    endpoint's load."""
+    endpoint's load. A batch is cut for the tasks the live nodes run at once (`concurrent_tasks`, read
+    at each batch, so nodes that join or leave count), shared among ``sharers``: the backends that
+    submit batches to the same tag at the same time (an experiment's runs)."""
 
     def __init__(self, task: Task, seed: int | None, settings: ChatSettings, tag: str, in_flight: int,
-                 task_cpus: float = IN_PROCESS_TASK_CPUS, progress: Any = None, mutator_tag: str | None = None) -> None:
-        self.task, self.seed, self.settings = task, seed, settings
+                 task_cpus: float = IN_PROCESS_TASK_CPUS, progress: Any = None, mutator_tag: str | None = None,
+                 sharers: int = 1) -> None:
+        self.task, self.seed, self.settings, self.sharers = task, seed, settings, sharers
         self.tag, self.in_flight, self.task_cpus = tag, in_flight, task_cpus
         self.mutator_tag = mutator_tag or tag
         """The tag a mutation call's task asks for: the mutator role's endpoint's (the agent's by default)."""
@@ -53,7 +56,9 @@ class RayBackend:
         if self.settings.lockstep and jobs:
             return [play_batch.options(resources={self.tag: 1}, num_cpus=self.task_cpus).remote(
                 list(jobs), self.task, self.seed, self.settings, len(jobs), self.progress)]
-        chunks = [list(jobs[a:b]) for a, b in chunk_bounds(len(jobs), self.in_flight)]
+        nodes = [(n["Resources"].get(self.tag, 0), n["Resources"].get("CPU", 0)) for n in ray.nodes() if n["Alive"]]
+        room = concurrent_tasks(nodes, self.in_flight, self.task_cpus, self.sharers)
+        chunks = [list(jobs[a:b]) for a, b in chunk_bounds(len(jobs), self.in_flight, room)]
         return [
             play_batch.options(resources={self.tag: min(self.in_flight, len(chunk))}, num_cpus=self.task_cpus).remote(
                 chunk, self.task, self.seed, self.settings, min(self.in_flight, len(chunk)), self.progress
