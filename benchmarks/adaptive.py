@@ -186,6 +186,7 @@ def _two_nodes(args: argparse.Namespace, best_fixed: float, unloaded_ms: float) 
     from negoray.runtime.ray_backend import REMOTE_TASK_CPUS, RayBackend
     from negoray.runtime.worker import ChatSettings
     from negoray.sim.faults import FaultConfig
+    from negoray.tasks.negotiation import NegotiationTask
     from negoray.tasks.negotiation.seeds import SEED_STRATEGIES
 
     ns, tag = "negoray-bench-adaptive", "endpoint:bench-adaptive"
@@ -257,7 +258,6 @@ def _vllm(args: argparse.Namespace) -> dict[str, Any]:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     from negoray.sim.faults import FaultConfig
-    from negoray.tasks.negotiation import NegotiationTask
 
     started = time.time()
     out: dict[str, Any] = {"machine": C.machine(), "args": {k: v for k, v in vars(args).items()}, "shapes": {}}
