@@ -37,8 +37,9 @@ baseline moves up to the new latency and the cut is undone, so a slower server i
 It starts at one request in flight (``initial``), so the first window's median, the first baseline, is
 the latency of a server serving us alone even if it serves one request at a time (started at 2, a
 serial server's baseline was twice its latency and the limit settled at 2-3 at ~2.5x the latency).
-Slow start ends after ``slow_start_holds`` hold windows in a row, not at the first (one noisy window
-would leave a 24-slot server climbing by one per window from 4).
+Slow start ends after ``slow_start_holds`` hold windows in a row, not at the first (one noisy window,
+or two -- seen on the machine at 4 in flight, windows of 16 -- would leave a 24-slot server
+climbing by one per window from 4, ~25 s).
 
 Pure and clock-free (it counts completions, not seconds), so tests drive it in virtual time. Sources: Netflix, "Performance Under Load" (2018) and
 https://github.com/Netflix/concurrency-limits (gradient ``limit * min_rtt / rtt``); Envoy's
@@ -86,10 +87,10 @@ class ControllerSettings:
     increase: float = 0.04
     knee_share: float = 0.9
     knee_probe_every: int = 4
+    """Windows between steps of one from ``knee_share`` of the knee upwards."""
     knee_confirm: int = 2
     """Windows past ``tolerance`` in a row it takes to cut near the knee."""
-    """Windows between +1 probes from ``knee_share`` of the knee upwards."""
-    slow_start_holds: int = 2
+    slow_start_holds: int = 3
     smoothing: float = 0.5
     """Weight of a new window median in the smoothed median the baseline is the minimum of."""
     overload_share: float = 0.2
