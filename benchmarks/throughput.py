@@ -25,10 +25,14 @@ max_tokens 200), cycled. (c) plays those negotiations.
 (a) and (b) are measured in steady state, interleaved: per level, ``--repeats`` slices of
 ``--duration-s / --repeats`` seconds each (after a ``--warmup-s`` warm-up that is not counted),
 alternating a,b then b,a, so load from other processes hits both alike; only calls completing
-inside the measured part of a slice count. (c) then plays a batch sized to last about
-``--duration-s`` (at least two waves of N negotiations) and is timed from submission to the last
-record, so its figure includes task start-up and the batch's tail; with our own sim server the
-script also samples the server's counter and reports (c)'s rate over the middle 60% of the batch
+inside the measured part of a slice count. (c) then plays the batch one V7 run submits per
+generation (population x dev scenarios = 480 negotiations), at most four waves of the tag's slots,
+at least two, more if that would not last ``--duration-s``; ``--ray-batch`` sets it) and is timed from submission to
+the last record, so its figure includes task start-up and the batch's tail: about 0.15 s to fill
+the slots and three latencies of draining, a fixed cost per batch that a smaller batch pays
+proportionally more of (V7's twelve runs play their generations at once, 5,760 negotiations, and a
+run between two generations leaves the endpoint to the others). With our own sim server the script
+also samples the server's counter and reports (c)'s rate over the middle 60% of the batch
 (``c steady``). Before any level, a warm-up opens (a)'s and (b)'s connection pools and starts every
 Ray worker process the node runs at once (one per ``0.25``-CPU task its CPUs fit; negoray keeps
 them alive, `negoray.runtime.sizing.kept_workers`), so (c)'s timed batch, like (a) and (b), does not
@@ -100,6 +104,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--ray-gate", choices=("cluster", "adaptive", "none"), default="cluster",
                    help="(c) how N bounds the Ray pipeline: a cluster-wide limit of N requests over 2N tag slots, "
                         "the adaptive limit with ceiling N, or a tag of N slots alone (default: cluster)")
+    p.add_argument("--ray-batch", type=int, default=None,
+                   help="(c) negotiations in its timed batch (default: one V7 generation of one run, population x "
+                        "dev scenarios = 480, at most 4 and at least 2 waves of the tag's slots, more if that is "
+                        "shorter than --duration-s)")
     p.add_argument("--ray-cpus", type=int, default=None, help="(c) ray.init num_cpus (default: this machine's cores)")
     p.add_argument("--worker-niceness", type=int, default=0,
                    help="(c) RAY_worker_niceness for the Ray workers (default: 0, the same priority as (a) and (b) "
@@ -112,6 +120,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--label", default="", help="suffix of the output files (throughput-LABEL.json/.png)")
     args = p.parse_args(argv)
     args.levels = [int(x) for x in args.concurrency.split(",") if x.strip()]
+    if args.ray_batch is not None and args.ray_batch < 1:
+        p.error(f"--ray-batch takes a positive number of negotiations, not {args.ray_batch}")
     if not set(args.clients) <= set(CLIENTS):
         p.error("--clients takes letters from 'abc'")
     return args
@@ -257,6 +267,24 @@ class Sampler(C.StatsPoller):
         return (pts[-1][1] - pts[0][1]) / (pts[-1][0] - pts[0][0])
 
 
+def generation_size() -> int:
+    """Negotiations one V7 run plays per generation (agents x dev scenarios): the batch a `Population`
+    submits at once."""
+    from negoray.config import ExperimentConfig
+    from negoray.game.generators import v7_splits
+
+    return ExperimentConfig().population * len(v7_splits()["dev"])
+
+
+def ray_batch(args: argparse.Namespace, slots: int, rate: float, mean_calls: float) -> int:
+    """(c)'s batch: ``--ray-batch``, or one run's generation, at most four waves of the tag's ``slots``
+    negotiations (at low concurrency a generation lasts minutes; fewer waves only make the tail's share
+    larger), at least two, and more if that would not last ``--duration-s`` at the bare client's ``rate``."""
+    if args.ray_batch is not None:
+        return args.ray_batch
+    return max(2 * slots, min(generation_size(), 4 * slots), math.ceil(rate * args.duration_s / mean_calls))
+
+
 def ray_jobs(n: int, offset: int):
     from negoray.evolution.backend import Job
     from negoray.game.generators import v7_splits
@@ -390,9 +418,8 @@ def run(args: argparse.Namespace, base_url: str, server) -> dict[str, Any]:
                     results[name][n] = meter.metrics()
                     print(f"  {name:8} {results[name][n]['calls_per_s']:8.1f} calls/s", flush=True)
                 if ray_backend_for is not None:
-                    # a batch that lasts about --duration-s at the bare client's rate (at least two waves)
                     rate = results.get("bare", {}).get(n, {}).get("calls_per_s") or 20.0 * n
-                    n_jobs = max(2 * slots[n], math.ceil(rate * args.duration_s / mean_calls))
+                    n_jobs = ray_batch(args, slots[n], rate, mean_calls)
                     records, t0, t1, sampler, cpu = await _play_ray(ray_backend_for(n), ray_jobs(n_jobs, offset), server)
                     offset += n_jobs
                     m = results["ray"][n] = ray_metrics(records, t0, t1, sampler, cpu)
