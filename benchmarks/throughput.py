@@ -26,9 +26,9 @@ max_tokens 200), cycled. (c) plays those negotiations.
 ``--duration-s / --repeats`` seconds each (after a ``--warmup-s`` warm-up that is not counted),
 alternating a,b then b,a, so load from other processes hits both alike; only calls completing
 inside the measured part of a slice count. (c) then plays the batch one V7 run submits per
-generation (population x dev scenarios = 480 negotiations), at most four waves of the tag's slots,
-at least two, more if that would not last ``--duration-s``; ``--ray-batch`` sets it) and is timed from submission to
-the last record, so its figure includes task start-up and the batch's tail: about 0.15 s to fill
+generation (population x dev scenarios = 480 negotiations, at most four waves of the tag's slots,
+at least two, more if that would not last ``--duration-s``; ``--ray-batch`` sets it) and is timed
+from submission to the last record, so its figure includes task start-up and the batch's tail: about 0.15 s to fill
 the slots and three latencies of draining, a fixed cost per batch that a smaller batch pays
 proportionally more of (V7's twelve runs play their generations at once, 5,760 negotiations, and a
 run between two generations leaves the endpoint to the others). With our own sim server the script
